@@ -1,0 +1,24 @@
+// Typed documents for the tests, generated from schema.graphql and the
+// operations written with graphql() under test/.
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+const config: CodegenConfig = {
+  schema: 'schema.graphql',
+  documents: ['test/**/*.ts', '!test/generated/**'],
+  generates: {
+    'test/generated/': {
+      preset: 'client',
+      config: {
+        scalars: { DateTime: 'string', JSON: 'Record<string, unknown>' },
+        enumsAsTypes: true,
+        useTypeImports: true,
+      },
+      presetConfig: { fragmentMasking: false },
+    },
+  },
+  // Imports with .js extensions, as ESM with NodeNext resolution needs.
+  emitLegacyCommonJSImports: false,
+  silent: true,
+};
+
+export default config;

@@ -1,0 +1,133 @@
+// The HTTP server: GraphQL (yoga), GraphiQL assets, health and readiness.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import type { Redis } from 'ioredis';
+import { authenticate } from './auth/viewer.js';
+import type { Context } from './context.js';
+import type { Db } from './db.js';
+import { maskError } from './errors-mask.js';
+import { renderGraphiQL, serveGraphiQLAsset } from './graphiql.js';
+import type { Logger } from './logger.js';
+import { schema } from './schema/index.js';
+
+export type AppOptions = {
+  db: Db;
+  log: Logger;
+  jwtSecret: string;
+  /** Checked by /readyz when given. */
+  redis?: Redis;
+  /** GraphiQL on GET /graphql for browsers. @default true */
+  graphiql?: boolean;
+  /** Milliseconds open requests get to finish on stop(). @default 10000 */
+  shutdownTimeoutMs?: number;
+};
+
+type ServerContext = { req: http.IncomingMessage; res: http.ServerResponse; requestId: string };
+
+// The request id of the code running now, for logs written outside resolvers.
+const currentRequestId = new AsyncLocalStorage<string>();
+
+const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
+
+/** Adds the request id to every GraphQL response body as extensions.requestId. */
+function requestIdExtension(): Plugin<Record<string, unknown>, ServerContext> {
+  return {
+    onResultProcess({ result, setResult, serverContext }) {
+      const add = <T extends { extensions?: Record<string, unknown> }>(r: T): T => ({
+        ...r,
+        extensions: { ...r.extensions, requestId: serverContext.requestId },
+      });
+      if (Array.isArray(result)) setResult(result.map(add));
+      else if (!(Symbol.asyncIterator in result)) setResult(add(result));
+    },
+  };
+}
+
+export function buildApp(options: AppOptions) {
+  const { db, log, jwtSecret, redis } = options;
+
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: options.graphiql === false ? false : { title: 'ticketql', subscriptionsProtocol: 'WS' },
+    renderGraphiQL,
+    // Unexpected errors are logged once, with the request id, by maskError.
+    logging: false,
+    maskedErrors: { maskError: (error) => maskError(error, currentRequestId.getStore(), log) },
+    context: async ({ request, requestId }): Promise<Context> => ({
+      db,
+      requestId,
+      log: log.child({ requestId }),
+      viewer: await authenticate(db, request.headers.get('authorization'), jwtSecret),
+    }),
+    plugins: [requestIdExtension()],
+  });
+
+  async function ready(): Promise<Record<string, 'ok' | 'down'>> {
+    const checks: Record<string, 'ok' | 'down'> = {};
+    const [database, cache] = await Promise.allSettled([
+      db.$queryRaw`SELECT 1`,
+      redis ? redis.ping() : Promise.resolve('skip'),
+    ]);
+    checks.database = database.status === 'fulfilled' ? 'ok' : 'down';
+    if (redis) checks.redis = cache.status === 'fulfilled' ? 'ok' : 'down';
+    return checks;
+  }
+
+  function sendJson(res: http.ServerResponse, status: number, body: unknown) {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(body));
+  }
+
+  const server = http.createServer((req, res) => {
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (pathname === '/readyz') {
+      ready().then(
+        (checks) => sendJson(res, Object.values(checks).every((c) => c === 'ok') ? 200 : 503, checks),
+        () => sendJson(res, 503, { status: 'down' }),
+      );
+      return;
+    }
+    if (req.method === 'GET' && serveGraphiQLAsset(pathname, res)) return;
+    currentRequestId.run(requestId, () => void yoga(req, res, { requestId }));
+  });
+
+  return {
+    yoga,
+    server,
+    /** Listens and resolves with the base URL (port 0 picks a free port). */
+    start(port: number, host = '127.0.0.1'): Promise<string> {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shownHost = host === '0.0.0.0' || host === '::' || host === '127.0.0.1' ? 'localhost' : host;
+          resolve(`http://${shownHost}:${address.port}`);
+        });
+      });
+    },
+    /** Stops accepting connections and lets open requests finish (up to the timeout). */
+    stop(): Promise<void> {
+      return new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+export type App = ReturnType<typeof buildApp>;

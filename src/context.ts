@@ -1,0 +1,11 @@
+import type { Logger } from 'pino';
+import type { Viewer } from './auth/viewer.js';
+import type { Db } from './db.js';
+
+/** What every resolver receives. Built per request (HTTP) or per operation (WebSocket). */
+export type Context = {
+  db: Db;
+  viewer: Viewer;
+  requestId: string;
+  log: Logger;
+};

@@ -1,0 +1,85 @@
+// Builder configuration only: types and fields live in their own modules.
+import SchemaBuilder from '@pothos/core';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import type { Context } from '../context.js';
+import type { ApiKeyScope } from '../generated/prisma/enums.js';
+import type PrismaTypes from '../generated/pothos-types.js';
+import { getDatamodel } from '../generated/pothos-types.js';
+import { badInput, forbidden, unauthenticated } from '../errors.js';
+import { decodeGlobalId, encodeGlobalId } from './common/global-ids.js';
+import { MAX_PAGE_SIZE } from './common/paging.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: {
+    /** Any credential of a team (not anonymous). */
+    member: boolean;
+    /** Admins and agents, whether people or API keys. */
+    staff: boolean;
+    /** An API key scope (people's roles grant the matching scopes). */
+    scope: ApiKeyScope;
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: Record<string, unknown>; Output: unknown };
+    ID: { Input: string; Output: string };
+  };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: ({ viewer }) => ({
+      member: viewer.role !== 'ANONYMOUS',
+      staff: viewer.role === 'ADMIN' || viewer.role === 'AGENT',
+      scope: (scope) => viewer.scopes.has(scope),
+    }),
+    unauthorizedError: (_parent, { viewer }) =>
+      viewer.role === 'ANONYMOUS' ? unauthenticated() : forbidden(),
+  },
+  prisma: {
+    client: (ctx) => ctx.db,
+    dmmf: getDatamodel(),
+    filterConnectionTotalCount: true,
+    defaultConnectionSize: 20,
+    maxConnectionSize: MAX_PAGE_SIZE,
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    encodeGlobalID: encodeGlobalId,
+    decodeGlobalID: decodeGlobalId,
+    idFieldOptions: { description: 'The prefixed ID (tkt_…, cus_…); ID arguments also accept the raw UUID.' },
+    nodeTypeOptions: { description: 'An object with a prefixed ID, fetchable with `node(id:)`.' },
+    nodeQueryOptions: {
+      description: 'Any object by its prefixed ID; null when missing or not visible to the caller.',
+      args: { id: { description: 'A prefixed ID such as tkt_….' } },
+    },
+    nodesQueryOptions: {
+      description: 'Objects by their IDs, in the same order; null for each one missing or not visible.',
+      args: { ids: { description: 'Prefixed IDs.' } },
+    },
+    pageInfoTypeOptions: { description: 'Where a page of a connection sits in the whole list.' },
+    hasNextPageFieldOptions: { description: 'Whether more items follow this page.' },
+    hasPreviousPageFieldOptions: { description: 'Whether items come before this page.' },
+    startCursorFieldOptions: { description: 'Cursor of the first item of the page.' },
+    endCursorFieldOptions: { description: 'Cursor of the last item of the page.' },
+    edgesFieldOptions: { description: 'The items of this page, with their cursors.' },
+    cursorFieldOptions: { description: 'Opaque cursor of this item, for `after` and `before`.' },
+    nodeFieldOptions: { description: 'The item.' },
+  },
+  validation: {
+    validationError: (result) =>
+      badInput(
+        result.issues.map((issue) => ({
+          path: (issue.path ?? []).map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.'),
+          message: issue.message,
+        })),
+      ),
+  },
+});

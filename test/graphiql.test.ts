@@ -1,0 +1,61 @@
+// GraphiQL in a real browser (Debian's Chromium), with every request watched:
+// the page must work with nothing but this server.
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { testApp } from './support/app.js';
+import { createTeam } from './support/fixtures.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+describe('GraphiQL', () => {
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    base = await testApp().app.start(0);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await testApp().app.stop();
+  });
+
+  test('renders offline and runs a typed query with the headers typed in', async () => {
+    const t = await createTeam();
+    const page = await browser.newPage();
+    const requested: string[] = [];
+    // Every request is recorded; anything not served by this server is refused.
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      requested.push(url);
+      return url.startsWith(base) || url.startsWith('blob:') || url.startsWith('data:') ? route.continue() : route.abort();
+    });
+    await page.goto(`${base}/graphql`);
+    await page.locator('.graphiql-container').first().waitFor({ timeout: 30_000 });
+
+    const query = page.locator('.graphiql-query-editor .monaco-editor').first();
+    await query.click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText('query { viewer { role team { slug } } }');
+
+    await page.getByText('Headers', { exact: true }).click();
+    const headers = page.locator('.graphiql-editor-tool .monaco-editor').last();
+    await headers.click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(JSON.stringify({ Authorization: `Bearer ${t.keys.read}` }));
+
+    await page.locator('.graphiql-execute-button').click();
+    const response = page.locator('.graphiql-response');
+    await expect.poll(() => response.innerText(), { timeout: 20_000 }).toContain(t.team.slug);
+    const text = (await response.innerText()).replace(/\s+/g, ' ');
+    expect(text).toContain('"role": "AGENT"');
+    expect(requested.filter((url) => !url.startsWith(base) && !url.startsWith('blob:') && !url.startsWith('data:'))).toEqual([]);
+    await page.close();
+  });
+});

@@ -1,0 +1,109 @@
+// `npm start` as a newcomer runs it: no DATABASE_URL, an embedded PostgreSQL
+// under the data directory, a printed dev key; and its failures.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { cleanEnv, cli, run, type Running } from './support/process.js';
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketql-start-'));
+fs.chmodSync(dataDir, 0o755);
+const started: Running[] = [];
+
+afterAll(async () => {
+  for (const p of started) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+function start(extra: Record<string, string> = {}) {
+  const p = run('src/main.ts', [], cleanEnv({ DATA_DIR: dataDir, PORT: '0', ...extra }));
+  started.push(p);
+  return p;
+}
+
+async function viewer(base: string, key: string) {
+  const res = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: '{ viewer { role team { slug } } }' }),
+  });
+  return (await res.json()) as { data?: { viewer: { role: string; team: { slug: string } } }; errors?: unknown[] };
+}
+
+function postgresPid(): number | undefined {
+  const file = path.join(dataDir, 'postgres', 'postmaster.pid');
+  if (!fs.existsSync(file)) return undefined;
+  const pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('npm start on a fresh machine', () => {
+  let devKey = '';
+  let cliKey = '';
+
+  test('starts an embedded PostgreSQL, migrates, creates the demo team and prints the GraphiQL URL and a dev key', async () => {
+    const server = start();
+    const [, base] = await server.waitFor(/GraphiQL: +(http:\/\/localhost:\d+)\/graphql/, 120_000);
+    devKey = (await server.waitFor(/Dev key: +(sk_test_[0-9A-Za-z]{32})/))[1]!;
+    expect((await viewer(base!, devKey)).data).toEqual({ viewer: { role: 'ADMIN', team: { slug: 'demo' } } });
+    expect(fs.existsSync(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
+
+    // The CLI uses the running server's embedded PostgreSQL.
+    const key = await cli(['create-key', '--team', 'demo', '--scopes', 'READ'], cleanEnv({ DATA_DIR: dataDir }));
+    expect(key.stderr).toBe('');
+    cliKey = key.json().secret;
+    expect((await viewer(base!, cliKey)).data?.viewer.role).toBe('AGENT');
+
+    const pid = postgresPid();
+    expect(pid).toBeDefined();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(postgresPid()).toBeUndefined();
+    expect(() => process.kill(pid!, 0)).toThrow();
+  }, 180_000);
+
+  test('a second start reuses the data: same dev key, keys made before still work', async () => {
+    const server = start();
+    const [, base] = await server.waitFor(/GraphiQL: +(http:\/\/localhost:\d+)\/graphql/);
+    const [, key] = await server.waitFor(/Dev key: +(sk_test_\w+)/);
+    expect(key).toBe(devKey);
+    expect((await viewer(base!, cliKey)).data?.viewer.role).toBe('AGENT');
+    server.child.kill('SIGINT');
+    expect(await server.exited).toBe(0);
+    expect(postgresPid()).toBeUndefined();
+  }, 120_000);
+
+  test('a busy port stops it with a one-line error, exit 1, and no PostgreSQL left behind', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const server = start({ PORT: String(port) });
+      expect(await server.exited).toBe(1);
+      expect(server.stderr().trim()).toBe(`ticketql: port ${port} is already in use; stop the other process or set PORT`);
+      expect(postgresPid()).toBeUndefined();
+    } finally {
+      blocker.close();
+    }
+  }, 120_000);
+
+  test('a bad setting names the variable and exits 1', async () => {
+    const server = start({ PORT: 'eighty' });
+    expect(await server.exited).toBe(1);
+    expect(server.stderr().trim()).toBe('ticketql: Invalid configuration: PORT="eighty": Invalid input: expected number, received NaN');
+  });
+
+  test('an unreachable DATABASE_URL is a one-line error, exit 1', async () => {
+    const server = start({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nowhere' });
+    expect(await server.exited).toBe(1);
+    const lines = server.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^ticketql: cannot reach the database at DATABASE_URL .*ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,58 @@
+// Each test builds its own team, so tests never clean up after each other.
+import { randomUUID } from 'node:crypto';
+import { createApiKey } from '../../src/auth/api-keys.js';
+import { signToken } from '../../src/auth/tokens.js';
+import type { ApiKeyScope } from '../../src/generated/prisma/enums.js';
+import { encodeId } from '../../src/ids.js';
+import { JWT_SECRET, testApp } from './app.js';
+
+export type TeamFixture = Awaited<ReturnType<typeof createTeam>>;
+
+/** A team with an admin agent, an agent, a customer, and keys of each scope set. */
+export async function createTeam(options: { acceptsPublicTickets?: boolean } = {}) {
+  const { db } = testApp();
+  const suffix = randomUUID().slice(0, 8);
+  const team = await db.team.create({
+    data: {
+      name: `Team ${suffix}`,
+      slug: `team-${suffix}`,
+      supportEmail: `support@${suffix}.test`,
+      acceptsPublicTickets: options.acceptsPublicTickets ?? false,
+      slaTargets: {
+        create: [
+          { priority: 'LOW', firstResponseMinutes: 1440, resolutionMinutes: 10080 },
+          { priority: 'NORMAL', firstResponseMinutes: 480, resolutionMinutes: 2880 },
+          { priority: 'HIGH', firstResponseMinutes: 120, resolutionMinutes: 1440 },
+          { priority: 'URGENT', firstResponseMinutes: 30, resolutionMinutes: 240 },
+        ],
+      },
+    },
+  });
+  const admin = await db.agent.create({ data: { teamId: team.id, name: 'Ada Admin', email: `ada@${suffix}.test`, role: 'ADMIN' } });
+  const agent = await db.agent.create({
+    data: { teamId: team.id, name: 'Alex Agent', email: `alex@${suffix}.test`, role: 'AGENT', avatarUrl: 'https://img.test/alex.png' },
+  });
+  const customer = await db.customer.create({ data: { teamId: team.id, name: 'Jane Doe', email: `jane@${suffix}.test` } });
+  const key = async (scopes: ApiKeyScope[]) =>
+    (await createApiKey(db, { teamId: team.id, name: scopes.join('+'), scopes, mode: 'TEST' })).secret;
+  const token = (role: 'admin' | 'agent' | 'customer', email: string, sub: string) =>
+    signToken(JWT_SECRET, { sub, team: encodeId('Team', team.id), role, email }, '1h');
+
+  return {
+    team,
+    teamId: encodeId('Team', team.id),
+    admin,
+    agent,
+    customer,
+    keys: {
+      admin: await key(['READ', 'WRITE', 'DELETE', 'ADMIN']),
+      read: await key(['READ']),
+      write: await key(['READ', 'WRITE']),
+    },
+    tokens: {
+      admin: await token('admin', admin.email, encodeId('Agent', admin.id)),
+      agent: await token('agent', agent.email, encodeId('Agent', agent.id)),
+      customer: await token('customer', customer.email, 'external-jane'),
+    },
+  };
+}
