@@ -6,6 +6,7 @@ import { signToken, TOKEN_ROLES, type TokenRole } from './auth/tokens.js';
 import { loadConfig } from './config.js';
 import { createDb, type Db } from './db.js';
 import { migrate } from './database/migrate.js';
+import { createTeam } from './domain/teams.js';
 import type { ApiKeyScope } from './generated/prisma/enums.js';
 import { encodeId } from './ids.js';
 import { jwtSecretFor, openDatabase } from './runtime.js';
@@ -57,12 +58,8 @@ const commands: Record<string, (db: Db, options: Options, secret: () => string) 
     const name = required(options, 'name');
     const slug = required(options, 'slug');
     if (!SLUG_RE.test(slug)) throw new UsageError(`--slug must be lowercase letters, digits and dashes; got "${slug}"`);
-    if (await db.team.findUnique({ where: { slug } })) throw new UsageError(`a team with slug "${slug}" exists`);
-    return db.$transaction(async (tx) => {
-      const team = await tx.team.create({ data: { name, slug } });
-      const key = await createApiKey(tx, { teamId: team.id, name: 'Admin key', scopes: [...SCOPES], mode: parseMode(options.mode) });
-      return { team: { id: encodeId('Team', team.id), name, slug }, apiKey: { id: encodeId('ApiKey', key.id), secret: key.secret } };
-    });
+    const { team, key } = await createTeam(db, { name, slug }, parseMode(options.mode));
+    return { team: { id: encodeId('Team', team.id), name, slug }, apiKey: { id: encodeId('ApiKey', key.id), secret: key.secret } };
   },
 
   async 'create-key'(db, options) {

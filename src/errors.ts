@@ -36,3 +36,13 @@ export const badInput = (fields: FieldProblem[]) =>
     fields.length === 1 ? `${fields[0]!.path}: ${fields[0]!.message}` : 'Invalid input',
     { fields },
   );
+
+/** Runs a write; a unique-constraint violation becomes CONFLICT with `message`. */
+export async function conflictOnDuplicate<T>(write: Promise<T>, message: string): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P2002') throw conflict(message);
+    throw err;
+  }
+}

@@ -3,10 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createApiKey } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import type { Db } from './db.js';
 import { startEmbeddedPostgres } from './database/embedded.js';
+import { createTeam } from './domain/teams.js';
 
 export type DatabaseHandle = { url: string; embedded: boolean; stop(): Promise<void> };
 
@@ -45,21 +45,12 @@ const DEV_KEY_FILE = 'dev-admin-key';
 export async function ensureDemoTeam(db: Db, dataDir: string): Promise<string | undefined> {
   const file = path.join(dataDir, DEV_KEY_FILE);
   if ((await db.team.count()) === 0) {
-    const team = await db.team.create({
-      data: {
-        name: 'Demo',
-        slug: 'demo',
-        supportEmail: 'support@demo.test',
-        acceptsPublicTickets: true,
-        agents: { create: { name: 'Demo Admin', email: 'admin@demo.test', role: 'ADMIN' } },
-      },
-    });
-    const key = await createApiKey(db, {
-      teamId: team.id,
-      name: 'Development admin key',
-      scopes: ['READ', 'WRITE', 'DELETE', 'ADMIN'],
-      mode: 'TEST',
-    });
+    const { team, key } = await createTeam(
+      db,
+      { name: 'Demo', slug: 'demo', supportEmail: 'support@demo.test', acceptsPublicTickets: true },
+      'TEST',
+    );
+    await db.agent.create({ data: { teamId: team.id, name: 'Demo Admin', email: 'admin@demo.test', role: 'ADMIN' } });
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(file, key.secret, { mode: 0o600 });
     return key.secret;

@@ -28,3 +28,7 @@ export const visibleCustomers = (viewer: Viewer): Prisma.CustomerWhereInput =>
 export const visibleAgents = (viewer: Viewer): Prisma.AgentWhereInput => ({ teamId: teamOf(viewer) });
 
 export const visibleApiKeys = (viewer: Viewer): Prisma.ApiKeyWhereInput => ({ teamId: teamOf(viewer) });
+
+/** The event log is staff-only. */
+export const visibleEvents = (viewer: Viewer): Prisma.TicketEventWhereInput =>
+  viewer.role === 'ADMIN' || viewer.role === 'AGENT' ? { teamId: teamOf(viewer) } : { teamId: NO_TEAM };

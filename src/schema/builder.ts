@@ -72,6 +72,12 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { description: 'The items of this page, with their cursors.' },
     cursorFieldOptions: { description: 'Opaque cursor of this item, for `after` and `before`.' },
     nodeFieldOptions: { description: 'The item.' },
+    pageInfoFieldOptions: { description: 'Where this page sits in the whole list.' },
+    firstArgOptions: { description: 'Return the first n items (at most 100; 20 by default).' },
+    afterArgOptions: { description: 'Return items after this cursor.' },
+    lastArgOptions: { description: 'Return the last n items (at most 100).' },
+    beforeArgOptions: { description: 'Return items before this cursor.' },
+    mutationInputArgOptions: { description: 'What to do.' },
   },
   validation: {
     validationError: (result) =>

@@ -1,0 +1,64 @@
+// The ticket event log: one row per change, written in the transaction that
+// makes the change. It is the ticket's history and the feed live consoles follow.
+import type { Viewer } from '../auth/viewer.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import type { TicketEventType } from '../generated/prisma/enums.js';
+
+export type Tx = Prisma.TransactionClient;
+
+export type Actor = {
+  kind: 'apiKey' | 'agent' | 'customer' | 'anonymous';
+  id: string | null;
+  name: string | null;
+};
+
+export type Change = { old: unknown; new: unknown };
+export type Changes = Record<string, Change>;
+
+export function actorOf(viewer: Viewer): Actor {
+  if (viewer.agentId) return { kind: 'agent', id: viewer.agentId, name: viewer.name ?? null };
+  if (viewer.customerId) return { kind: 'customer', id: viewer.customerId, name: viewer.name ?? null };
+  if (viewer.apiKeyId) return { kind: 'apiKey', id: viewer.apiKeyId, name: viewer.name ?? null };
+  return { kind: 'anonymous', id: null, name: viewer.name ?? null };
+}
+
+/** Values as they are written to the log (dates as ISO strings). */
+function plain(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : (value ?? null);
+}
+
+/** The fields whose value differs between `before` and `after`, with both values. */
+export function diff(before: Record<string, unknown>, after: Record<string, unknown>, fields: readonly string[]): Changes {
+  const changes: Changes = {};
+  for (const field of fields) {
+    const a = plain(before[field]);
+    const b = plain(after[field]);
+    if (JSON.stringify(a) !== JSON.stringify(b)) changes[field] = { old: a, new: b };
+  }
+  return changes;
+}
+
+export async function recordEvent(
+  tx: Tx,
+  event: {
+    teamId: string;
+    ticketId: string;
+    type: TicketEventType;
+    actor: Actor;
+    changes?: Changes;
+    messageId?: string;
+  },
+) {
+  const changes = event.changes ?? {};
+  return tx.ticketEvent.create({
+    data: {
+      teamId: event.teamId,
+      ticketId: event.ticketId,
+      type: event.type,
+      actor: event.actor,
+      changes: changes as Prisma.InputJsonValue,
+      changedFields: Object.keys(changes),
+      messageId: event.messageId ?? null,
+    },
+  });
+}

@@ -1,0 +1,279 @@
+// The rules of tickets and messages. Each operation validates first, then makes
+// its change and writes its events in one transaction.
+import { z } from 'zod';
+import type { Viewer } from '../auth/viewer.js';
+import type { Db } from '../db.js';
+import { conflict, forbidden, badInput, notFound } from '../errors.js';
+import type { Prisma, Ticket } from '../generated/prisma/client.js';
+import type { MessageSender, TicketPriority, TicketStatus } from '../generated/prisma/enums.js';
+import { encodeId } from '../ids.js';
+import { visibleTickets } from '../visibility.js';
+import { actorOf, diff, recordEvent, type Changes, type Tx } from './events.js';
+import { deadlines } from './sla.js';
+import * as v from './validation.js';
+
+const STATUSES = ['NEW', 'OPEN', 'IN_PROGRESS', 'PENDING', 'RESOLVED', 'CLOSED'] as const;
+const PRIORITIES = ['LOW', 'NORMAL', 'HIGH', 'URGENT'] as const;
+const CLOSED_STATUSES: readonly TicketStatus[] = ['RESOLVED', 'CLOSED'];
+const isClosed = (status: TicketStatus) => CLOSED_STATUSES.includes(status);
+
+/** Fields of a ticket that an update can change, as listed in its events. */
+const TRACKED_FIELDS = ['title', 'status', 'priority', 'category', 'tags', 'notes', 'metadata', 'assigneeId'] as const;
+
+const CreateTicketInput = z.object({
+  title: v.title,
+  body: v.body.optional(),
+  priority: z.enum(PRIORITIES).optional(),
+  status: z.enum(STATUSES).optional(),
+  category: v.category.nullish(),
+  tags: v.tags.optional(),
+  notes: v.notes.nullish(),
+  metadata: v.metadata.optional(),
+  customer: z.object({ email: v.email, name: v.name.nullish() }).optional(),
+});
+
+const UpdateTicketInput = z.object({
+  title: v.title.optional(),
+  status: z.enum(STATUSES).optional(),
+  priority: z.enum(PRIORITIES).optional(),
+  category: v.category.nullish(),
+  tags: v.tags.optional(),
+  notes: v.notes.nullish(),
+  metadata: v.metadataPatch.optional(),
+});
+
+const AddMessageInput = z.object({
+  body: v.body,
+  isInternal: z.boolean().nullish(),
+  sender: z.enum(['AGENT', 'CUSTOMER', 'SYSTEM']).nullish(),
+  senderName: v.name.nullish(),
+});
+
+// Raw client values: checked by parseInput before use.
+export type CreateTicketArgs = Omit<z.input<typeof CreateTicketInput>, 'metadata'> & {
+  metadata?: unknown;
+  /** UUIDs, already decoded from their IDs. */
+  customerId?: string | null;
+  assigneeId?: string | null;
+};
+
+export type UpdateTicketArgs = Omit<z.input<typeof UpdateTicketInput>, 'metadata'> & {
+  metadata?: unknown;
+  /** undefined: unchanged; null: unassign. */
+  assigneeId?: string | null;
+};
+
+export type AddMessageArgs = z.input<typeof AddMessageInput>;
+
+async function slaTargetOf(tx: Tx, teamId: string, priority: TicketPriority) {
+  return (await tx.slaTarget.findUnique({ where: { teamId_priority: { teamId, priority } } })) ?? undefined;
+}
+
+async function assigneeIn(tx: Tx, teamId: string, agentId: string | null | undefined) {
+  if (agentId == null) return agentId;
+  const agent = await tx.agent.findFirst({ where: { id: agentId, teamId }, select: { id: true } });
+  if (!agent) throw notFound('Agent');
+  return agent.id;
+}
+
+/** Locks the ticket row for the rest of the transaction; NOT_FOUND when the viewer cannot see it. */
+async function lockTicket(tx: Tx, viewer: Viewer, id: string): Promise<Ticket> {
+  await tx.$executeRaw`SELECT 1 FROM tickets WHERE id = ${id}::uuid FOR UPDATE`;
+  const ticket = await tx.ticket.findFirst({ where: { id, AND: [visibleTickets(viewer)] } });
+  if (!ticket) throw notFound('Ticket');
+  return ticket;
+}
+
+/** The columns that follow a status change at `now`: closedAt and the SLA clock. */
+async function statusEffects(tx: Tx, ticket: Ticket, status: TicketStatus, priority: TicketPriority, now: Date) {
+  const data: Prisma.TicketUncheckedUpdateInput = {};
+  if (isClosed(status) && !isClosed(ticket.status)) data.closedAt = now;
+  if (!isClosed(status) && isClosed(ticket.status)) data.closedAt = null;
+  let pausedMs = ticket.slaPausedMs;
+  if (status === 'PENDING' && ticket.status !== 'PENDING') data.slaPausedAt = now;
+  if (status !== 'PENDING' && ticket.slaPausedAt) {
+    pausedMs += now.getTime() - ticket.slaPausedAt.getTime();
+    data.slaPausedAt = null;
+    data.slaPausedMs = pausedMs;
+  }
+  if (pausedMs !== ticket.slaPausedMs || priority !== ticket.priority) {
+    Object.assign(data, deadlines(ticket.createdAt, pausedMs, await slaTargetOf(tx, ticket.teamId, priority)));
+  }
+  return data;
+}
+
+/** Changes as the event log shows them: agents by their public ID. */
+function publicChanges(changes: Changes): Changes {
+  const agentId = (value: unknown) => (typeof value === 'string' ? encodeId('Agent', value) : null);
+  const out = { ...changes };
+  if (out.assigneeId) out.assigneeId = { old: agentId(out.assigneeId.old), new: agentId(out.assigneeId.new) };
+  return out;
+}
+
+export async function createTicket(db: Db, viewer: Viewer, teamId: string, args: CreateTicketArgs) {
+  const input = v.parseInput(CreateTicketInput, args);
+  const isCustomer = viewer.role === 'CUSTOMER';
+  if (!isCustomer && args.customerId && input.customer) {
+    throw badInput([{ path: 'input.customer', message: 'give customerId or customer, not both' }]);
+  }
+  return db.$transaction(async (tx) => {
+    const now = new Date();
+    const { ticketSeq } = await tx.team.update({
+      where: { id: teamId },
+      data: { ticketSeq: { increment: 1 } },
+      select: { ticketSeq: true },
+    });
+
+    let customer: { id: string; name: string | null } | null = null;
+    if (isCustomer) {
+      customer = await tx.customer.findUniqueOrThrow({ where: { id: viewer.customerId! }, select: { id: true, name: true } });
+    } else if (args.customerId) {
+      customer = await tx.customer.findFirst({ where: { id: args.customerId, teamId }, select: { id: true, name: true } });
+      if (!customer) throw notFound('Customer');
+    } else if (input.customer) {
+      customer = await tx.customer.upsert({
+        where: { teamId_email: { teamId, email: input.customer.email } },
+        create: { teamId, email: input.customer.email, name: input.customer.name ?? null },
+        update: {},
+        select: { id: true, name: true },
+      });
+    }
+
+    const priority = input.priority ?? 'NORMAL';
+    const status = isCustomer ? 'NEW' : (input.status ?? 'NEW');
+    const ticket = await tx.ticket.create({
+      data: {
+        teamId,
+        number: ticketSeq,
+        title: input.title,
+        status,
+        priority,
+        category: input.category ?? null,
+        tags: input.tags ?? [],
+        notes: isCustomer ? null : (input.notes ?? null),
+        metadata: isCustomer ? {} : (input.metadata ?? {}),
+        customerId: customer?.id ?? null,
+        assigneeId: isCustomer ? null : ((await assigneeIn(tx, teamId, args.assigneeId)) ?? null),
+        closedAt: isClosed(status) ? now : null,
+        slaPausedAt: status === 'PENDING' ? now : null,
+        createdAt: now,
+        updatedAt: now,
+        ...deadlines(now, 0, await slaTargetOf(tx, teamId, priority)),
+      },
+    });
+    let messageId: string | undefined;
+    if (input.body) {
+      const message = await tx.message.create({
+        data: {
+          ticketId: ticket.id,
+          sender: 'CUSTOMER',
+          authorCustomerId: customer?.id ?? null,
+          senderName: customer?.name ?? null,
+          body: input.body,
+          createdAt: now,
+        },
+      });
+      messageId = message.id;
+    }
+    await recordEvent(tx, { teamId, ticketId: ticket.id, type: 'CREATED', actor: actorOf(viewer), messageId });
+    return ticket;
+  });
+}
+
+export async function updateTicket(db: Db, viewer: Viewer, id: string, args: UpdateTicketArgs) {
+  const input = v.parseInput(UpdateTicketInput, args);
+  return db.$transaction(async (tx) => {
+    const ticket = await lockTicket(tx, viewer, id);
+    const now = new Date();
+    const status = input.status ?? ticket.status;
+    const priority = input.priority ?? ticket.priority;
+    const data: Prisma.TicketUncheckedUpdateInput = {
+      ...(input.title !== undefined && { title: input.title }),
+      ...(input.status !== undefined && { status }),
+      ...(input.priority !== undefined && { priority }),
+      ...(input.category !== undefined && { category: input.category }),
+      ...(input.tags !== undefined && { tags: input.tags }),
+      ...(input.notes !== undefined && { notes: input.notes }),
+      ...(input.metadata !== undefined && {
+        metadata: v.mergeMetadata(ticket.metadata as Record<string, string>, input.metadata),
+      }),
+      ...(args.assigneeId !== undefined && { assigneeId: await assigneeIn(tx, ticket.teamId, args.assigneeId) }),
+    };
+    const changes = publicChanges(diff(ticket, { ...ticket, ...data }, TRACKED_FIELDS));
+    if (Object.keys(changes).length === 0) return ticket;
+
+    Object.assign(data, await statusEffects(tx, ticket, status, priority, now), { updatedAt: now });
+    const updated = await tx.ticket.update({ where: { id }, data });
+    const actor = actorOf(viewer);
+    const event = { teamId: ticket.teamId, ticketId: id, actor };
+    await recordEvent(tx, { ...event, type: 'UPDATED', changes });
+    if (changes.status && isClosed(status) && !isClosed(ticket.status)) {
+      await recordEvent(tx, { ...event, type: 'CLOSED', changes: { status: changes.status } });
+    }
+    if (changes.assigneeId && updated.assigneeId) {
+      await recordEvent(tx, { ...event, type: 'ASSIGNED', changes: { assigneeId: changes.assigneeId } });
+    }
+    return updated;
+  });
+}
+
+export async function deleteTicket(db: Db, viewer: Viewer, id: string) {
+  return db.$transaction(async (tx) => {
+    const ticket = await lockTicket(tx, viewer, id);
+    await tx.ticket.delete({ where: { id } });
+    await recordEvent(tx, { teamId: ticket.teamId, ticketId: id, type: 'DELETED', actor: actorOf(viewer) });
+    return ticket;
+  });
+}
+
+export async function addMessage(db: Db, viewer: Viewer, ticketId: string, args: AddMessageArgs) {
+  const input = v.parseInput(AddMessageInput, args);
+  const isCustomer = viewer.role === 'CUSTOMER';
+  const isInternal = input.isInternal ?? false;
+  if (isCustomer && (isInternal || (input.sender && input.sender !== 'CUSTOMER'))) {
+    throw forbidden('Customers can only add public messages of their own');
+  }
+  const sender: MessageSender = isCustomer ? 'CUSTOMER' : (input.sender ?? 'AGENT');
+  if (isInternal && sender === 'CUSTOMER') {
+    throw badInput([{ path: 'input.isInternal', message: 'internal notes are written by agents or the system' }]);
+  }
+
+  return db.$transaction(async (tx) => {
+    const ticket = await lockTicket(tx, viewer, ticketId);
+    if (!isInternal && ticket.status === 'CLOSED') {
+      throw conflict('The ticket is closed: it takes no more public replies');
+    }
+    const now = new Date();
+
+    let author: Prisma.MessageUncheckedCreateInput = { ticketId, sender, body: input.body, isInternal, createdAt: now };
+    if (sender === 'AGENT' && viewer.agentId) {
+      const agent = await tx.agent.findUniqueOrThrow({ where: { id: viewer.agentId } });
+      author = { ...author, authorAgentId: agent.id, senderName: agent.name, senderAvatarUrl: agent.avatarUrl };
+    } else if (sender === 'CUSTOMER') {
+      const customerId = viewer.customerId ?? ticket.customerId;
+      const customer = customerId ? await tx.customer.findUnique({ where: { id: customerId } }) : null;
+      author = { ...author, authorCustomerId: customer?.id ?? null, senderName: customer?.name ?? null };
+    }
+    if (input.senderName) author.senderName = input.senderName;
+    const message = await tx.message.create({ data: author });
+
+    const data: Prisma.TicketUncheckedUpdateInput = { updatedAt: now };
+    if (sender === 'AGENT' && !isInternal && !ticket.firstResponseAt) data.firstResponseAt = now;
+    const reopens = sender === 'CUSTOMER' && !isInternal && (ticket.status === 'PENDING' || ticket.status === 'RESOLVED');
+    if (reopens) Object.assign(data, { status: 'OPEN' }, await statusEffects(tx, ticket, 'OPEN', ticket.priority, now));
+    const updated = await tx.ticket.update({ where: { id: ticketId }, data });
+
+    const actor = actorOf(viewer);
+    await recordEvent(tx, { teamId: ticket.teamId, ticketId, type: 'MESSAGE_ADDED', actor, messageId: message.id });
+    if (reopens) {
+      await recordEvent(tx, {
+        teamId: ticket.teamId,
+        ticketId,
+        type: 'UPDATED',
+        actor,
+        changes: diff(ticket, updated, ['status']),
+      });
+    }
+    return { message, ticket: updated };
+  });
+}

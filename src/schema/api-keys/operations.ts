@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { createApiKey } from '../../auth/api-keys.js';
+import * as v from '../../domain/validation.js';
+import { notFound } from '../../errors.js';
+import { visibleApiKeys } from '../../visibility.js';
+import { builder } from '../builder.js';
+import { uuidOf } from '../common/global-ids.js';
+import { pageSizeLimit } from '../common/paging.js';
+import { ApiKey, ApiKeyModeEnum, ApiKeyScopeEnum } from './types.js';
+
+const adminOnly = { $all: { staff: true, scope: 'ADMIN' } } as const;
+
+builder.queryField('apiKeys', (t) =>
+  t.prismaConnection(
+    {
+      type: ApiKey,
+      description: "The team's API keys, newest first, revoked ones included (admins). Never the secrets.",
+      authScopes: adminOnly,
+      cursor: 'id',
+      maxSize: pageSizeLimit,
+      resolve: (query, _root, _args, { db, viewer }) =>
+        db.apiKey.findMany({ ...query, where: visibleApiKeys(viewer), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+    },
+    { name: 'ApiKeyConnection', description: 'A page of API keys.' },
+    { name: 'ApiKeyEdge', description: 'An API key in a page.' },
+  ),
+);
+
+builder.relayMutationField(
+  'createApiKey',
+  {
+    description: 'The new key.',
+    inputFields: (t) => ({
+      name: t.string({ required: true, description: 'What the key is for.' }),
+      scopes: t.field({ type: [ApiKeyScopeEnum], required: true, description: 'What it may do.' }),
+      mode: t.field({ type: ApiKeyModeEnum, description: 'LIVE (default) or TEST.' }),
+    }),
+  },
+  {
+    description: 'Creates an API key (admins). Its secret is in the payload, and nowhere else, ever.',
+    authScopes: adminOnly,
+    resolve: async (_root, { input }, { db, viewer }) => {
+      const data = v.parseInput(
+        z.object({ name: v.name, scopes: z.array(z.enum(['READ', 'WRITE', 'DELETE', 'ADMIN'])).min(1, 'give at least one scope') }),
+        { name: input.name, scopes: input.scopes },
+      );
+      const key = await createApiKey(db, { teamId: viewer.teamId!, ...data, mode: input.mode ?? 'LIVE' });
+      return { key, apiKey: await db.apiKey.findUniqueOrThrow({ where: { id: key.id } }) };
+    },
+  },
+  {
+    description: 'The key and its secret.',
+    outputFields: (t) => ({
+      apiKey: t.field({ type: ApiKey, description: 'The key.', resolve: (r) => r.apiKey }),
+      secret: t.string({ description: 'The secret (sk_live_… or sk_test_…). Shown once: store it now.', resolve: (r) => r.key.secret }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'revokeApiKey',
+  {
+    description: 'The key to revoke.',
+    inputFields: (t) => ({ id: t.id({ required: true, description: 'The key (key_… or UUID).' }) }),
+  },
+  {
+    description: 'Revokes an API key at once (admins): it answers UNAUTHENTICATED from then on.',
+    authScopes: adminOnly,
+    resolve: async (_root, { input }, { db, viewer }) => {
+      const id = uuidOf('ApiKey', input.id, 'input.id');
+      const found = await db.apiKey.findFirst({ where: { id, AND: [visibleApiKeys(viewer)] } });
+      if (!found) throw notFound('API key');
+      const apiKey = found.revokedAt ? found : await db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      return { apiKey };
+    },
+  },
+  {
+    description: 'The revoked key.',
+    outputFields: (t) => ({ apiKey: t.field({ type: ApiKey, description: 'The key, with revokedAt set.', resolve: (r) => r.apiKey }) }),
+  },
+);

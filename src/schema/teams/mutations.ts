@@ -1,0 +1,133 @@
+import * as v from '../../domain/validation.js';
+import { createTeam, DUPLICATE_SLUG, TeamFields } from '../../domain/teams.js';
+import { conflictOnDuplicate, notFound } from '../../errors.js';
+import { encodeId } from '../../ids.js';
+import { builder } from '../builder.js';
+import { uuidOf } from '../common/global-ids.js';
+import { Team, TicketPriorityEnum } from './types.js';
+
+const SlaTargetInput = builder.inputType('SlaTargetInput', {
+  description: 'Service level targets for one priority.',
+  fields: (t) => ({
+    priority: t.field({ type: TicketPriorityEnum, required: true, description: 'The priority.' }),
+    firstResponseMinutes: t.int({ required: true, description: 'Minutes within which the first public reply is due.' }),
+    resolutionMinutes: t.int({ required: true, description: 'Minutes within which resolution is due.' }),
+  }),
+});
+
+/** The caller's own team, or NOT_FOUND (another team's ID answers like a missing one). */
+function ownTeamId(id: string, viewerTeamId: string | null): string {
+  const uuid = uuidOf('Team', id, 'input.id');
+  if (uuid !== viewerTeamId) throw notFound('Team');
+  return uuid;
+}
+
+builder.relayMutationField(
+  'createTeam',
+  {
+    description: 'The new team.',
+    inputFields: (t) => ({
+      name: t.string({ required: true, description: 'Display name.' }),
+      slug: t.string({ required: true, description: 'Unique, lowercase letters, digits and dashes.' }),
+      supportEmail: t.string({ description: 'Support inbox, copied on new tickets.' }),
+      acceptsPublicTickets: t.boolean({ description: 'Whether anonymous callers may submit tickets. Default false.' }),
+      slaTargets: t.field({ type: [SlaTargetInput], description: 'Targets by priority; defaults for those not given.' }),
+    }),
+  },
+  {
+    description: 'Creates a separate team and returns its first ADMIN key (admins). The caller gets no access to it.',
+    authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+    resolve: (_root, { input }, { db }) => createTeam(db, input),
+  },
+  {
+    description: 'The new team and its key.',
+    outputFields: (t) => ({
+      team: t.field({ type: Team, description: 'The new team.', resolve: (r) => r.team }),
+      adminKey: t.string({
+        description: "The new team's ADMIN API key. Shown once: store it now.",
+        resolve: (r) => r.key.secret,
+      }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'updateTeam',
+  {
+    description: 'The fields to change.',
+    inputFields: (t) => ({
+      id: t.id({ required: true, description: "The caller's team (team_… or UUID)." }),
+      name: t.string({ description: 'New display name.' }),
+      slug: t.string({ description: 'New slug.' }),
+      supportEmail: t.string({ description: 'New support inbox; null clears it.' }),
+      acceptsPublicTickets: t.boolean({ description: 'Whether anonymous callers may submit tickets.' }),
+      slaTargets: t.field({
+        type: [SlaTargetInput],
+        description: 'Targets to set, by priority; they apply to new tickets and priority changes.',
+      }),
+    }),
+  },
+  {
+    description: 'Changes the team settings (admins).',
+    authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+    resolve: async (_root, { input }, { db, viewer }) => {
+      const id = ownTeamId(input.id, viewer.teamId);
+      const data = v.parseInput(TeamFields.partial(), {
+        name: input.name ?? undefined,
+        slug: input.slug ?? undefined,
+        supportEmail: input.supportEmail,
+        acceptsPublicTickets: input.acceptsPublicTickets,
+        slaTargets: input.slaTargets,
+      });
+      const team = await conflictOnDuplicate(
+        db.$transaction(async (tx) => {
+          for (const target of data.slaTargets ?? []) {
+            await tx.slaTarget.upsert({
+              where: { teamId_priority: { teamId: id, priority: target.priority } },
+              create: { teamId: id, ...target },
+              update: target,
+            });
+          }
+          return tx.team.update({
+            where: { id },
+            data: {
+              ...(data.name !== undefined && { name: data.name }),
+              ...(data.slug !== undefined && { slug: data.slug }),
+              ...(data.supportEmail !== undefined && { supportEmail: data.supportEmail }),
+              ...(data.acceptsPublicTickets != null && { acceptsPublicTickets: data.acceptsPublicTickets }),
+            },
+          });
+        }),
+        DUPLICATE_SLUG,
+      );
+      return { team };
+    },
+  },
+  {
+    description: 'The changed team.',
+    outputFields: (t) => ({ team: t.field({ type: Team, description: 'The team.', resolve: (r) => r.team }) }),
+  },
+);
+
+builder.relayMutationField(
+  'deleteTeam',
+  {
+    description: 'The team to delete.',
+    inputFields: (t) => ({ id: t.id({ required: true, description: "The caller's team (team_… or UUID)." }) }),
+  },
+  {
+    description: 'Deletes the team with everything in it: tickets, people, keys (admins). Cannot be undone.',
+    authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+    resolve: async (_root, { input }, { db, viewer }) => {
+      const id = ownTeamId(input.id, viewer.teamId);
+      await db.team.delete({ where: { id } });
+      return { deletedTeamId: encodeId('Team', id) };
+    },
+  },
+  {
+    description: 'What was deleted.',
+    outputFields: (t) => ({
+      deletedTeamId: t.id({ description: 'ID of the deleted team.', resolve: (r) => r.deletedTeamId }),
+    }),
+  },
+);

@@ -1,0 +1,112 @@
+import type { Prisma } from '../../generated/prisma/client.js';
+import { badInput, notFound } from '../../errors.js';
+import { visibleTickets } from '../../visibility.js';
+import { builder } from '../builder.js';
+import { OrderDirectionEnum } from '../common/enums.js';
+import { uuidOf } from '../common/global-ids.js';
+import { pageSizeLimit } from '../common/paging.js';
+import { TicketPriorityEnum } from '../teams/types.js';
+import { Ticket, TicketStatusEnum } from './types.js';
+
+const TicketOrderFieldEnum = builder.enumType('TicketOrderField', {
+  description: 'What tickets can be sorted by; ties are broken by ID.',
+  values: {
+    CREATED_AT: { description: 'Creation time (the default, newest first).' },
+    UPDATED_AT: { description: 'Last change.' },
+    PRIORITY: { description: 'Priority (LOW < NORMAL < HIGH < URGENT).' },
+  } as const,
+});
+
+const TicketOrder = builder.inputType('TicketOrder', {
+  description: 'How to sort tickets.',
+  fields: (t) => ({
+    field: t.field({ type: TicketOrderFieldEnum, required: true, description: 'What to sort by.' }),
+    direction: t.field({ type: OrderDirectionEnum, required: true, description: 'Which way.' }),
+  }),
+});
+
+const TicketFilter = builder.inputType('TicketFilter', {
+  description: 'Conditions on tickets; all given conditions must hold.',
+  fields: (t) => ({
+    status: t.field({ type: [TicketStatusEnum], description: 'Any of these statuses.' }),
+    priority: t.field({ type: [TicketPriorityEnum], description: 'Any of these priorities.' }),
+    category: t.string({ description: 'This category (case-insensitive).' }),
+    tags: t.stringList({ description: 'At least one of these tags.' }),
+    assigneeId: t.id({ description: 'Assigned to this agent.' }),
+    assignedToMe: t.boolean({ description: 'Assigned to the calling agent (people tokens).' }),
+    unassigned: t.boolean({ description: 'Assigned to nobody (true) or to somebody (false).' }),
+    customerId: t.id({ description: 'Of this customer.' }),
+    search: t.string({ description: 'Substring of the title, customer name or customer email, case-insensitive.' }),
+    createdAfter: t.field({ type: 'DateTime', description: 'Created at or after this time.' }),
+    createdBefore: t.field({ type: 'DateTime', description: 'Created before this time.' }),
+  }),
+});
+
+type Filter = typeof TicketFilter.$inferInput;
+
+function whereOf(filter: Filter | null | undefined, agentId: string | undefined): Prisma.TicketWhereInput[] {
+  if (!filter) return [];
+  const where: Prisma.TicketWhereInput[] = [];
+  if (filter.status?.length) where.push({ status: { in: filter.status } });
+  if (filter.priority?.length) where.push({ priority: { in: filter.priority } });
+  if (filter.category) where.push({ category: filter.category.trim().toLowerCase() });
+  if (filter.tags?.length) where.push({ tags: { hasSome: filter.tags.map((tag) => tag.trim().toLowerCase()) } });
+  if (filter.assigneeId) where.push({ assigneeId: uuidOf('Agent', filter.assigneeId, 'filter.assigneeId') });
+  if (filter.assignedToMe) {
+    if (!agentId) throw badInput([{ path: 'filter.assignedToMe', message: 'needs a credential of an agent (a token)' }]);
+    where.push({ assigneeId: agentId });
+  }
+  if (filter.unassigned != null) where.push({ assigneeId: filter.unassigned ? null : { not: null } });
+  if (filter.customerId) where.push({ customerId: uuidOf('Customer', filter.customerId, 'filter.customerId') });
+  const search = filter.search?.trim();
+  if (search) {
+    const contains = { contains: search, mode: 'insensitive' as const };
+    where.push({ OR: [{ title: contains }, { customer: { is: { OR: [{ name: contains }, { email: contains }] } } }] });
+  }
+  if (filter.createdAfter) where.push({ createdAt: { gte: filter.createdAfter } });
+  if (filter.createdBefore) where.push({ createdAt: { lt: filter.createdBefore } });
+  return where;
+}
+
+const ORDER_COLUMNS = { CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt', PRIORITY: 'priority' } as const;
+
+builder.queryFields((t) => ({
+  ticket: t.prismaField({
+    type: Ticket,
+    nullable: true,
+    description: 'A ticket by its ID (tkt_…) or UUID.',
+    authScopes: { scope: 'READ' },
+    args: { id: t.arg.id({ required: true, description: 'The ticket ID (tkt_…) or its UUID.' }) },
+    resolve: async (query, _root, { id }, { db, viewer }) => {
+      const ticket = await db.ticket.findFirst({ ...query, where: { id: uuidOf('Ticket', id), AND: [visibleTickets(viewer)] } });
+      if (!ticket) throw notFound('Ticket');
+      return ticket;
+    },
+  }),
+  tickets: t.prismaConnection(
+    {
+      type: Ticket,
+      description: 'Tickets the caller can see, filtered and sorted; 20 per page by default, at most 100.',
+      authScopes: { scope: 'READ' },
+      cursor: 'id',
+      maxSize: pageSizeLimit,
+      args: {
+        filter: t.arg({ type: TicketFilter, description: 'Conditions the tickets must meet.' }),
+        orderBy: t.arg({ type: TicketOrder, description: 'Sort order; newest first by default.' }),
+      },
+      totalCount: (_connection, { filter }, { db, viewer }) =>
+        db.ticket.count({ where: { AND: [visibleTickets(viewer), ...whereOf(filter, viewer.agentId)] } }),
+      resolve: (query, _root, { filter, orderBy }, { db, viewer }) => {
+        const direction = orderBy?.direction === 'ASC' ? 'asc' : 'desc';
+        const column = ORDER_COLUMNS[orderBy?.field ?? 'CREATED_AT'];
+        return db.ticket.findMany({
+          ...query,
+          where: { AND: [visibleTickets(viewer), ...whereOf(filter, viewer.agentId)] },
+          orderBy: [{ [column]: direction }, { id: direction }],
+        });
+      },
+    },
+    { name: 'TicketConnection', description: 'A page of tickets.' },
+    { name: 'TicketEdge', description: 'A ticket in a page.' },
+  ),
+}));
