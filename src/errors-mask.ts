@@ -4,25 +4,20 @@ import { GraphQLError } from 'graphql';
 import { PothosValidationError } from '@pothos/core';
 import type { Logger } from './logger.js';
 
-function isClientFacing(error: GraphQLError): boolean {
-  // Parse and validation errors, and errors thrown as ClientError, carry no
-  // unexpected original error.
-  return !error.originalError || error.originalError instanceof GraphQLError;
-}
-
 export function maskError(error: unknown, requestId: string | undefined, log: Logger): GraphQLError {
   if (error instanceof GraphQLError) {
-    if (isClientFacing(error)) return error;
     const original = error.originalError;
-    if (original instanceof PothosValidationError) {
-      return new GraphQLError(original.message, {
+    // Pothos' own argument checks (cursors, page sizes) are the client's mistakes.
+    if (original instanceof PothosValidationError || error instanceof PothosValidationError) {
+      return new GraphQLError(error.message, {
         nodes: error.nodes,
         path: error.path,
         extensions: { code: 'BAD_USER_INPUT', fields: [] },
       });
     }
-    if (original instanceof GraphQLError) return original;
-    log.error({ err: original ?? error, requestId, path: error.path }, 'unexpected error');
+    // Parse and validation errors have no original; ClientErrors are meant for the client.
+    if (!original || original instanceof GraphQLError) return error;
+    log.error({ err: original, requestId, path: error.path }, 'unexpected error');
     return new GraphQLError('Unexpected error', {
       nodes: error.nodes,
       path: error.path,

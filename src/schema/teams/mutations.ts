@@ -42,7 +42,12 @@ builder.relayMutationField(
   {
     description: 'The new team and its key.',
     outputFields: (t) => ({
-      team: t.field({ type: Team, description: 'The new team.', resolve: (r) => r.team }),
+      // The caller cannot see the new team through its own credential: load it by id.
+      team: t.prismaField({
+        type: Team,
+        description: 'The new team.',
+        resolve: (query, r, _args, { db }) => db.team.findUniqueOrThrow({ ...query, where: { id: r.team.id } }),
+      }),
       adminKey: t.string({
         description: "The new team's ADMIN API key. Shown once: store it now.",
         resolve: (r) => r.key.secret,
