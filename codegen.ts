@@ -18,7 +18,7 @@ const config: CodegenConfig = {
   },
   // Imports with .js extensions, as ESM with NodeNext resolution needs.
   emitLegacyCommonJSImports: false,
-  silent: true,
+  errorsOnly: true,
 };
 
 export default config;

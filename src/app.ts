@@ -11,6 +11,7 @@ import type { Db } from './db.js';
 import { maskError } from './errors-mask.js';
 import { renderGraphiQL, serveGraphiQLAsset } from './graphiql.js';
 import type { Logger } from './logger.js';
+import { createLimiter } from './rate-limits.js';
 import { schema } from './schema/index.js';
 
 export type AppOptions = {
@@ -23,6 +24,10 @@ export type AppOptions = {
   graphiql?: boolean;
   /** Milliseconds open requests get to finish on stop(). @default 10000 */
   shutdownTimeoutMs?: number;
+  /** Anonymous ticket submissions per client IP and hour. @default 10 */
+  publicTicketsPerHour?: number;
+  /** Trust X-Forwarded-For for the client IP. @default false */
+  trustProxy?: boolean;
 };
 
 type ServerContext = { req: http.IncomingMessage; res: http.ServerResponse; requestId: string };
@@ -48,6 +53,14 @@ function requestIdExtension(): Plugin<Record<string, unknown>, ServerContext> {
 
 export function buildApp(options: AppOptions) {
   const { db, log, jwtSecret, redis } = options;
+  const limits = {
+    publicTickets: createLimiter({ name: 'public-tickets', points: options.publicTicketsPerHour ?? 10, durationSeconds: 3600, redis }),
+  };
+  const clientIp = (req: http.IncomingMessage): string => {
+    const forwarded = options.trustProxy ? req.headers['x-forwarded-for'] : undefined;
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+    return first || req.socket.remoteAddress || 'unknown';
+  };
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -58,10 +71,12 @@ export function buildApp(options: AppOptions) {
     // Unexpected errors are logged once, with the request id, by maskError.
     logging: false,
     maskedErrors: { maskError: (error) => maskError(error, currentRequestId.getStore(), log) },
-    context: async ({ request, requestId }): Promise<Context> => ({
+    context: async ({ request, requestId, req }): Promise<Context> => ({
       db,
       requestId,
       log: log.child({ requestId }),
+      clientIp: req ? clientIp(req) : 'unknown',
+      limits,
       viewer: await authenticate(db, request.headers.get('authorization'), jwtSecret),
     }),
     plugins: [requestIdExtension()],

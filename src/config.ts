@@ -34,6 +34,10 @@ const EnvSchema = z.object({
   /** Where the embedded database, dev secrets and .eml files live. @default .data */
   DATA_DIR: z.string().min(1).default('.data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Anonymous ticket submissions allowed per client IP and hour. @default 10 */
+  PUBLIC_TICKETS_PER_HOUR: z.coerce.number().int().min(0).default(10),
+  /** Take the client IP from X-Forwarded-For (behind a trusted proxy). @default false */
+  TRUST_PROXY: bool.default(false),
   /** Milliseconds that open requests get to finish on shutdown. @default 10000 */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
@@ -50,6 +54,8 @@ export type Config = {
   dataDir: string;
   logLevel: string;
   shutdownTimeoutMs: number;
+  publicTicketsPerHour: number;
+  trustProxy: boolean;
 };
 
 export class ConfigError extends Error {
@@ -88,5 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    publicTicketsPerHour: e.PUBLIC_TICKETS_PER_HOUR,
+    trustProxy: e.TRUST_PROXY,
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Viewer } from './auth/viewer.js';
 import type { Db } from './db.js';
+import type { Limiter } from './rate-limits.js';
 
 /** What every resolver receives. Built per request (HTTP) or per operation (WebSocket). */
 export type Context = {
@@ -8,4 +9,7 @@ export type Context = {
   viewer: Viewer;
   requestId: string;
   log: Logger;
+  /** The client's IP address (from X-Forwarded-For only with TRUST_PROXY). */
+  clientIp: string;
+  limits: { publicTickets: Limiter };
 };

@@ -65,7 +65,14 @@ async function main() {
     return abort(`cannot use the database: ${(err as Error).message}`);
   }
 
-  const app = buildApp({ db, log, jwtSecret: jwtSecretFor(config), shutdownTimeoutMs: config.shutdownTimeoutMs });
+  const app = buildApp({
+    db,
+    log,
+    jwtSecret: jwtSecretFor(config),
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    publicTicketsPerHour: config.publicTicketsPerHour,
+    trustProxy: config.trustProxy,
+  });
   let url: string;
   try {
     url = await app.start(config.port, config.host);

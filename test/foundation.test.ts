@@ -21,7 +21,7 @@ const NodeQuery = graphql(`
       __typename
       id
       ... on Team { slug }
-      ... on Agent { email }
+      ... on Agent { agentEmail: email }
       ... on Customer { email }
     }
   }
@@ -103,7 +103,7 @@ describe('node and nodes', () => {
     expect((await execute(NodeQuery, { as: t.keys.read, variables: { id: agentId } })).ok().node).toEqual({
       __typename: 'Agent',
       id: agentId,
-      email: t.agent.email,
+      agentEmail: t.agent.email,
     });
     const customerId = encodeId('Customer', t.customer.id);
     const nodes = (await execute(NodesQuery, { as: t.keys.read, variables: { ids: [customerId, t.teamId] } })).ok();

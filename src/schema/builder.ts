@@ -58,10 +58,12 @@ export const builder = new SchemaBuilder<{
     nodeTypeOptions: { description: 'An object with a prefixed ID, fetchable with `node(id:)`.' },
     nodeQueryOptions: {
       description: 'Any object by its prefixed ID; null when missing or not visible to the caller.',
+      authScopes: { scope: 'READ' },
       args: { id: { description: 'A prefixed ID such as tkt_….' } },
     },
     nodesQueryOptions: {
       description: 'Objects by their IDs, in the same order; null for each one missing or not visible.',
+      authScopes: { scope: 'READ' },
       args: { ids: { description: 'Prefixed IDs.' } },
     },
     pageInfoTypeOptions: { description: 'Where a page of a connection sits in the whole list.' },

@@ -17,7 +17,11 @@ export const Agent = builder.prismaNode('Agent', {
   findUnique: (id, { viewer }) => ({ id, AND: [visibleAgents(viewer)] }),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Display name.' }),
-    email: t.exposeString('email', { description: 'Email address, unique in the team.' }),
+    email: t.exposeString('email', {
+      authScopes: { staff: true },
+      nullable: true,
+      description: 'Email address, unique in the team (staff only).',
+    }),
     role: t.expose('role', { type: AgentRoleEnum, description: 'Role in the team.' }),
     avatarUrl: t.exposeString('avatarUrl', { nullable: true, description: 'URL of a picture of the agent.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the agent was added.' }),

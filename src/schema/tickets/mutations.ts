@@ -38,11 +38,12 @@ builder.relayMutationField(
   },
   {
     description: 'Opens a ticket. Anonymous callers may submit to a team that accepts public tickets, giving customer.email.',
-    resolve: async (_root, { input }, { db, viewer }) => {
+    resolve: async (_root, { input }, { db, viewer, clientIp, limits }) => {
       let teamId = viewer.teamId;
       if (viewer.role === 'ANONYMOUS') {
         if (!input.teamSlug) throw unauthenticated('A credential, or teamSlug for a public submission, is required');
         if (!input.customer?.email) throw badInput([{ path: 'input.customer.email', message: 'is required for a public submission' }]);
+        await limits.publicTickets.consume(clientIp);
         const team = await db.team.findUnique({ where: { slug: input.teamSlug }, select: { id: true, acceptsPublicTickets: true } });
         if (!team) throw notFound('Team');
         if (!team.acceptsPublicTickets) throw forbidden('This team does not accept public tickets');

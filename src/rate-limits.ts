@@ -1,0 +1,33 @@
+// Abuse limits that do not depend on a credential: anonymous ticket submission per IP.
+// In memory per process, or shared through Redis when the server has one.
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { ClientError } from './errors.js';
+
+export type Limiter = { consume(key: string): Promise<void> };
+
+export function rateLimited(resetAt: Date): ClientError {
+  const retryAfter = Math.max(1, Math.ceil((resetAt.getTime() - Date.now()) / 1000));
+  return new ClientError('RATE_LIMITED', `Too many requests: try again in ${retryAfter} s`, {
+    resetAt: resetAt.toISOString(),
+    retryAfter,
+  });
+}
+
+/** At most `points` per `durationSeconds` for each key; RATE_LIMITED beyond that. */
+export function createLimiter(options: { name: string; points: number; durationSeconds: number; redis?: Redis }): Limiter {
+  const common = { keyPrefix: `ticketql:${options.name}`, points: options.points, duration: options.durationSeconds };
+  const limiter: RateLimiterAbstract = options.redis
+    ? new RateLimiterRedis({ ...common, storeClient: options.redis, useRedisPackage: false })
+    : new RateLimiterMemory(common);
+  return {
+    async consume(key) {
+      try {
+        await limiter.consume(key);
+      } catch (err) {
+        if (err instanceof RateLimiterRes) throw rateLimited(new Date(Date.now() + err.msBeforeNext));
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// Two teams and every kind of caller, for tests of who may see and do what.
+import { signToken } from '../../src/auth/tokens.js';
+import { encodeId } from '../../src/ids.js';
+import { JWT_SECRET, testApp } from './app.js';
+import { createTeam } from './fixtures.js';
+
+/** Strings that must never reach a customer or an anonymous caller. */
+export const SECRETS = { internal: 'INTERNAL-NOTE-7f3a', notes: 'STAFF-NOTES-9c1e', metadata: 'META-VALUE-2b8d' };
+
+export const ROLES = ['adminKey', 'readKey', 'agentToken', 'owner', 'otherCustomer', 'anonymous', 'foreignAdmin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export async function createWorld() {
+  const a = await createTeam({ acceptsPublicTickets: true });
+  const b = await createTeam();
+  const { db } = testApp();
+  const other = await db.customer.create({ data: { teamId: a.team.id, name: 'Otto Other', email: `otto@${a.team.slug}.test` } });
+  const ticket = await db.ticket.create({
+    data: {
+      teamId: a.team.id,
+      number: 1,
+      title: 'Owner ticket',
+      customerId: a.customer.id,
+      notes: SECRETS.notes,
+      metadata: { crm: SECRETS.metadata },
+      messages: {
+        create: [
+          { sender: 'CUSTOMER', body: 'Public question', authorCustomerId: a.customer.id },
+          { sender: 'AGENT', body: SECRETS.internal, isInternal: true, authorAgentId: a.agent.id },
+          { sender: 'AGENT', body: 'Public answer', authorAgentId: a.agent.id },
+        ],
+      },
+    },
+  });
+  await db.team.update({ where: { id: a.team.id }, data: { ticketSeq: 1 } });
+  const readKey = await db.apiKey.findFirstOrThrow({ where: { teamId: a.team.id, name: 'READ' } });
+  const otherToken = await signToken(JWT_SECRET, { sub: 'otto', team: a.teamId, role: 'customer', email: other.email }, '1h');
+
+  const credentials: Record<Role, string | undefined> = {
+    adminKey: a.keys.admin,
+    readKey: a.keys.read,
+    agentToken: a.tokens.agent,
+    owner: a.tokens.customer,
+    otherCustomer: otherToken,
+    anonymous: undefined,
+    foreignAdmin: b.keys.admin,
+  };
+  return {
+    a,
+    b,
+    credentials,
+    ids: {
+      team: a.teamId,
+      ticket: encodeId('Ticket', ticket.id),
+      owner: encodeId('Customer', a.customer.id),
+      agent: encodeId('Agent', a.agent.id),
+      readKey: encodeId('ApiKey', readKey.id),
+    },
+  };
+}
+
+export type World = Awaited<ReturnType<typeof createWorld>>;
