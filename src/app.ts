@@ -11,8 +11,10 @@ import type { Db } from './db.js';
 import { maskError } from './errors-mask.js';
 import { renderGraphiQL, serveGraphiQLAsset } from './graphiql.js';
 import type { Logger } from './logger.js';
+import { createEventBus, type EventBus } from './pubsub.js';
 import { createLimiter } from './rate-limits.js';
 import { schema } from './schema/index.js';
+import { attachWebSockets } from './ws.js';
 
 export type AppOptions = {
   db: Db;
@@ -20,6 +22,8 @@ export type AppOptions = {
   jwtSecret: string;
   /** Checked by /readyz when given. */
   redis?: Redis;
+  /** Live events. @default an in-process bus */
+  bus?: EventBus;
   /** GraphiQL on GET /graphql for browsers. @default true */
   graphiql?: boolean;
   /** Milliseconds open requests get to finish on stop(). @default 10000 */
@@ -30,7 +34,16 @@ export type AppOptions = {
   trustProxy?: boolean;
 };
 
-type ServerContext = { req: http.IncomingMessage; res: http.ServerResponse; requestId: string };
+/** What the HTTP server and the WebSocket server hand to yoga for each operation. */
+export type ServerContext = {
+  req: http.IncomingMessage;
+  res?: http.ServerResponse;
+  requestId: string;
+  /** WebSocket: the connection_init payload, which carries `authorization`. */
+  connectionParams?: Record<string, unknown>;
+  /** WebSocket: closes the connection of a subscriber that cannot keep up. */
+  dropConnection?: () => void;
+};
 
 // The request id of the code running now, for logs written outside resolvers.
 const currentRequestId = new AsyncLocalStorage<string>();
@@ -53,6 +66,7 @@ function requestIdExtension(): Plugin<Record<string, unknown>, ServerContext> {
 
 export function buildApp(options: AppOptions) {
   const { db, log, jwtSecret, redis } = options;
+  const bus = options.bus ?? createEventBus({});
   const limits = {
     publicTickets: createLimiter({ name: 'public-tickets', points: options.publicTicketsPerHour ?? 10, durationSeconds: 3600, redis }),
   };
@@ -71,14 +85,19 @@ export function buildApp(options: AppOptions) {
     // Unexpected errors are logged once, with the request id, by maskError.
     logging: false,
     maskedErrors: { maskError: (error) => maskError(error, currentRequestId.getStore(), log) },
-    context: async ({ request, requestId, req }): Promise<Context> => ({
-      db,
-      requestId,
-      log: log.child({ requestId }),
-      clientIp: req ? clientIp(req) : 'unknown',
-      limits,
-      viewer: await authenticate(db, request.headers.get('authorization'), jwtSecret),
-    }),
+    context: async ({ request, requestId, req, connectionParams, dropConnection }): Promise<Context> => {
+      const authorization = connectionParams ? connectionParams.authorization : request?.headers.get('authorization');
+      return {
+        db,
+        bus,
+        requestId,
+        log: log.child({ requestId }),
+        clientIp: req ? clientIp(req) : 'unknown',
+        limits,
+        dropConnection,
+        viewer: await authenticate(db, typeof authorization === 'string' ? authorization : undefined, jwtSecret),
+      };
+    },
     plugins: [requestIdExtension()],
   });
 
@@ -115,9 +134,19 @@ export function buildApp(options: AppOptions) {
     currentRequestId.run(requestId, () => void yoga(req, res, { requestId }));
   });
 
+  const sockets = attachWebSockets(server, yoga, {
+    path: '/graphql',
+    authorize: (authorization) => authenticate(db, authorization, jwtSecret).then(
+      (viewer) => viewer.role !== 'ANONYMOUS',
+      () => false,
+    ),
+  });
+
   return {
     yoga,
     server,
+    bus,
+    sockets,
     /** Listens and resolves with the base URL (port 0 picks a free port). */
     start(port: number, host = '127.0.0.1'): Promise<string> {
       return new Promise((resolve, reject) => {
@@ -130,17 +159,23 @@ export function buildApp(options: AppOptions) {
         });
       });
     },
-    /** Stops accepting connections and lets open requests finish (up to the timeout). */
-    stop(): Promise<void> {
-      return new Promise((resolve) => {
-        if (!server.listening) return resolve();
-        const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs ?? 10_000);
+    /**
+     * Stops accepting connections, lets open requests and WebSocket operations
+     * finish (up to the timeout), then closes sockets with 1001.
+     */
+    async stop(): Promise<void> {
+      if (!server.listening) return;
+      const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+      const http = new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
         server.close(() => {
           clearTimeout(timer);
           resolve();
         });
         server.closeIdleConnections();
       });
+      await sockets.close(timeoutMs);
+      await http;
     },
   };
 }

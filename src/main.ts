@@ -4,6 +4,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db.js';
 import { migrate } from './database/migrate.js';
 import { createLogger } from './logger.js';
+import { createEventBus } from './pubsub.js';
+import { connectRedis } from './redis.js';
 import { ensureDemoTeam, jwtSecretFor, openDatabase, type DatabaseHandle } from './runtime.js';
 
 function fail(message: string): never {
@@ -65,9 +67,18 @@ async function main() {
     return abort(`cannot use the database: ${(err as Error).message}`);
   }
 
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
+  if (redis) cleanups.push(() => redis.close());
+  const bus = createEventBus({
+    redis,
+    onError: (err) => log.warn({ err: (err as Error).message }, 'live event not published'),
+  });
+
   const app = buildApp({
     db,
     log,
+    bus,
+    redis: redis?.publish,
     jwtSecret: jwtSecretFor(config),
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     publicTicketsPerHour: config.publicTicketsPerHour,
@@ -91,6 +102,7 @@ async function main() {
     `  ticketql is running`,
     `  GraphiQL:  ${url}/graphql`,
     `  Database:  ${database.embedded ? `embedded PostgreSQL in ${config.dataDir}` : 'DATABASE_URL'}`,
+    `  Live:      ${redis ? 'Redis (REDIS_URL): events reach every process' : 'in-process events (set REDIS_URL to run several processes)'}`,
   ];
   if (devKey) {
     lines.push(

@@ -29,6 +29,39 @@ export const visibleAgents = (viewer: Viewer): Prisma.AgentWhereInput => ({ team
 
 export const visibleApiKeys = (viewer: Viewer): Prisma.ApiKeyWhereInput => ({ teamId: teamOf(viewer) });
 
-/** The event log is staff-only. */
-export const visibleEvents = (viewer: Viewer): Prisma.TicketEventWhereInput =>
-  viewer.role === 'ADMIN' || viewer.role === 'AGENT' ? { teamId: teamOf(viewer) } : { teamId: NO_TEAM };
+const isStaff = (viewer: Viewer) => viewer.role === 'ADMIN' || viewer.role === 'AGENT';
+
+/** Ticket fields only staff may see, also in the changedFields of events. */
+export const STAFF_ONLY_TICKET_FIELDS: ReadonlySet<string> = new Set(['notes', 'metadata']);
+const CUSTOMER_VISIBLE_TICKET_FIELDS = ['title', 'status', 'priority', 'category', 'tags', 'assigneeId'];
+
+/**
+ * Events: staff see their team's; a customer sees those of their own tickets,
+ * except internal notes and updates that changed only staff fields.
+ */
+export const visibleEvents = (viewer: Viewer): Prisma.TicketEventWhereInput => {
+  if (isStaff(viewer)) return { teamId: teamOf(viewer) };
+  if (viewer.role !== 'CUSTOMER') return { teamId: NO_TEAM };
+  return {
+    teamId: teamOf(viewer),
+    customerId: viewer.customerId ?? NO_TEAM,
+    isInternal: false,
+    OR: [{ type: { not: 'UPDATED' } }, { changedFields: { hasSome: CUSTOMER_VISIBLE_TICKET_FIELDS } }],
+  };
+};
+
+/** The same rule as visibleEvents, for an event in memory (live delivery). */
+export function canSeeEvent(
+  viewer: Viewer,
+  event: { teamId: string; customerId: string | null; isInternal: boolean; type: string; changedFields: readonly string[] },
+): boolean {
+  if (event.teamId !== viewer.teamId) return false;
+  if (isStaff(viewer)) return true;
+  if (viewer.role !== 'CUSTOMER' || event.customerId !== viewer.customerId || event.isInternal) return false;
+  return event.type !== 'UPDATED' || visibleChangedFields(viewer, event.changedFields).length > 0;
+}
+
+/** The changed fields of an event that the viewer may know about. */
+export function visibleChangedFields(viewer: Viewer, fields: readonly string[]): string[] {
+  return isStaff(viewer) ? [...fields] : fields.filter((f) => !STAFF_ONLY_TICKET_FIELDS.has(f));
+}

@@ -38,27 +38,44 @@ export function diff(before: Record<string, unknown>, after: Record<string, unkn
   return changes;
 }
 
-export async function recordEvent(
-  tx: Tx,
-  event: {
-    teamId: string;
-    ticketId: string;
-    type: TicketEventType;
-    actor: Actor;
-    changes?: Changes;
-    messageId?: string;
-  },
-) {
+export type NewEvent = {
+  teamId: string;
+  ticketId: string;
+  /** The ticket's customer: whose live feed may show the event. */
+  customerId: string | null;
+  type: TicketEventType;
+  actor: Actor;
+  changes?: Changes;
+  messageId?: string;
+  /** An internal note: staff only. */
+  isInternal?: boolean;
+};
+
+/**
+ * Appends to the team's event log. `seq` comes from the team row, whose lock is
+ * held until the transaction ends: within a team, seq is 1, 2, 3, … without gaps
+ * and in commit order. A subscriber that meets seq N + 2 after N knows N + 1 is
+ * committed and can read it; catching up "after N" misses nothing.
+ */
+export async function recordEvent(tx: Tx, event: NewEvent) {
+  const { eventSeq } = await tx.team.update({
+    where: { id: event.teamId },
+    data: { eventSeq: { increment: 1 } },
+    select: { eventSeq: true },
+  });
   const changes = event.changes ?? {};
   return tx.ticketEvent.create({
     data: {
+      seq: eventSeq,
       teamId: event.teamId,
       ticketId: event.ticketId,
+      customerId: event.customerId,
       type: event.type,
       actor: event.actor,
       changes: changes as Prisma.InputJsonValue,
       changedFields: Object.keys(changes),
       messageId: event.messageId ?? null,
+      isInternal: event.isInternal ?? false,
     },
   });
 }

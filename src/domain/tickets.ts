@@ -2,13 +2,13 @@
 // its change and writes its events in one transaction.
 import { z } from 'zod';
 import type { Viewer } from '../auth/viewer.js';
-import type { Db } from '../db.js';
 import { conflict, forbidden, badInput, notFound } from '../errors.js';
 import type { Prisma, Ticket } from '../generated/prisma/client.js';
 import type { MessageSender, TicketPriority, TicketStatus } from '../generated/prisma/enums.js';
 import { encodeId } from '../ids.js';
 import { visibleTickets } from '../visibility.js';
-import { actorOf, diff, recordEvent, type Changes, type Tx } from './events.js';
+import { change, type Deps } from './change.js';
+import { actorOf, diff, type Changes, type Tx } from './events.js';
 import { deadlines } from './sla.js';
 import * as v from './validation.js';
 
@@ -110,13 +110,13 @@ function publicChanges(changes: Changes): Changes {
   return out;
 }
 
-export async function createTicket(db: Db, viewer: Viewer, teamId: string, args: CreateTicketArgs) {
+export async function createTicket(deps: Deps, viewer: Viewer, teamId: string, args: CreateTicketArgs) {
   const input = v.parseInput(CreateTicketInput, args);
   const isCustomer = viewer.role === 'CUSTOMER';
   if (!isCustomer && args.customerId && input.customer) {
     throw badInput([{ path: 'input.customer', message: 'give customerId or customer, not both' }]);
   }
-  return db.$transaction(async (tx) => {
+  return change(deps, async ({ tx, record }) => {
     const now = new Date();
     const { ticketSeq } = await tx.team.update({
       where: { id: teamId },
@@ -175,14 +175,14 @@ export async function createTicket(db: Db, viewer: Viewer, teamId: string, args:
       });
       messageId = message.id;
     }
-    await recordEvent(tx, { teamId, ticketId: ticket.id, type: 'CREATED', actor: actorOf(viewer), messageId });
+    await record({ teamId, ticketId: ticket.id, customerId: ticket.customerId, type: 'CREATED', actor: actorOf(viewer), messageId });
     return ticket;
   });
 }
 
-export async function updateTicket(db: Db, viewer: Viewer, id: string, args: UpdateTicketArgs) {
+export async function updateTicket(deps: Deps, viewer: Viewer, id: string, args: UpdateTicketArgs) {
   const input = v.parseInput(UpdateTicketInput, args);
-  return db.$transaction(async (tx) => {
+  return change(deps, async ({ tx, record }) => {
     const ticket = await lockTicket(tx, viewer, id);
     const now = new Date();
     const status = input.status ?? ticket.status;
@@ -204,29 +204,28 @@ export async function updateTicket(db: Db, viewer: Viewer, id: string, args: Upd
 
     Object.assign(data, await statusEffects(tx, ticket, status, priority, now), { updatedAt: now });
     const updated = await tx.ticket.update({ where: { id }, data });
-    const actor = actorOf(viewer);
-    const event = { teamId: ticket.teamId, ticketId: id, actor };
-    await recordEvent(tx, { ...event, type: 'UPDATED', changes });
+    const event = { teamId: ticket.teamId, ticketId: id, customerId: ticket.customerId, actor: actorOf(viewer) };
+    await record({ ...event, type: 'UPDATED', changes });
     if (changes.status && isClosed(status) && !isClosed(ticket.status)) {
-      await recordEvent(tx, { ...event, type: 'CLOSED', changes: { status: changes.status } });
+      await record({ ...event, type: 'CLOSED', changes: { status: changes.status } });
     }
     if (changes.assigneeId && updated.assigneeId) {
-      await recordEvent(tx, { ...event, type: 'ASSIGNED', changes: { assigneeId: changes.assigneeId } });
+      await record({ ...event, type: 'ASSIGNED', changes: { assigneeId: changes.assigneeId } });
     }
     return updated;
   });
 }
 
-export async function deleteTicket(db: Db, viewer: Viewer, id: string) {
-  return db.$transaction(async (tx) => {
+export async function deleteTicket(deps: Deps, viewer: Viewer, id: string) {
+  return change(deps, async ({ tx, record }) => {
     const ticket = await lockTicket(tx, viewer, id);
     await tx.ticket.delete({ where: { id } });
-    await recordEvent(tx, { teamId: ticket.teamId, ticketId: id, type: 'DELETED', actor: actorOf(viewer) });
+    await record({ teamId: ticket.teamId, ticketId: id, customerId: ticket.customerId, type: 'DELETED', actor: actorOf(viewer) });
     return ticket;
   });
 }
 
-export async function addMessage(db: Db, viewer: Viewer, ticketId: string, args: AddMessageArgs) {
+export async function addMessage(deps: Deps, viewer: Viewer, ticketId: string, args: AddMessageArgs) {
   const input = v.parseInput(AddMessageInput, args);
   const isCustomer = viewer.role === 'CUSTOMER';
   const isInternal = input.isInternal ?? false;
@@ -238,7 +237,7 @@ export async function addMessage(db: Db, viewer: Viewer, ticketId: string, args:
     throw badInput([{ path: 'input.isInternal', message: 'internal notes are written by agents or the system' }]);
   }
 
-  return db.$transaction(async (tx) => {
+  return change(deps, async ({ tx, record }) => {
     const ticket = await lockTicket(tx, viewer, ticketId);
     if (!isInternal && ticket.status === 'CLOSED') {
       throw conflict('The ticket is closed: it takes no more public replies');
@@ -263,17 +262,9 @@ export async function addMessage(db: Db, viewer: Viewer, ticketId: string, args:
     if (reopens) Object.assign(data, { status: 'OPEN' }, await statusEffects(tx, ticket, 'OPEN', ticket.priority, now));
     const updated = await tx.ticket.update({ where: { id: ticketId }, data });
 
-    const actor = actorOf(viewer);
-    await recordEvent(tx, { teamId: ticket.teamId, ticketId, type: 'MESSAGE_ADDED', actor, messageId: message.id });
-    if (reopens) {
-      await recordEvent(tx, {
-        teamId: ticket.teamId,
-        ticketId,
-        type: 'UPDATED',
-        actor,
-        changes: diff(ticket, updated, ['status']),
-      });
-    }
+    const event = { teamId: ticket.teamId, ticketId, customerId: ticket.customerId, actor: actorOf(viewer) };
+    await record({ ...event, type: 'MESSAGE_ADDED', messageId: message.id, isInternal });
+    if (reopens) await record({ ...event, type: 'UPDATED', changes: diff(ticket, updated, ['status']) });
     return { message, ticket: updated };
   });
 }

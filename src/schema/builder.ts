@@ -33,6 +33,8 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
+    // Subscriptions are checked once, when they start.
+    authorizeOnSubscribe: true,
     authScopes: ({ viewer }) => ({
       member: viewer.role !== 'ANONYMOUS',
       staff: viewer.role === 'ADMIN' || viewer.role === 'AGENT',

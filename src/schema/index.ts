@@ -19,6 +19,7 @@ import './tickets/mutations.js';
 import './messages/types.js';
 import './messages/mutations.js';
 import './events/types.js';
+import './events/subscriptions.js';
 import './viewer/types.js';
 
 const built = builder.toSchema();

@@ -90,10 +90,11 @@ builder.relayMutationField(
   {
     description: 'Removes an agent (admins). Their tickets become unassigned; their messages stay.',
     authScopes: { $all: { staff: true, scope: 'ADMIN' } },
-    resolve: async (_root, { input }, { db, viewer }) => {
+    resolve: async (_root, { input }, { db, viewer, bus }) => {
       const id = uuidOf('Agent', input.id, 'input.id');
       const { count } = await db.agent.deleteMany({ where: { id, AND: [visibleAgents(viewer)] } });
       if (count === 0) throw notFound('Agent');
+      bus.publish({ kind: 'credential-revoked', teamId: viewer.teamId!, agentId: id });
       return { deletedAgentId: encodeId('Agent', id) };
     },
   },

@@ -66,11 +66,12 @@ builder.relayMutationField(
   {
     description: 'Revokes an API key at once (admins): it answers UNAUTHENTICATED from then on.',
     authScopes: adminOnly,
-    resolve: async (_root, { input }, { db, viewer }) => {
+    resolve: async (_root, { input }, { db, viewer, bus }) => {
       const id = uuidOf('ApiKey', input.id, 'input.id');
       const found = await db.apiKey.findFirst({ where: { id, AND: [visibleApiKeys(viewer)] } });
       if (!found) throw notFound('API key');
       const apiKey = found.revokedAt ? found : await db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      bus.publish({ kind: 'credential-revoked', teamId: apiKey.teamId, apiKeyId: id });
       return { apiKey };
     },
   },

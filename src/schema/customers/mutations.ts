@@ -70,10 +70,11 @@ builder.relayMutationField(
   {
     description: 'Deletes a customer. Their tickets stay, without a customer.',
     authScopes: { $all: { staff: true, scope: 'DELETE' } },
-    resolve: async (_root, { input }, { db, viewer }) => {
+    resolve: async (_root, { input }, { db, viewer, bus }) => {
       const id = uuidOf('Customer', input.id, 'input.id');
       const { count } = await db.customer.deleteMany({ where: { id, AND: [visibleCustomers(viewer)] } });
       if (count === 0) throw notFound('Customer');
+      bus.publish({ kind: 'credential-revoked', teamId: viewer.teamId!, customerId: id });
       return { deletedCustomerId: encodeId('Customer', id) };
     },
   },

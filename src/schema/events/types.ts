@@ -1,6 +1,7 @@
 import type { Actor } from '../../domain/events.js';
 import { encodeId } from '../../ids.js';
-import { visibleEvents, visibleMessages, visibleTickets } from '../../visibility.js';
+import type { Db } from '../../db.js';
+import { visibleChangedFields, visibleEvents, visibleMessages, visibleTickets } from '../../visibility.js';
 import { builder } from '../builder.js';
 import { Message } from '../messages/types.js';
 
@@ -42,16 +43,16 @@ const ActorRef = builder.objectRef<Actor>('Actor').implement({
   }),
 });
 
+const fullEvent = (db: Db, id: string) => db.ticketEvent.findUniqueOrThrow({ where: { id } });
+
 export const TicketEvent = builder.prismaNode('TicketEvent', {
   description: 'One change in the history of a ticket.',
   id: { field: 'id', description: 'The event ID (evt_…).' },
   nullable: true,
   findUnique: (id, { viewer }) => ({ id, AND: [visibleEvents(viewer)] }),
-  authScopes: { staff: true },
   fields: (t) => ({
     cursor: t.string({
-      description: "Position in the team's ordered event log.",
-      select: { seq: true },
+      description: "Position in the team's event log (1, 2, 3, …): pass it as `after` to catch up from here.",
       resolve: (e) => e.seq.toString(),
     }),
     type: t.expose('type', { type: TicketEventTypeEnum, description: 'What happened.' }),
@@ -70,12 +71,29 @@ export const TicketEvent = builder.prismaNode('TicketEvent', {
       resolve: (query, e, _args, { db, viewer }) =>
         e.messageId ? db.message.findFirst({ ...query, where: { id: e.messageId, AND: [visibleMessages(viewer)] } }) : null,
     }),
-    changedFields: t.exposeStringList('changedFields', { description: 'Names of the fields that changed.' }),
-    changes: t.expose('changes', {
-      type: 'JSON',
-      description: 'For each changed field, its old and new value: { "status": { "old": "NEW", "new": "OPEN" } }.',
+    changedFields: t.stringList({
+      description: 'Names of the fields that changed (those the caller may see).',
+      resolve: (e, _args, { viewer }) => visibleChangedFields(viewer, e.changedFields),
     }),
-    actor: t.field({ type: ActorRef, description: 'Who made the change.', resolve: (e) => e.actor as Actor }),
-    occurredAt: t.expose('occurredAt', { type: 'DateTime', description: 'When it happened.' }),
+    // Live events carry ids only; what a subscriber asks for beyond them is read here.
+    changes: t.field({
+      type: 'JSON',
+      authScopes: { staff: true },
+      nullable: true,
+      description: 'For each changed field, its old and new value: { "status": { "old": "NEW", "new": "OPEN" } } (staff only).',
+      resolve: async (e, _args, { db }) => (e.changes ?? (await fullEvent(db, e.id)).changes) as Record<string, unknown>,
+    }),
+    actor: t.field({
+      type: ActorRef,
+      authScopes: { staff: true },
+      nullable: true,
+      description: 'Who made the change (staff only).',
+      resolve: async (e, _args, { db }) => (e.actor ?? (await fullEvent(db, e.id)).actor) as Actor,
+    }),
+    occurredAt: t.field({
+      type: 'DateTime',
+      description: 'When it happened.',
+      resolve: async (e, _args, { db }) => e.occurredAt ?? (await fullEvent(db, e.id)).occurredAt,
+    }),
   }),
 });

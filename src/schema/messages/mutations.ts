@@ -20,8 +20,8 @@ builder.relayMutationField(
     description:
       'Adds a message to a ticket. A public reply on a CLOSED ticket is a CONFLICT; a customer reply reopens a PENDING or RESOLVED ticket.',
     authScopes: { scope: 'WRITE' },
-    resolve: (_root, { input }, { db, viewer }) =>
-      tickets.addMessage(db, viewer, uuidOf('Ticket', input.ticketId, 'input.ticketId'), {
+    resolve: (_root, { input }, ctx) =>
+      tickets.addMessage(ctx, ctx.viewer, uuidOf('Ticket', input.ticketId, 'input.ticketId'), {
         body: input.body,
         isInternal: input.isInternal,
         sender: input.sender,

@@ -123,9 +123,10 @@ builder.relayMutationField(
   {
     description: 'Deletes the team with everything in it: tickets, people, keys (admins). Cannot be undone.',
     authScopes: { $all: { staff: true, scope: 'ADMIN' } },
-    resolve: async (_root, { input }, { db, viewer }) => {
+    resolve: async (_root, { input }, { db, viewer, bus }) => {
       const id = ownTeamId(input.id, viewer.teamId);
       await db.team.delete({ where: { id } });
+      bus.publish({ kind: 'team-deleted', teamId: id });
       return { deletedTeamId: encodeId('Team', id) };
     },
   },

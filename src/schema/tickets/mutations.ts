@@ -38,7 +38,8 @@ builder.relayMutationField(
   },
   {
     description: 'Opens a ticket. Anonymous callers may submit to a team that accepts public tickets, giving customer.email.',
-    resolve: async (_root, { input }, { db, viewer, clientIp, limits }) => {
+    resolve: async (_root, { input }, ctx) => {
+      const { db, viewer, clientIp, limits } = ctx;
       let teamId = viewer.teamId;
       if (viewer.role === 'ANONYMOUS') {
         if (!input.teamSlug) throw unauthenticated('A credential, or teamSlug for a public submission, is required');
@@ -52,7 +53,7 @@ builder.relayMutationField(
         throw forbidden('This credential lacks the WRITE scope');
       }
       const staff = viewer.role === 'ADMIN' || viewer.role === 'AGENT';
-      const ticket = await tickets.createTicket(db, viewer, teamId!, {
+      const ticket = await tickets.createTicket(ctx, viewer, teamId!, {
         title: input.title,
         body: input.body ?? undefined,
         priority: input.priority ?? undefined,
@@ -104,8 +105,8 @@ builder.relayMutationField(
   {
     description: 'Changes a ticket (staff).',
     authScopes: { $all: { staff: true, scope: 'WRITE' } },
-    resolve: async (_root, { input }, { db, viewer }) => {
-      const ticket = await tickets.updateTicket(db, viewer, uuidOf('Ticket', input.id, 'input.id'), {
+    resolve: async (_root, { input }, ctx) => {
+      const ticket = await tickets.updateTicket(ctx, ctx.viewer, uuidOf('Ticket', input.id, 'input.id'), {
         title: input.title ?? undefined,
         status: input.status ?? undefined,
         priority: input.priority ?? undefined,
@@ -135,8 +136,8 @@ builder.relayMutationField(
   {
     description: 'Deletes a ticket and its messages (admins, or keys with DELETE).',
     authScopes: { $all: { staff: true, scope: 'DELETE' } },
-    resolve: async (_root, { input }, { db, viewer }) => {
-      const ticket = await tickets.deleteTicket(db, viewer, uuidOf('Ticket', input.id, 'input.id'));
+    resolve: async (_root, { input }, ctx) => {
+      const ticket = await tickets.deleteTicket(ctx, ctx.viewer, uuidOf('Ticket', input.id, 'input.id'));
       return { deletedTicketId: encodeId('Ticket', ticket.id) };
     },
   },

@@ -1,0 +1,40 @@
+// A change to tickets: one transaction, its events recorded inside it and
+// published to live subscribers only once it has committed.
+import type { Db } from '../db.js';
+import type { EventBus } from '../pubsub.js';
+import { recordEvent, type NewEvent, type Tx } from './events.js';
+
+export type Deps = { db: Db; bus: EventBus };
+
+export type ChangeScope = {
+  tx: Tx;
+  /** Records an event in the transaction; it is published after the commit. */
+  record(event: NewEvent): Promise<void>;
+};
+
+export async function change<T>(deps: Deps, work: (scope: ChangeScope) => Promise<T>): Promise<T> {
+  const recorded: Array<Awaited<ReturnType<typeof recordEvent>>> = [];
+  const result = await deps.db.$transaction(async (tx) =>
+    work({
+      tx,
+      async record(event) {
+        recorded.push(await recordEvent(tx, event));
+      },
+    }),
+  );
+  for (const e of recorded) {
+    deps.bus.publish({
+      kind: 'ticket-event',
+      id: e.id,
+      seq: e.seq.toString(),
+      teamId: e.teamId,
+      ticketId: e.ticketId,
+      customerId: e.customerId,
+      messageId: e.messageId,
+      isInternal: e.isInternal,
+      type: e.type,
+      changedFields: e.changedFields,
+    });
+  }
+  return result;
+}

@@ -1,0 +1,134 @@
+// Live ticket events, fanned out to every server process. With Redis the event
+// target is @graphql-yoga/redis-event-target, so a change made by any process
+// reaches subscribers on all of them; without it, an in-process EventTarget.
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import type { Redis } from 'ioredis';
+import type { TicketEventType } from './generated/prisma/enums.js';
+
+/**
+ * What crosses the bus: ids and the facts visibility decides on, never content.
+ * Subscribers re-read what they show with their own permissions.
+ */
+export type BusEvent =
+  | {
+      kind: 'ticket-event';
+      id: string;
+      /** The event's position in the log, as a decimal string (JSON has no bigint). */
+      seq: string;
+      teamId: string;
+      ticketId: string;
+      customerId: string | null;
+      messageId: string | null;
+      isInternal: boolean;
+      type: TicketEventType;
+      changedFields: string[];
+    }
+  /** A credential stopped being valid: its live subscriptions end. */
+  | { kind: 'credential-revoked'; teamId: string; apiKeyId?: string; agentId?: string; customerId?: string }
+  /** The team was deleted: every subscription of it ends. */
+  | { kind: 'team-deleted'; teamId: string };
+
+export class SlowConsumerError extends Error {
+  override name = 'SlowConsumerError';
+}
+
+export type Subscription = AsyncIterableIterator<BusEvent> & { return(): Promise<IteratorResult<BusEvent>> };
+
+export type EventBus = {
+  /** Fire and forget: a failed publish is logged, never thrown at the change that caused it. */
+  publish(event: BusEvent): void;
+  /**
+   * Events of a team from now on. At most `maxQueued` wait for a slow consumer;
+   * one more ends the subscription with SlowConsumerError instead of growing memory.
+   */
+  subscribe(teamId: string, maxQueued?: number): Subscription;
+};
+
+/**
+ * The Redis event target, with its commands' failures (Redis down) reported
+ * instead of left as unhandled rejections: live delivery pauses, the server
+ * keeps working, and clients catch up from the event log with `after`.
+ */
+function redisTarget(clients: { publish: Redis; subscribe: Redis }, onError: (err: unknown) => void): EventTarget {
+  const publishClient = {
+    publish: (channel: string, message: string) => clients.publish.publish(channel, message).catch(onError),
+  };
+  const subscribeClient = {
+    on: (event: string, listener: (channel: string, message: string) => void) => clients.subscribe.on(event, listener),
+    subscribe: (channel: string) => clients.subscribe.subscribe(channel).catch(onError),
+    unsubscribe: (channel: string) => clients.subscribe.unsubscribe(channel).catch(onError),
+  };
+  return createRedisEventTarget({
+    publishClient: publishClient as unknown as Redis,
+    subscribeClient: subscribeClient as unknown as Redis,
+  }) as unknown as EventTarget;
+}
+
+const topic = (teamId: string) => `ticketql:team:${teamId}`;
+
+/** @default 1000 events waiting per subscriber */
+export const DEFAULT_MAX_QUEUED = 1000;
+
+export function createEventBus(options: {
+  redis?: { publish: Redis; subscribe: Redis };
+  onError?: (err: unknown) => void;
+}): EventBus {
+  const onError = options.onError ?? (() => {});
+  const target: EventTarget = options.redis ? redisTarget(options.redis, onError) : new EventTarget();
+
+  return {
+    publish(event) {
+      try {
+        target.dispatchEvent(new CustomEvent(topic(event.teamId), { detail: event }));
+      } catch (err) {
+        onError(err);
+      }
+    },
+
+    subscribe(teamId, maxQueued = DEFAULT_MAX_QUEUED) {
+      const queue: BusEvent[] = [];
+      let wake: (() => void) | undefined;
+      let finished = false;
+      let overflowed = false;
+      const listener = (e: Event) => {
+        if (finished) return;
+        if (queue.length >= maxQueued) {
+          overflowed = true;
+          finish();
+        } else {
+          queue.push((e as CustomEvent<BusEvent>).detail);
+        }
+        wake?.();
+      };
+      const name = topic(teamId);
+      const finish = () => {
+        finished = true;
+        target.removeEventListener(name, listener);
+      };
+      target.addEventListener(name, listener);
+
+      const iterator: Subscription = {
+        async next() {
+          while (queue.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          if (overflowed) {
+            queue.length = 0;
+            throw new SlowConsumerError(`more than ${maxQueued} events were waiting for this subscriber`);
+          }
+          const value = queue.shift();
+          return value ? { value, done: false } : { value: undefined, done: true };
+        },
+        async return() {
+          finish();
+          queue.length = 0;
+          wake?.();
+          return { value: undefined, done: true };
+        },
+        [Symbol.asyncIterator]() {
+          return iterator;
+        },
+      };
+      return iterator;
+    },
+  };
+}
