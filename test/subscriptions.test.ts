@@ -1,0 +1,218 @@
+// Subscriptions on one server process (in-process bus): what each subscriber
+// receives, catch-up, endings, and failures.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { encodeId } from '../src/ids.js';
+import { createEventBus, SlowConsumerError, type BusEvent } from '../src/pubsub.js';
+import { execute, testApp } from './support/app.js';
+import { createTeam } from './support/fixtures.js';
+import { disposeLive, subscribe, subscribeSse, wsClient } from './support/live.js';
+import { AddMessage, UpdateTicket, newTicket } from './support/operations.js';
+import { graphql } from './generated/index.js';
+import { SECRETS, createWorld } from './support/world.js';
+
+const EVENTS = `subscription($filter: TicketEventFilter, $after: String) {
+  ticketEvents(filter: $filter, after: $after) { cursor type ticketId changedFields message { body isInternal } }
+}`;
+const STAFF_EVENTS = `subscription($after: String) {
+  ticketEvents(after: $after) { cursor type ticketId changedFields changes actor { kind name } }
+}`;
+
+const DeleteTicket = graphql(`mutation LiveDelete($input: DeleteTicketInput!) { deleteTicket(input: $input) { deletedTicketId } }`);
+const RevokeKey = graphql(`mutation LiveRevoke($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id } } }`);
+const NewKey = graphql(`mutation LiveKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } } }`);
+
+let base: string;
+beforeAll(async () => {
+  base = await testApp().app.start(0);
+});
+afterAll(async () => {
+  disposeLive();
+  await testApp().app.stop();
+});
+
+const events = (received: Array<{ data?: Record<string, any> | null }>) =>
+  received.map((r) => r.data?.ticketEvents as { cursor: string; type: string; ticketId: string; changedFields: string[]; message: unknown });
+
+describe('ticketEvents over graphql-ws', () => {
+  test('staff receive every event of their team, with changes and the actor, in log order', async () => {
+    const t = await createTeam();
+    const other = await createTeam();
+    const sub = subscribe(wsClient(base, t.tokens.agent), STAFF_EVENTS);
+    await new Promise((r) => setTimeout(r, 100));
+    const ticket = await newTicket(t.keys.write, { title: 'Live', body: 'hello' });
+    await newTicket(other.keys.write, { title: 'Not for them' });
+    await execute(UpdateTicket, { as: t.tokens.admin, variables: { input: { id: ticket.id, status: 'RESOLVED', notes: 'n' } } });
+    const got = events(await sub.waitFor(3));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sub.received).toHaveLength(3);
+    expect(got.map((e) => [e.type, e.ticketId, e.changedFields])).toEqual([
+      ['CREATED', ticket.id, []],
+      ['UPDATED', ticket.id, ['status', 'notes']],
+      ['CLOSED', ticket.id, ['status']],
+    ]);
+    expect(got.map((e) => Number(e.cursor))).toEqual([1, 2, 3]);
+    expect(sub.received[1]!.data!.ticketEvents).toMatchObject({
+      changes: { status: { old: 'NEW', new: 'RESOLVED' }, notes: { old: null, new: 'n' } },
+      actor: { kind: 'AGENT', name: 'Ada Admin' },
+    });
+  });
+
+  test('a customer receives only their tickets’ events: no internal note, no staff-only update, filtered changedFields', async () => {
+    const w = await createWorld();
+    const ownerSub = subscribe(wsClient(base, w.credentials.owner), EVENTS);
+    const otherSub = subscribe(wsClient(base, w.credentials.otherCustomer), EVENTS);
+    await new Promise((r) => setTimeout(r, 100));
+    const as = w.credentials.agentToken;
+    await execute(AddMessage, { as, variables: { input: { ticketId: w.ids.ticket, body: SECRETS.internal, isInternal: true } } });
+    await execute(UpdateTicket, { as, variables: { input: { id: w.ids.ticket, notes: SECRETS.notes, metadata: { k: SECRETS.metadata } } } });
+    await execute(UpdateTicket, { as, variables: { input: { id: w.ids.ticket, notes: 'more', priority: 'HIGH' } } });
+    await execute(AddMessage, { as, variables: { input: { ticketId: w.ids.ticket, body: 'Public reply' } } });
+    const got = events(await ownerSub.waitFor(2));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ownerSub.received).toHaveLength(2);
+    expect(got.map((e) => [e.type, e.changedFields, e.message])).toEqual([
+      ['UPDATED', ['priority'], null],
+      ['MESSAGE_ADDED', [], { body: 'Public reply', isInternal: false }],
+    ]);
+    // Cursors are positions in the team's log: the events the customer did not see leave gaps.
+    expect(got.map((e) => Number(e.cursor))).toEqual([3, 4]);
+    expect(JSON.stringify(ownerSub.received)).not.toMatch(new RegExp(Object.values(SECRETS).join('|')));
+    expect(otherSub.received).toEqual([]);
+  });
+
+  test('catch-up: `after` replays exactly the events after the cursor, then continues live without a duplicate', async () => {
+    const t = await createTeam();
+    const ticket = await newTicket(t.keys.write, { title: 'Catch up' });
+    for (const status of ['OPEN', 'PENDING', 'IN_PROGRESS'] as const) {
+      await execute(UpdateTicket, { as: t.keys.write, variables: { input: { id: ticket.id, status } } });
+    }
+    // Events 1..4 exist; a console that saw up to 2 reconnects.
+    const sub = subscribe(wsClient(base, t.keys.read), EVENTS, { after: '2' });
+    const replayed = events(await sub.waitFor(2));
+    expect(replayed.map((e) => e.cursor)).toEqual(['3', '4']);
+    await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: ticket.id, body: 'live' } } });
+    const all = events(await sub.waitFor(3));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(all.map((e) => [e.cursor, e.type])).toEqual([
+      ['3', 'UPDATED'],
+      ['4', 'UPDATED'],
+      ['5', 'MESSAGE_ADDED'],
+    ]);
+  });
+
+  test('filters by ticket and type', async () => {
+    const t = await createTeam();
+    const a = await newTicket(t.keys.write, { title: 'A' });
+    const b = await newTicket(t.keys.write, { title: 'B' });
+    const sub = subscribe(wsClient(base, t.keys.read), EVENTS, { filter: { ticketId: b.id, types: ['MESSAGE_ADDED'] } });
+    await new Promise((r) => setTimeout(r, 100));
+    await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: a.id, body: 'to A' } } });
+    await execute(UpdateTicket, { as: t.keys.write, variables: { input: { id: b.id, title: 'B2' } } });
+    await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: b.id, body: 'to B' } } });
+    const got = events(await sub.waitFor(1));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toEqual([expect.objectContaining({ type: 'MESSAGE_ADDED', ticketId: b.id, message: { body: 'to B', isInternal: false } })]);
+  });
+
+  test('a bad credential closes the socket with 4403; none at all too', async () => {
+    for (const credential of ['sk_live_00000000000000000000000000000000', undefined]) {
+      const client = wsClient(base, credential);
+      const closed = await client.closed;
+      expect(closed.code).toBe(4403);
+    }
+  });
+
+  test('a revoked key’s subscription ends', async () => {
+    const t = await createTeam();
+    const key = (await execute(NewKey, { as: t.keys.admin, variables: { input: { name: 'console', scopes: ['READ'] } } })).ok().createApiKey;
+    const sub = subscribe(wsClient(base, key.secret), EVENTS);
+    await new Promise((r) => setTimeout(r, 100));
+    await execute(RevokeKey, { as: t.keys.admin, variables: { input: { id: key.apiKey.id } } });
+    await sub.completed;
+    expect(sub.received).toEqual([]);
+  });
+});
+
+describe('ticketUpdated and messageAdded', () => {
+  test('ticketUpdated sends the ticket as the subscriber sees it, and ends when the ticket is deleted', async () => {
+    const w = await createWorld();
+    const sub = subscribe(wsClient(base, w.credentials.owner), 'subscription($id: ID!) { ticketUpdated(id: $id) { title status messageCount } }', {
+      id: w.ids.ticket,
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await execute(UpdateTicket, { as: w.credentials.agentToken, variables: { input: { id: w.ids.ticket, status: 'OPEN' } } });
+    await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'secret', isInternal: true } } });
+    await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'Hello' } } });
+    await sub.waitFor(2);
+    await execute(DeleteTicket, { as: w.credentials.adminKey, variables: { input: { id: w.ids.ticket } } });
+    await sub.completed;
+    expect(sub.received.map((r) => r.data!.ticketUpdated)).toEqual([
+      { title: 'Owner ticket', status: 'OPEN', messageCount: 2 },
+      { title: 'Owner ticket', status: 'OPEN', messageCount: 3 },
+    ]);
+  });
+
+  test('messageAdded: staff get internal notes, customers never; another customer’s ticket is NOT_FOUND', async () => {
+    const w = await createWorld();
+    const query = 'subscription($ticketId: ID!) { messageAdded(ticketId: $ticketId) { body isInternal sender } }';
+    const staff = subscribe(wsClient(base, w.credentials.agentToken), query, { ticketId: w.ids.ticket });
+    const owner = subscribe(wsClient(base, w.credentials.owner), query, { ticketId: w.ids.ticket });
+    const other = subscribe(wsClient(base, w.credentials.otherCustomer), query, { ticketId: w.ids.ticket });
+    await other.completed;
+    expect(other.received[0]!.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND' });
+    await new Promise((r) => setTimeout(r, 100));
+    await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'note', isInternal: true } } });
+    await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'reply' } } });
+    await staff.waitFor(2);
+    await owner.waitFor(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(staff.received.map((r) => r.data!.messageAdded.body)).toEqual(['note', 'reply']);
+    expect(owner.received.map((r) => r.data!.messageAdded)).toEqual([{ body: 'reply', isInternal: false, sender: 'AGENT' }]);
+  });
+});
+
+describe('server-sent events', () => {
+  test('ticketEvents streams over SSE with the same credentials and filtering', async () => {
+    const w = await createWorld();
+    const sub = subscribeSse(base, w.credentials.owner!, EVENTS);
+    await new Promise((r) => setTimeout(r, 200));
+    await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'internal', isInternal: true } } });
+    await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'over SSE' } } });
+    const got = events(await sub.waitFor(1));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toEqual([expect.objectContaining({ type: 'MESSAGE_ADDED', message: { body: 'over SSE', isInternal: false } })]);
+    sub.stop();
+  });
+});
+
+describe('the event bus', () => {
+  test('a subscriber that falls behind is ended instead of growing memory', async () => {
+    const bus = createEventBus({});
+    const teamId = 'team-1';
+    const sub = bus.subscribe(teamId, 3);
+    const event = (n: number): BusEvent => ({
+      kind: 'ticket-event', id: String(n), seq: String(n), teamId, ticketId: 't', customerId: null, messageId: null, isInternal: false, type: 'UPDATED', changedFields: [],
+    });
+    for (let n = 1; n <= 5; n++) bus.publish(event(n));
+    await expect(sub.next()).rejects.toBeInstanceOf(SlowConsumerError);
+    // Others are unaffected.
+    const other = bus.subscribe(teamId, 3);
+    bus.publish(event(6));
+    expect((await other.next()).value).toMatchObject({ seq: '6' });
+  });
+
+  test('a slow WebSocket subscriber is disconnected with a clear close reason', async () => {
+    const t = await createTeam();
+    const { bus } = testApp().app;
+    const client = wsClient(base, t.keys.read);
+    const ws = subscribe(client, EVENTS);
+    await new Promise((r) => setTimeout(r, 150));
+    // Far more events than a subscriber may have waiting, published at once.
+    for (let n = 1; n <= 1500; n++) {
+      bus.publish({ kind: 'ticket-event', id: `x${n}`, seq: String(1_000_000 + n), teamId: t.team.id, ticketId: encodeId('Ticket', t.team.id), customerId: null, messageId: null, isInternal: false, type: 'UPDATED', changedFields: [] });
+    }
+    const closed = await client.closed;
+    expect({ code: closed.code, reason: closed.reason }).toEqual({ code: 1008, reason: 'Slow consumer: too many events waiting' });
+    expect(ws.received.length).toBeLessThan(1500);
+  });
+});
