@@ -38,7 +38,7 @@ describe('ticketEvents over graphql-ws', () => {
     const t = await createTeam();
     const other = await createTeam();
     const sub = subscribe(wsClient(base, t.tokens.agent), STAFF_EVENTS);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
     const ticket = await newTicket(t.keys.write, { title: 'Live', body: 'hello' });
     await newTicket(other.keys.write, { title: 'Not for them' });
     await execute(UpdateTicket, { as: t.tokens.admin, variables: { input: { id: ticket.id, status: 'RESOLVED', notes: 'n' } } });
@@ -61,7 +61,7 @@ describe('ticketEvents over graphql-ws', () => {
     const w = await createWorld();
     const ownerSub = subscribe(wsClient(base, w.credentials.owner), EVENTS);
     const otherSub = subscribe(wsClient(base, w.credentials.otherCustomer), EVENTS);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
     const as = w.credentials.agentToken;
     await execute(AddMessage, { as, variables: { input: { ticketId: w.ids.ticket, body: SECRETS.internal, isInternal: true } } });
     await execute(UpdateTicket, { as, variables: { input: { id: w.ids.ticket, notes: SECRETS.notes, metadata: { k: SECRETS.metadata } } } });
@@ -105,7 +105,7 @@ describe('ticketEvents over graphql-ws', () => {
     const a = await newTicket(t.keys.write, { title: 'A' });
     const b = await newTicket(t.keys.write, { title: 'B' });
     const sub = subscribe(wsClient(base, t.keys.read), EVENTS, { filter: { ticketId: b.id, types: ['MESSAGE_ADDED'] } });
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
     await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: a.id, body: 'to A' } } });
     await execute(UpdateTicket, { as: t.keys.write, variables: { input: { id: b.id, title: 'B2' } } });
     await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: b.id, body: 'to B' } } });
@@ -126,7 +126,7 @@ describe('ticketEvents over graphql-ws', () => {
     const t = await createTeam();
     const key = (await execute(NewKey, { as: t.keys.admin, variables: { input: { name: 'console', scopes: ['READ'] } } })).ok().createApiKey;
     const sub = subscribe(wsClient(base, key.secret), EVENTS);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
     await execute(RevokeKey, { as: t.keys.admin, variables: { input: { id: key.apiKey.id } } });
     await sub.completed;
     expect(sub.received).toEqual([]);
@@ -139,7 +139,7 @@ describe('ticketUpdated and messageAdded', () => {
     const sub = subscribe(wsClient(base, w.credentials.owner), 'subscription($id: ID!) { ticketUpdated(id: $id) { title status messageCount } }', {
       id: w.ids.ticket,
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
     await execute(UpdateTicket, { as: w.credentials.agentToken, variables: { input: { id: w.ids.ticket, status: 'OPEN' } } });
     await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'secret', isInternal: true } } });
     await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'Hello' } } });
@@ -160,7 +160,7 @@ describe('ticketUpdated and messageAdded', () => {
     const other = subscribe(wsClient(base, w.credentials.otherCustomer), query, { ticketId: w.ids.ticket });
     await other.completed;
     expect(other.received[0]!.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND' });
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
     await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'note', isInternal: true } } });
     await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'reply' } } });
     await staff.waitFor(2);
