@@ -32,6 +32,8 @@ export type AppOptions = {
   publicTicketsPerHour?: number;
   /** Trust X-Forwarded-For for the client IP. @default false */
   trustProxy?: boolean;
+  /** Production rules (https-only webhooks, no private addresses). @default false */
+  production?: boolean;
 };
 
 /** What the HTTP server and the WebSocket server hand to yoga for each operation. */
@@ -93,6 +95,7 @@ export function buildApp(options: AppOptions) {
         requestId,
         log: log.child({ requestId }),
         clientIp: req ? clientIp(req) : 'unknown',
+        production: options.production ?? false,
         limits,
         dropConnection,
         viewer: await authenticate(db, typeof authorization === 'string' ? authorization : undefined, jwtSecret),

@@ -38,6 +38,17 @@ const EnvSchema = z.object({
   PUBLIC_TICKETS_PER_HOUR: z.coerce.number().int().min(0).default(10),
   /** Take the client IP from X-Forwarded-For (behind a trusted proxy). @default false */
   TRUST_PROXY: bool.default(false),
+  /** SMTP server for outgoing mail (smtp:// or smtps://). Unset: .eml files under DATA_DIR/mail. */
+  SMTP_URL: z.string().refine((v) => /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL').optional(),
+  /** Sender of outgoing mail. @default "ticketql <no-reply@localhost>" */
+  MAIL_FROM: z.string().min(3).default('ticketql <no-reply@localhost>'),
+  /** Jobs (emails, webhooks) run at once in this process; 0 runs none here (see npm run worker). @default 2 */
+  WORKERS: z.coerce.number().int().min(0).max(64).default(2),
+  /** Seconds before each webhook retry, comma-separated. @default 30,120,600,1800,3600,10800,21600,43200 */
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'must be comma-separated whole seconds, e.g. 30,120,600')
+    .default('30,120,600,1800,3600,10800,21600,43200'),
   /** Milliseconds that open requests get to finish on shutdown. @default 10000 */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
@@ -56,6 +67,10 @@ export type Config = {
   shutdownTimeoutMs: number;
   publicTicketsPerHour: number;
   trustProxy: boolean;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  workers: number;
+  webhookRetrySchedule: number[];
 };
 
 export class ConfigError extends Error {
@@ -96,5 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicTicketsPerHour: e.PUBLIC_TICKETS_PER_HOUR,
     trustProxy: e.TRUST_PROXY,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    workers: e.WORKERS,
+    webhookRetrySchedule: e.WEBHOOK_RETRY_SCHEDULE.split(',').map(Number),
   };
 }

@@ -15,6 +15,8 @@ export type Context = {
   limits: { publicTickets: Limiter };
   /** Live events: published after commits, read by subscriptions. */
   bus: EventBus;
+  /** NODE_ENV=production: stricter webhook URLs. */
+  production: boolean;
   /** WebSocket only: drops the connection of a subscriber that cannot keep up. */
   dropConnection?: () => void;
 };

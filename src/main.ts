@@ -3,6 +3,9 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db.js';
 import { migrate } from './database/migrate.js';
+import type { Runner } from 'graphile-worker';
+import { createMailer } from './jobs/mail.js';
+import { startWorker } from './jobs/worker.js';
 import { createLogger } from './logger.js';
 import { createEventBus } from './pubsub.js';
 import { connectRedis } from './redis.js';
@@ -74,6 +77,24 @@ async function main() {
     onError: (err) => log.warn({ err: (err as Error).message }, 'live event not published'),
   });
 
+  let worker: Runner | undefined;
+  if (config.workers > 0) {
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir });
+    worker = await startWorker({
+      databaseUrl: database.url,
+      db,
+      mailer,
+      log,
+      concurrency: config.workers,
+      policy: { production: config.nodeEnv === 'production' },
+      retrySchedule: config.webhookRetrySchedule,
+    });
+    cleanups.push(async () => {
+      await worker?.stop();
+      mailer.close();
+    });
+  }
+
   const app = buildApp({
     db,
     log,
@@ -83,6 +104,7 @@ async function main() {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     publicTicketsPerHour: config.publicTicketsPerHour,
     trustProxy: config.trustProxy,
+    production: config.nodeEnv === 'production',
   });
   let url: string;
   try {
@@ -102,6 +124,7 @@ async function main() {
     `  ticketql is running`,
     `  GraphiQL:  ${url}/graphql`,
     `  Database:  ${database.embedded ? `embedded PostgreSQL in ${config.dataDir}` : 'DATABASE_URL'}`,
+    `  Jobs:      ${worker ? `${config.workers} workers in this process` : 'none here (WORKERS=0): run npm run worker'}; mail ${config.smtpUrl ? 'via SMTP_URL' : `as .eml files in ${config.dataDir}/mail`}`,
     `  Live:      ${redis ? 'Redis (REDIS_URL): events reach every process' : 'in-process events (set REDIS_URL to run several processes)'}`,
   ];
   if (devKey) {

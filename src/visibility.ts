@@ -65,3 +65,6 @@ export function canSeeEvent(
 export function visibleChangedFields(viewer: Viewer, fields: readonly string[]): string[] {
   return isStaff(viewer) ? [...fields] : fields.filter((f) => !STAFF_ONLY_TICKET_FIELDS.has(f));
 }
+
+export const visibleWebhookEndpoints = (viewer: Viewer): Prisma.WebhookEndpointWhereInput =>
+  isStaff(viewer) ? { teamId: teamOf(viewer) } : { teamId: NO_TEAM };

@@ -65,6 +65,12 @@ const queries: Record<string, Entry> = {
   },
   agents: { document: '{ agents(first: 10) { totalCount } }', expect: o('ok', 'ok', 'ok', F, F, U, 'ok') },
   apiKeys: { document: '{ apiKeys(first: 10) { edges { node { id name } } } }', expect: o('ok', F, F, F, F, U, 'ok') },
+  webhookEndpoints: { document: '{ webhookEndpoints(first: 10) { edges { node { id url } } } }', expect: o('ok', F, F, F, F, U, 'ok') },
+  webhookDeliveries: {
+    document: 'query($id: ID!) { webhookDeliveries(endpointId: $id, first: 10) { edges { node { id attempt } } } }',
+    variables: (w) => ({ id: w.ids.endpoint }),
+    expect: o('ok', F, F, F, F, U, NF),
+  },
 };
 
 const mutations: Record<string, Entry> = {
@@ -137,6 +143,31 @@ const mutations: Record<string, Entry> = {
     document: 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } } }',
     variables: () => ({ input: { name: 'matrix', scopes: ['READ'] } }),
     expect: o('ok', F, F, F, F, U, 'ok'),
+  },
+  createWebhookEndpoint: {
+    document: 'mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { signingSecret webhookEndpoint { id } } }',
+    variables: () => ({ input: { url: 'https://hooks.example.com/t', events: ['ticket.created'] } }),
+    expect: o('ok', F, F, F, F, U, 'ok'),
+  },
+  updateWebhookEndpoint: {
+    document: 'mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) { webhookEndpoint { id } } }',
+    variables: (w) => ({ input: { id: w.ids.endpoint, description: 'changed' } }),
+    expect: o('ok', F, F, F, F, U, NF),
+  },
+  rotateWebhookSecret: {
+    document: 'mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { signingSecret } }',
+    variables: (w) => ({ input: { id: w.ids.endpoint } }),
+    expect: o('ok', F, F, F, F, U, NF),
+  },
+  deleteWebhookEndpoint: {
+    document: 'mutation($input: DeleteWebhookEndpointInput!) { deleteWebhookEndpoint(input: $input) { deletedWebhookEndpointId } }',
+    variables: (w) => ({ input: { id: w.ids.endpoint } }),
+    expect: o('ok', F, F, F, F, U, NF),
+  },
+  redeliverWebhook: {
+    document: 'mutation($input: RedeliverWebhookInput!) { redeliverWebhook(input: $input) { attempt } }',
+    variables: (w) => ({ input: { deliveryId: w.ids.delivery } }),
+    expect: o('ok', F, F, F, F, U, NF),
   },
   revokeApiKey: {
     document: 'mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id revokedAt } } }',

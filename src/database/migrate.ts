@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Logger as WorkerLogger, runMigrations as runWorkerMigrations } from 'graphile-worker';
 import pg from 'pg';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -65,5 +66,9 @@ function prismaMigrateDeploy(databaseUrl: string): Promise<string> {
 export async function migrate(databaseUrl: string): Promise<string[]> {
   const pending = await pendingMigrations(databaseUrl);
   if (pending.length > 0) await prismaMigrateDeploy(databaseUrl);
+  // The job queue's own schema (graphile_worker), which mutations write jobs into.
+  await runWorkerMigrations({ connectionString: databaseUrl, logger: quiet });
   return pending;
 }
+
+const quiet = new WorkerLogger(() => () => {});

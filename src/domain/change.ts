@@ -2,14 +2,18 @@
 // published to live subscribers only once it has committed.
 import type { Db } from '../db.js';
 import type { EventBus } from '../pubsub.js';
+import { enqueueSideEffects, type Snapshot } from '../jobs/side-effects.js';
 import { recordEvent, type NewEvent, type Tx } from './events.js';
 
 export type Deps = { db: Db; bus: EventBus };
 
 export type ChangeScope = {
   tx: Tx;
-  /** Records an event in the transaction; it is published after the commit. */
-  record(event: NewEvent): Promise<void>;
+  /**
+   * Records an event in the transaction and enqueues its emails and webhooks
+   * (from `snapshot`: the ticket as it now is); it is published after the commit.
+   */
+  record(event: NewEvent, snapshot: Snapshot): Promise<void>;
 };
 
 export async function change<T>(deps: Deps, work: (scope: ChangeScope) => Promise<T>): Promise<T> {
@@ -17,8 +21,10 @@ export async function change<T>(deps: Deps, work: (scope: ChangeScope) => Promis
   const result = await deps.db.$transaction(async (tx) =>
     work({
       tx,
-      async record(event) {
-        recorded.push(await recordEvent(tx, event));
+      async record(event, snapshot) {
+        const row = await recordEvent(tx, event);
+        await enqueueSideEffects(tx, row, snapshot);
+        recorded.push(row);
       },
     }),
   );

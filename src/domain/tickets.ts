@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { Viewer } from '../auth/viewer.js';
 import { conflict, forbidden, badInput, notFound } from '../errors.js';
-import type { Prisma, Ticket } from '../generated/prisma/client.js';
+import type { Message, Prisma, Ticket } from '../generated/prisma/client.js';
 import type { MessageSender, TicketPriority, TicketStatus } from '../generated/prisma/enums.js';
 import { encodeId } from '../ids.js';
 import { visibleTickets } from '../visibility.js';
@@ -161,9 +161,9 @@ export async function createTicket(deps: Deps, viewer: Viewer, teamId: string, a
         ...deadlines(now, 0, await slaTargetOf(tx, teamId, priority)),
       },
     });
-    let messageId: string | undefined;
+    let message: Message | undefined;
     if (input.body) {
-      const message = await tx.message.create({
+      message = await tx.message.create({
         data: {
           ticketId: ticket.id,
           sender: 'CUSTOMER',
@@ -173,9 +173,11 @@ export async function createTicket(deps: Deps, viewer: Viewer, teamId: string, a
           createdAt: now,
         },
       });
-      messageId = message.id;
     }
-    await record({ teamId, ticketId: ticket.id, customerId: ticket.customerId, type: 'CREATED', actor: actorOf(viewer), messageId });
+    await record(
+      { teamId, ticketId: ticket.id, customerId: ticket.customerId, type: 'CREATED', actor: actorOf(viewer), messageId: message?.id },
+      { ticket, message },
+    );
     return ticket;
   });
 }
@@ -205,12 +207,13 @@ export async function updateTicket(deps: Deps, viewer: Viewer, id: string, args:
     Object.assign(data, await statusEffects(tx, ticket, status, priority, now), { updatedAt: now });
     const updated = await tx.ticket.update({ where: { id }, data });
     const event = { teamId: ticket.teamId, ticketId: id, customerId: ticket.customerId, actor: actorOf(viewer) };
-    await record({ ...event, type: 'UPDATED', changes });
+    const snapshot = { ticket: updated };
+    await record({ ...event, type: 'UPDATED', changes }, snapshot);
     if (changes.status && isClosed(status) && !isClosed(ticket.status)) {
-      await record({ ...event, type: 'CLOSED', changes: { status: changes.status } });
+      await record({ ...event, type: 'CLOSED', changes: { status: changes.status } }, snapshot);
     }
     if (changes.assigneeId && updated.assigneeId) {
-      await record({ ...event, type: 'ASSIGNED', changes: { assigneeId: changes.assigneeId } });
+      await record({ ...event, type: 'ASSIGNED', changes: { assigneeId: changes.assigneeId } }, snapshot);
     }
     return updated;
   });
@@ -220,7 +223,10 @@ export async function deleteTicket(deps: Deps, viewer: Viewer, id: string) {
   return change(deps, async ({ tx, record }) => {
     const ticket = await lockTicket(tx, viewer, id);
     await tx.ticket.delete({ where: { id } });
-    await record({ teamId: ticket.teamId, ticketId: id, customerId: ticket.customerId, type: 'DELETED', actor: actorOf(viewer) });
+    await record(
+      { teamId: ticket.teamId, ticketId: id, customerId: ticket.customerId, type: 'DELETED', actor: actorOf(viewer) },
+      { ticket },
+    );
     return ticket;
   });
 }
@@ -263,8 +269,8 @@ export async function addMessage(deps: Deps, viewer: Viewer, ticketId: string, a
     const updated = await tx.ticket.update({ where: { id: ticketId }, data });
 
     const event = { teamId: ticket.teamId, ticketId, customerId: ticket.customerId, actor: actorOf(viewer) };
-    await record({ ...event, type: 'MESSAGE_ADDED', messageId: message.id, isInternal });
-    if (reopens) await record({ ...event, type: 'UPDATED', changes: diff(ticket, updated, ['status']) });
+    await record({ ...event, type: 'MESSAGE_ADDED', messageId: message.id, isInternal }, { ticket: updated, message });
+    if (reopens) await record({ ...event, type: 'UPDATED', changes: diff(ticket, updated, ['status']) }, { ticket: updated });
     return { message, ticket: updated };
   });
 }

@@ -20,6 +20,8 @@ import './messages/types.js';
 import './messages/mutations.js';
 import './events/types.js';
 import './events/subscriptions.js';
+import './webhooks/types.js';
+import './webhooks/operations.js';
 import './viewer/types.js';
 
 const built = builder.toSchema();

@@ -34,6 +34,12 @@ export async function createWorld() {
   });
   await db.team.update({ where: { id: a.team.id }, data: { ticketSeq: 1 } });
   const readKey = await db.apiKey.findFirstOrThrow({ where: { teamId: a.team.id, name: 'READ' } });
+  const endpoint = await db.webhookEndpoint.create({
+    data: { teamId: a.team.id, url: 'http://localhost:9/hooks', events: ['ticket.created'], secret: 'whsec_dGVzdA==' },
+  });
+  const delivery = await db.webhookDelivery.create({
+    data: { endpointId: endpoint.id, eventId: ticket.id, eventType: 'ticket.created', attempt: 1, payload: { id: 'evt_x' }, error: 'HTTP 500' },
+  });
   const otherToken = await signToken(JWT_SECRET, { sub: 'otto', team: a.teamId, role: 'customer', email: other.email }, '1h');
 
   const credentials: Record<Role, string | undefined> = {
@@ -55,6 +61,8 @@ export async function createWorld() {
       owner: encodeId('Customer', a.customer.id),
       agent: encodeId('Agent', a.agent.id),
       readKey: encodeId('ApiKey', readKey.id),
+      endpoint: encodeId('WebhookEndpoint', endpoint.id),
+      delivery: encodeId('WebhookDelivery', delivery.id),
     },
   };
 }

@@ -1,0 +1,156 @@
+// What a ticket event sets in motion outside the database: emails to people and
+// signed webhooks to integrations. Decided and enqueued inside the transaction
+// of the change, so they happen if and only if the change commits.
+import type { Tx } from '../domain/events.js';
+import type { Message, Ticket, TicketEvent } from '../generated/prisma/client.js';
+import type { TicketEventType } from '../generated/prisma/enums.js';
+import { encodeId } from '../ids.js';
+import { addJob } from './queue.js';
+import type { Email } from './mail.js';
+
+export const WEBHOOK_EVENT_TYPES: Record<TicketEventType, string> = {
+  CREATED: 'ticket.created',
+  UPDATED: 'ticket.updated',
+  CLOSED: 'ticket.closed',
+  ASSIGNED: 'ticket.assigned',
+  MESSAGE_ADDED: 'ticket.message_added',
+  DELETED: 'ticket.deleted',
+};
+
+export type Snapshot = { ticket: Ticket; message?: Message };
+
+/** The ticket as integrations receive it: public IDs, every field. */
+function ticketData(ticket: Ticket) {
+  return {
+    id: encodeId('Ticket', ticket.id),
+    number: ticket.number,
+    title: ticket.title,
+    status: ticket.status,
+    priority: ticket.priority,
+    category: ticket.category,
+    tags: ticket.tags,
+    notes: ticket.notes,
+    metadata: ticket.metadata,
+    customerId: ticket.customerId && encodeId('Customer', ticket.customerId),
+    assigneeId: ticket.assigneeId && encodeId('Agent', ticket.assigneeId),
+    firstResponseAt: ticket.firstResponseAt,
+    responseDeadline: ticket.responseDeadline,
+    resolutionDeadline: ticket.resolutionDeadline,
+    createdAt: ticket.createdAt,
+    updatedAt: ticket.updatedAt,
+    closedAt: ticket.closedAt,
+  };
+}
+
+function messageData(message: Message) {
+  return {
+    id: encodeId('Message', message.id),
+    sender: message.sender,
+    senderName: message.senderName,
+    body: message.body,
+    isInternal: message.isInternal,
+    createdAt: message.createdAt,
+  };
+}
+
+export type WebhookJob = { endpointId: string; eventId: string; eventType: string; body: string; attempt: number };
+
+async function enqueueWebhooks(tx: Tx, event: TicketEvent, snapshot: Snapshot) {
+  const type = WEBHOOK_EVENT_TYPES[event.type];
+  const endpoints = await tx.webhookEndpoint.findMany({
+    where: {
+      teamId: event.teamId,
+      enabled: true,
+      events: { has: type },
+      // An internal note goes only to endpoints that opted in.
+      ...(event.isInternal && { includeInternal: true }),
+    },
+    select: { id: true },
+  });
+  if (endpoints.length === 0) return;
+  const eventId = encodeId('TicketEvent', event.id);
+  const body = JSON.stringify({
+    id: eventId,
+    type,
+    createdAt: event.occurredAt,
+    data: {
+      ticket: ticketData(snapshot.ticket),
+      ...(snapshot.message && { message: messageData(snapshot.message) }),
+      ...(event.changedFields.length > 0 && { changes: event.changes }),
+    },
+  });
+  for (const endpoint of endpoints) {
+    const job: WebhookJob = { endpointId: endpoint.id, eventId: event.id, eventType: type, body, attempt: 1 };
+    await addJob(tx, 'webhook:deliver', job, { jobKey: `webhook:${event.id}:${endpoint.id}:1` });
+  }
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const STATUS_WORDS: Record<string, string> = {
+  NEW: 'new',
+  OPEN: 'open',
+  IN_PROGRESS: 'in progress',
+  PENDING: 'waiting for your reply',
+  RESOLVED: 'resolved',
+  CLOSED: 'closed',
+};
+
+function email(ticket: Ticket, eventId: string, to: string, subject: string, paragraphs: string[]): Email {
+  const thread = `<ticket-${ticket.id}@ticketql>`;
+  return {
+    to,
+    subject,
+    text: `${paragraphs.join('\n\n')}\n`,
+    html: `<!doctype html><html><body>${paragraphs.map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`).join('')}</body></html>`,
+    // The first mail of a ticket starts its thread; every later one replies to it.
+    messageId: eventId ? `<ticket-${ticket.id}-${eventId}@ticketql>` : thread,
+    ...(eventId && { inReplyTo: thread, references: thread }),
+  };
+}
+
+/** The emails an event causes: never for an internal note, never containing one. */
+async function emailsFor(tx: Tx, event: TicketEvent, { ticket, message }: Snapshot): Promise<Email[]> {
+  const needsCustomer =
+    event.type === 'CREATED' ||
+    (event.type === 'UPDATED' && event.changedFields.includes('status')) ||
+    (event.type === 'MESSAGE_ADDED' && message && !message.isInternal && message.sender === 'AGENT');
+  if (!needsCustomer) return [];
+  const [customer, team] = await Promise.all([
+    ticket.customerId ? tx.customer.findUnique({ where: { id: ticket.customerId }, select: { email: true, name: true } }) : null,
+    tx.team.findUniqueOrThrow({ where: { id: ticket.teamId }, select: { name: true, supportEmail: true } }),
+  ]);
+  const tag = `[#${ticket.number}] ${ticket.title}`;
+  const greeting = customer?.name ? `Hello ${customer.name},` : 'Hello,';
+  const out: Email[] = [];
+  if (event.type === 'CREATED') {
+    if (customer) {
+      out.push(
+        email(ticket, '', customer.email, tag, [
+          greeting,
+          `We received your request "${ticket.title}" (ticket #${ticket.number}). ${team.name} will get back to you.`,
+          ...(message ? [`Your message:\n${message.body}`] : []),
+        ]),
+      );
+    }
+    if (team.supportEmail) {
+      out.push(
+        email(ticket, `${event.id}-team`, team.supportEmail, `New ticket ${tag}`, [
+          `New ticket #${ticket.number} from ${customer?.email ?? 'an unknown customer'}: "${ticket.title}" (priority ${ticket.priority.toLowerCase()}).`,
+          ...(message ? [message.body] : []),
+        ]),
+      );
+    }
+  } else if (customer && event.type === 'UPDATED') {
+    out.push(email(ticket, event.id, customer.email, `${tag}: ${STATUS_WORDS[ticket.status]}`, [greeting, `Your ticket #${ticket.number} is now ${STATUS_WORDS[ticket.status]}.`]));
+  } else if (customer && message) {
+    out.push(email(ticket, event.id, customer.email, `Re: ${tag}`, [`${message.senderName ?? team.name} wrote:`, message.body]));
+  }
+  return out;
+}
+
+export async function enqueueSideEffects(tx: Tx, event: TicketEvent, snapshot: Snapshot): Promise<void> {
+  await enqueueWebhooks(tx, event, snapshot);
+  for (const mail of await emailsFor(tx, event, snapshot)) {
+    await addJob(tx, 'email:send', mail, { maxAttempts: 10 });
+  }
+}
