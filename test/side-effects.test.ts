@@ -1,0 +1,237 @@
+// Emails and webhooks with real receivers, run by a real graphile-worker.
+import type { Runner } from 'graphile-worker';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { inject } from 'vitest';
+import { change } from '../src/domain/change.js';
+import { encodeId } from '../src/ids.js';
+import { createMailer } from '../src/jobs/mail.js';
+import { startWorker } from '../src/jobs/worker.js';
+import { createLogger } from '../src/logger.js';
+import { graphql } from './generated/index.js';
+import { execute, testApp } from './support/app.js';
+import { createTeam } from './support/fixtures.js';
+import { AddMessage, UpdateTicket, newTicket } from './support/operations.js';
+import { eventually, startReceiver, startSmtp } from './support/receivers.js';
+import { cleanEnv, run } from './support/process.js';
+import { JWT_SECRET } from './support/app.js';
+
+const CreateEndpoint = graphql(`
+  mutation NewEndpoint($input: CreateWebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) { signingSecret webhookEndpoint { id url events includeInternal enabled } }
+  }
+`);
+const Deliveries = graphql(`
+  query Deliveries($id: ID!) {
+    webhookDeliveries(endpointId: $id, first: 20) { edges { node { attempt succeeded responseStatus durationMs error eventType eventId } } }
+  }
+`);
+const Rotate = graphql(`
+  mutation Rotate($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { signingSecret } }
+`);
+const Redeliver = graphql(`
+  mutation Redeliver($input: RedeliverWebhookInput!) { redeliverWebhook(input: $input) { attempt } }
+`);
+
+let smtp: Awaited<ReturnType<typeof startSmtp>>;
+let worker: Runner;
+
+beforeAll(async () => {
+  smtp = await startSmtp();
+  const { db } = testApp();
+  worker = await startWorker({
+    databaseUrl: inject('databaseUrl'),
+    db,
+    mailer: createMailer({ smtpUrl: smtp.url, from: 'Support <support@ticketql.test>', dataDir: '/nonexistent' }),
+    log: createLogger('silent'),
+    concurrency: 4,
+    policy: { production: false },
+    retrySchedule: [0, 0, 0, 0, 0, 0, 0, 0],
+    pollIntervalMs: 100,
+  });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await smtp?.close();
+});
+
+const mailsTo = (address: string) => smtp.mails.filter((m) => m.to.includes(address));
+const header = (raw: string, name: string) => new RegExp(`^${name}: (.*)$`, 'mi').exec(raw)?.[1];
+
+describe('emails', () => {
+  test('on creation to the customer and the support inbox; on status change and public agent replies to the customer; never for internal notes', async () => {
+    const t = await createTeam();
+    const customer = `kim-${t.team.slug}@example.com`;
+    const ticket = await newTicket(t.keys.write, { title: 'Printer on fire', body: 'Smoke everywhere', customer: { email: customer, name: 'Kim' } });
+    await eventually(() => mailsTo(customer).length === 1 && mailsTo(t.team.supportEmail!).length === 1);
+    const welcome = mailsTo(customer)[0]!;
+    expect(header(welcome.raw, 'Subject')).toBe('[#1] Printer on fire');
+    expect(welcome.raw).toContain('Content-Type: text/plain');
+    expect(welcome.raw).toContain('Content-Type: text/html');
+    expect(welcome.raw).toContain('Smoke everywhere');
+    const thread = header(welcome.raw, 'Message-ID')!;
+    expect(header(mailsTo(t.team.supportEmail!)[0]!.raw, 'Subject')).toBe('New ticket [#1] Printer on fire');
+
+    await execute(AddMessage, { as: t.tokens.agent, variables: { input: { ticketId: ticket.id, body: 'INTERNAL: customer is difficult', isInternal: true } } });
+    await execute(AddMessage, { as: t.tokens.agent, variables: { input: { ticketId: ticket.id, body: 'We are on our way' } } });
+    await execute(UpdateTicket, { as: t.tokens.agent, variables: { input: { id: ticket.id, notes: 'only notes' } } });
+    await execute(UpdateTicket, { as: t.tokens.agent, variables: { input: { id: ticket.id, status: 'RESOLVED' } } });
+    await eventually(() => mailsTo(customer).length === 3);
+    await new Promise((r) => setTimeout(r, 500));
+    const [, reply, status] = mailsTo(customer);
+    expect(mailsTo(customer)).toHaveLength(3);
+    expect(header(reply!.raw, 'Subject')).toBe('Re: [#1] Printer on fire');
+    expect(reply!.raw).toContain('We are on our way');
+    expect(header(reply!.raw, 'In-Reply-To')).toBe(thread);
+    expect(header(status!.raw, 'Subject')).toBe('[#1] Printer on fire: resolved');
+    expect(header(status!.raw, 'References')).toBe(thread);
+    for (const mail of smtp.mails) expect(mail.raw).not.toContain('INTERNAL: customer is difficult');
+  });
+
+  test('a rolled-back change sends nothing', async () => {
+    const t = await createTeam();
+    const ticket = await newTicket(t.keys.write, { title: 'Rollback', customer: { email: `rb-${t.team.slug}@example.com` } });
+    await eventually(() => mailsTo(`rb-${t.team.slug}@example.com`).length === 1);
+    const { db, app } = testApp();
+    const row = await db.ticket.findFirstOrThrow({ where: { teamId: t.team.id } });
+    await expect(
+      change({ db, bus: app.bus }, async ({ tx, record }) => {
+        const updated = await tx.ticket.update({ where: { id: row.id }, data: { status: 'CLOSED' } });
+        await record({ teamId: t.team.id, ticketId: row.id, customerId: row.customerId, type: 'UPDATED', actor: { kind: 'agent', id: null, name: null }, changes: { status: { old: 'NEW', new: 'CLOSED' } } }, { ticket: updated });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(mailsTo(`rb-${t.team.slug}@example.com`)).toHaveLength(1);
+    expect((await db.ticket.findUniqueOrThrow({ where: { id: row.id } })).status).toBe('NEW');
+    expect(ticket.status).toBe('NEW');
+  });
+});
+
+describe('webhooks', () => {
+  test('signed with the endpoint secret, retried after failures, every attempt recorded', async () => {
+    const t = await createTeam();
+    let secret = '';
+    const receiver = await startReceiver({ secret: () => secret, failFirst: 2 });
+    try {
+      const created = (await execute(CreateEndpoint, { as: t.keys.admin, variables: { input: { url: receiver.url, events: ['ticket.created', 'ticket.message_added'] } } })).ok()
+        .createWebhookEndpoint;
+      secret = created.signingSecret;
+      expect(secret).toMatch(/^whsec_/);
+      const ticket = await newTicket(t.keys.write, { title: 'Hook me', body: 'hi' });
+      await eventually(() => receiver.hits.length === 3);
+      expect(receiver.hits.map((h) => [h.status, h.signatureValid])).toEqual([
+        [500, true],
+        [500, true],
+        [200, true],
+      ]);
+      const body = JSON.parse(receiver.hits[2]!.body);
+      expect(body).toMatchObject({ type: 'ticket.created', data: { ticket: { id: ticket.id, title: 'Hook me', number: 1 } } });
+      expect(body.id).toMatch(/^evt_/);
+      expect(receiver.hits[2]!.headers['webhook-id']).toBe(body.id);
+      expect(new Set(receiver.hits.map((h) => h.headers['webhook-id'])).size).toBe(1);
+
+      const deliveries = await eventually(async () => {
+        const d = (await execute(Deliveries, { as: t.keys.admin, variables: { id: created.webhookEndpoint.id } })).ok().webhookDeliveries.edges.map((e) => e.node);
+        return d.length === 3 && d;
+      });
+      expect(deliveries.map((d) => [d.attempt, d.succeeded, d.responseStatus, d.error])).toEqual([
+        [3, true, 200, null],
+        [2, false, 500, 'HTTP 500'],
+        [1, false, 500, 'HTTP 500'],
+      ]);
+      expect(deliveries.every((d) => d.eventId === body.id && d.eventType === 'ticket.created' && d.durationMs! >= 0)).toBe(true);
+
+      // Redelivery sends the same event again as a new attempt.
+      const deliveryId = (await testApp().db.webhookDelivery.findFirstOrThrow({ where: { attempt: 3, endpointId: (await testApp().db.webhookEndpoint.findFirstOrThrow({ where: { teamId: t.team.id } })).id } })).id;
+      const again = (await execute(Redeliver, { as: t.keys.admin, variables: { input: { deliveryId: encodeId('WebhookDelivery', deliveryId) } } })).ok();
+      expect(again.redeliverWebhook.attempt).toBe(4);
+      await eventually(() => receiver.hits.length === 4);
+      expect(JSON.parse(receiver.hits[3]!.body).id).toBe(body.id);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('internal notes go only to endpoints that opted in', async () => {
+    const t = await createTeam();
+    const secrets: Record<string, string> = {};
+    const plain = await startReceiver({ secret: () => secrets.plain! });
+    const internal = await startReceiver({ secret: () => secrets.internal! });
+    try {
+      secrets.plain = (await execute(CreateEndpoint, { as: t.keys.admin, variables: { input: { url: plain.url, events: ['ticket.message_added'] } } })).ok().createWebhookEndpoint.signingSecret;
+      secrets.internal = (
+        await execute(CreateEndpoint, { as: t.keys.admin, variables: { input: { url: internal.url, events: ['ticket.message_added'], includeInternal: true } } })
+      ).ok().createWebhookEndpoint.signingSecret;
+      const ticket = await newTicket(t.keys.write, { title: 'Notes' });
+      await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: ticket.id, body: 'secret note', isInternal: true } } });
+      await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: ticket.id, body: 'public reply' } } });
+      await eventually(() => internal.hits.length === 2 && plain.hits.length === 1);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(plain.hits.map((h) => JSON.parse(h.body).data.message.body)).toEqual(['public reply']);
+      expect(internal.hits.map((h) => JSON.parse(h.body).data.message.body)).toEqual(['secret note', 'public reply']);
+      expect([...plain.hits, ...internal.hits].every((h) => h.signatureValid)).toBe(true);
+    } finally {
+      await plain.close();
+      await internal.close();
+    }
+  });
+
+  test('a rotated secret: deliveries carry signatures with the new and the old secret', async () => {
+    const t = await createTeam();
+    let secret = '';
+    const receiver = await startReceiver({ secret: () => secret });
+    try {
+      const created = (await execute(CreateEndpoint, { as: t.keys.admin, variables: { input: { url: receiver.url, events: ['ticket.created'] } } })).ok().createWebhookEndpoint;
+      const old = created.signingSecret;
+      const fresh = (await execute(Rotate, { as: t.keys.admin, variables: { input: { id: created.webhookEndpoint.id } } })).ok().rotateWebhookSecret.signingSecret;
+      expect(fresh).not.toBe(old);
+      secret = old; // a receiver that has not switched yet still verifies
+      await newTicket(t.keys.write, { title: 'rotated' });
+      await eventually(() => receiver.hits.length === 1);
+      expect(receiver.hits[0]!.signatureValid).toBe(true);
+      expect(String(receiver.hits[0]!.headers['webhook-signature']).split(' ')).toHaveLength(2);
+      secret = fresh;
+      await newTicket(t.keys.write, { title: 'rotated 2' });
+      await eventually(() => receiver.hits.length === 2);
+      expect(receiver.hits[1]!.signatureValid).toBe(true);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('URLs: https, or http for localhost outside production; bad event names refused', async () => {
+    const t = await createTeam();
+    const bad = [
+      [{ url: 'http://example.com/hook', events: ['ticket.created'] }, 'input.url'],
+      [{ url: 'ftp://localhost/x', events: ['ticket.created'] }, 'input.url'],
+      [{ url: 'https://example.com/h', events: ['ticket.exploded'] }, 'input.events.0'],
+      [{ url: 'https://example.com/h', events: [] }, 'input.events'],
+    ] as const;
+    for (const [input, path] of bad) {
+      const res = await execute(CreateEndpoint, { as: t.keys.admin, variables: { input: input as never } });
+      expect(res.fails('BAD_USER_INPUT').extensions!.fields[0].path).toBe(path);
+    }
+    expect(await testApp().db.webhookEndpoint.count({ where: { teamId: t.team.id } })).toBe(0);
+  });
+});
+
+describe('jobs survive a crash', () => {
+  test('a server killed right after a commit: its jobs run when a worker starts', async () => {
+    const t = await createTeam();
+    const customer = `crash-${t.team.slug}@example.com`;
+    // A server that runs no jobs, killed without a chance to clean up.
+    const server = run('src/main.ts', [], cleanEnv({ DATABASE_URL: inject('databaseUrl'), JWT_SECRET, PORT: '0', MIGRATE_ON_START: 'false', WORKERS: '0', LOG_LEVEL: 'error' }));
+    const [, base] = await server.waitFor(/GraphiQL: +(http:\/\/localhost:\d+)\/graphql/);
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.keys.write}` },
+      body: JSON.stringify({ query: `mutation { createTicket(input: { title: "Crash", customer: { email: "${customer}" } }) { ticketId } }` }),
+    });
+    expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+    server.child.kill('SIGKILL');
+    await server.exited;
+    // This suite's worker picks the jobs up.
+    await eventually(() => mailsTo(customer).length === 1);
+  }, 60_000);
+});
