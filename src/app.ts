@@ -5,11 +5,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
-import { authenticate } from './auth/viewer.js';
+import { authenticate, type Viewer } from './auth/viewer.js';
 import type { Context } from './context.js';
 import type { Db } from './db.js';
 import { maskError } from './errors-mask.js';
 import { renderGraphiQL, serveGraphiQLAsset } from './graphiql.js';
+import { idempotencyPlugin } from './idempotency.js';
 import type { Logger } from './logger.js';
 import { createEventBus, type EventBus } from './pubsub.js';
 import { createLimiter } from './rate-limits.js';
@@ -78,6 +79,17 @@ export function buildApp(options: AppOptions) {
     return first || req.socket.remoteAddress || 'unknown';
   };
 
+  // One authentication per request, shared by the idempotency check and the context.
+  const viewers = new WeakMap<Request, Promise<Viewer>>();
+  const viewerOf = (request: Request, authorization = request.headers.get('authorization')) => {
+    let viewer = viewers.get(request);
+    if (!viewer) {
+      viewer = authenticate(db, authorization, jwtSecret);
+      viewers.set(request, viewer);
+    }
+    return viewer;
+  };
+
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -98,10 +110,15 @@ export function buildApp(options: AppOptions) {
         production: options.production ?? false,
         limits,
         dropConnection,
-        viewer: await authenticate(db, typeof authorization === 'string' ? authorization : undefined, jwtSecret),
+        viewer: connectionParams
+          ? await authenticate(db, typeof authorization === 'string' ? authorization : undefined, jwtSecret)
+          : await viewerOf(request),
       };
     },
-    plugins: [requestIdExtension()],
+    plugins: [
+      requestIdExtension(),
+      idempotencyPlugin({ db, viewerOf: (request) => viewerOf(request), clientIpOf: (ctx) => ((ctx as ServerContext).req ? clientIp((ctx as ServerContext).req) : 'unknown') }),
+    ],
   });
 
   async function ready(): Promise<Record<string, 'ok' | 'down'>> {

@@ -1,0 +1,126 @@
+// Idempotency-Key on mutation requests: the first response is kept for 24 hours
+// per credential; the same key with the same request replays it (no second
+// write, event, email or webhook); with a different request it is a CONFLICT.
+// A second request arriving while the first runs waits for its response.
+import { createHash } from 'node:crypto';
+import { getOperationAST, parse, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Viewer } from './auth/viewer.js';
+import type { Db } from './db.js';
+import { conflict } from './errors.js';
+import { Prisma } from './generated/prisma/client.js';
+
+const TTL_MS = 24 * 3600_000;
+/** A first request that has not answered after this long is taken to have died. */
+const ABANDONED_MS = 60_000;
+const WAIT_MS = 10_000;
+const KEY_RE = /^[\x21-\x7e]{1,255}$/;
+
+type Claim = { scope: string; key: string };
+
+function isMutation(query: string | undefined, operationName: string | undefined): boolean {
+  if (!query) return false;
+  try {
+    return getOperationAST(parse(query), operationName)?.operation === 'mutation';
+  } catch {
+    return false; // yoga answers the syntax error itself
+  }
+}
+
+/** Whose key it is: the credential (one team's keys never see another's answers). */
+function scopeOf(viewer: Viewer, clientIp: string): string {
+  const principal = viewer.apiKeyId ?? viewer.agentId ?? viewer.customerId;
+  return principal ? `${viewer.teamId}:${principal}` : `anonymous:${clientIp}`;
+}
+
+export function idempotencyPlugin(options: {
+  db: Db;
+  viewerOf: (request: Request) => Promise<Viewer>;
+  clientIpOf: (serverContext: unknown) => string;
+}): Plugin {
+  const { db } = options;
+  const claims = new WeakMap<Request, Claim>();
+  const replayed = new WeakSet<Request>();
+
+  /** Inserts the claim, or returns the record that holds the key. */
+  async function claim(c: Claim, requestHash: string) {
+    const now = Date.now();
+    // Expired records, and first requests that died, give the key back.
+    await db.idempotencyRecord.deleteMany({
+      where: { ...c, OR: [{ expiresAt: { lt: new Date(now) } }, { response: { equals: Prisma.DbNull }, createdAt: { lt: new Date(now - ABANDONED_MS) } }] },
+    });
+    const inserted = await db.idempotencyRecord.createMany({
+      data: [{ ...c, requestHash, expiresAt: new Date(now + TTL_MS) }],
+      skipDuplicates: true,
+    });
+    return inserted.count === 1 ? undefined : db.idempotencyRecord.findUnique({ where: { scope_key: c } });
+  }
+
+  async function waitForResponse(c: Claim) {
+    const until = Date.now() + WAIT_MS;
+    while (Date.now() < until) {
+      const record = await db.idempotencyRecord.findUnique({ where: { scope_key: c } });
+      if (!record || record.response !== null) return record;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return undefined;
+  }
+
+  return {
+    async onParams({ request, params, setResult, context }) {
+      const key = request.headers.get('idempotency-key');
+      if (!key || !isMutation(params.query, params.operationName ?? undefined)) return;
+      if (!KEY_RE.test(key)) {
+        setResult({ errors: [conflict('Idempotency-Key must be 1–255 visible ASCII characters')] });
+        return;
+      }
+      let viewer: Viewer;
+      try {
+        viewer = await options.viewerOf(request);
+      } catch {
+        return; // the operation itself answers UNAUTHENTICATED
+      }
+      const c = { scope: scopeOf(viewer, options.clientIpOf(context)), key };
+      const requestHash = createHash('sha256')
+        .update(JSON.stringify([params.query, params.operationName ?? null, params.variables ?? {}]))
+        .digest('hex');
+      let record = await claim(c, requestHash);
+      if (!record) {
+        claims.set(request, c);
+        return;
+      }
+      if (record.requestHash !== requestHash) {
+        setResult({ errors: [conflict('This Idempotency-Key was used for a different request')] });
+        return;
+      }
+      if (record.response === null) record = await waitForResponse(c);
+      if (!record?.response) {
+        setResult({ errors: [conflict('A request with this Idempotency-Key is still in progress')] });
+        return;
+      }
+      replayed.add(request);
+      setResult(record.response as ExecutionResult);
+    },
+
+    async onResultProcess({ request, result }) {
+      const c = claims.get(request);
+      if (!c || Array.isArray(result) || Symbol.asyncIterator in result) return;
+      claims.delete(request);
+      const unexpected = result.errors?.some((e) => e.extensions?.code === 'INTERNAL_SERVER_ERROR');
+      if (unexpected) {
+        // A failure of ours: the client may retry with the same key.
+        await db.idempotencyRecord.deleteMany({ where: c });
+        return;
+      }
+      const { extensions: _requestSpecific, ...stored } = result;
+      await db.idempotencyRecord.update({
+        where: { scope_key: c },
+        data: { response: JSON.parse(JSON.stringify(stored)) as Prisma.InputJsonValue },
+      });
+    },
+
+    onResponse({ request, response }) {
+      if (replayed.has(request)) response.headers.set('idempotent-replayed', 'true');
+    },
+  };
+}

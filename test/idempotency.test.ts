@@ -1,0 +1,83 @@
+import { describe, expect, test } from 'vitest';
+import { testApp } from './support/app.js';
+import { createTeam } from './support/fixtures.js';
+
+const CREATE = 'mutation($title: String!) { createTicket(input: { title: $title, body: "hi" }) { ticket { id number title } } }';
+
+async function post(key: string, idempotencyKey: string | undefined, query: string, variables: Record<string, unknown>) {
+  const res = await testApp().app.yoga.fetch(
+    'http://ticketql.test/graphql',
+    {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${key}`,
+        ...(idempotencyKey && { 'idempotency-key': idempotencyKey }),
+      },
+      body: JSON.stringify({ query, variables }),
+    },
+    { requestId: 'idem' },
+  );
+  return { replayed: res.headers.get('idempotent-replayed') === 'true', body: (await res.json()) as { data?: any; errors?: any[] } };
+}
+
+const tickets = (teamId: string) => testApp().db.ticket.count({ where: { teamId } });
+const events = (teamId: string) => testApp().db.ticketEvent.count({ where: { teamId } });
+
+describe('Idempotency-Key', () => {
+  test('the same key and request replays the first response, with no second write or event', async () => {
+    const t = await createTeam();
+    const first = await post(t.keys.write, 'order-42', CREATE, { title: 'Once' });
+    const again = await post(t.keys.write, 'order-42', CREATE, { title: 'Once' });
+    expect(first.replayed).toBe(false);
+    expect(again.replayed).toBe(true);
+    expect(again.body.data).toEqual(first.body.data);
+    expect(await tickets(t.team.id)).toBe(1);
+    expect(await events(t.team.id)).toBe(1);
+  });
+
+  test('the same key with a different request is a CONFLICT and writes nothing', async () => {
+    const t = await createTeam();
+    await post(t.keys.write, 'k1', CREATE, { title: 'First' });
+    const other = await post(t.keys.write, 'k1', CREATE, { title: 'Second' });
+    expect(other.body.errors?.[0].extensions.code).toBe('CONFLICT');
+    expect(other.body.errors?.[0].message).toBe('This Idempotency-Key was used for a different request');
+    expect(await tickets(t.team.id)).toBe(1);
+  });
+
+  test('concurrent requests with one key produce one write', async () => {
+    const t = await createTeam();
+    const results = await Promise.all(Array.from({ length: 6 }, () => post(t.keys.write, 'race', CREATE, { title: 'Race' })));
+    expect(await tickets(t.team.id)).toBe(1);
+    const ids = new Set(results.filter((r) => r.body.data).map((r) => r.body.data.createTicket.ticket.id));
+    expect(ids.size).toBe(1);
+    for (const r of results) expect(r.body.data ?? r.body.errors?.[0].extensions.code).toBeTruthy();
+    expect(results.filter((r) => !r.replayed && r.body.data)).toHaveLength(1);
+  });
+
+  test('keys belong to a credential; queries ignore them; after 24 hours a key is free again', async () => {
+    const t = await createTeam();
+    await post(t.keys.write, 'shared', CREATE, { title: 'A' });
+    const otherKey = await post(t.keys.admin, 'shared', CREATE, { title: 'A' });
+    expect(otherKey.replayed).toBe(false);
+    expect(await tickets(t.team.id)).toBe(2);
+
+    const query = await post(t.keys.read, 'shared', '{ viewer { role } }', {});
+    expect(query).toEqual({ replayed: false, body: { data: { viewer: { role: 'AGENT' } }, extensions: { requestId: 'idem' } } });
+
+    await testApp().db.idempotencyRecord.updateMany({ where: { key: 'shared' }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const later = await post(t.keys.write, 'shared', CREATE, { title: 'A' });
+    expect(later.replayed).toBe(false);
+    expect(await tickets(t.team.id)).toBe(3);
+  });
+
+  test('a bad-input answer is replayed too; nothing is written either time', async () => {
+    const t = await createTeam();
+    const bad = await post(t.keys.write, 'bad', CREATE, { title: '' });
+    const again = await post(t.keys.write, 'bad', CREATE, { title: '' });
+    expect(bad.body.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(again.replayed).toBe(true);
+    expect(again.body.errors).toEqual(bad.body.errors);
+    expect(await tickets(t.team.id)).toBe(0);
+  });
+});
