@@ -3,7 +3,8 @@ import type { Runner } from 'graphile-worker';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { inject } from 'vitest';
 import { change } from '../src/domain/change.js';
-import { encodeId } from '../src/ids.js';
+import { decodeId, encodeId } from '../src/ids.js';
+import { refuseUrl } from '../src/webhooks/url-policy.js';
 import { createMailer } from '../src/jobs/mail.js';
 import { startWorker } from '../src/jobs/worker.js';
 import { createLogger } from '../src/logger.js';
@@ -213,6 +214,45 @@ describe('webhooks', () => {
       expect(res.fails('BAD_USER_INPUT').extensions!.fields[0].path).toBe(path);
     }
     expect(await testApp().db.webhookEndpoint.count({ where: { teamId: t.team.id } })).toBe(0);
+  });
+});
+
+describe('failing endpoints and URL policy', () => {
+  test('an endpoint failing for three days is disabled and the team gets an email', async () => {
+    const t = await createTeam();
+    const receiver = await startReceiver({ secret: () => '', failFirst: 1000 });
+    try {
+      const created = (await execute(CreateEndpoint, { as: t.keys.admin, variables: { input: { url: receiver.url, events: ['ticket.created'] } } })).ok()
+        .createWebhookEndpoint;
+      const { db } = testApp();
+      const id = decodeId(created.webhookEndpoint.id)!.uuid;
+      await db.webhookEndpoint.update({ where: { id }, data: { failingSince: new Date(Date.now() - 3 * 24 * 3600_000 - 1000) } });
+      await newTicket(t.keys.write, { title: 'Nobody listens' });
+      await eventually(async () => !(await db.webhookEndpoint.findUniqueOrThrow({ where: { id } })).enabled);
+      await eventually(() => mailsTo(t.team.supportEmail!).some((m) => header(m.raw, 'Subject') === 'Webhook endpoint disabled'));
+      expect(receiver.hits).toHaveLength(1);
+      await newTicket(t.keys.write, { title: 'Still nobody' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receiver.hits).toHaveLength(1); // disabled: nothing more is sent
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('production: https only, and no private, loopback or link-local destinations', async () => {
+    const production = { production: true };
+    expect(await refuseUrl('http://hooks.example.com/x', production)).toBe('must use https');
+    expect(await refuseUrl('http://localhost:3000/x', production)).toBe('must use https');
+    expect(await refuseUrl('https://127.0.0.1/x', production)).toBe('resolves to a loopback address');
+    expect(await refuseUrl('https://localhost/x', production)).toMatch(/resolves to a loopback address/);
+    expect(await refuseUrl('https://10.1.2.3/x', production)).toBe('resolves to a private address');
+    expect(await refuseUrl('https://169.254.169.254/latest/meta-data', production)).toBe('resolves to a linkLocal address');
+    expect(await refuseUrl('https://[::1]/x', production)).toBe('resolves to a loopback address');
+    expect(await refuseUrl('https://user:pw@example.com/x', production)).toBe('must not contain credentials');
+    expect(await refuseUrl('https://93.184.215.14/x', production)).toBeUndefined();
+    const development = { production: false };
+    expect(await refuseUrl('http://localhost:3000/x', development)).toBeUndefined();
+    expect(await refuseUrl('http://example.com/x', development)).toMatch(/must use https/);
   });
 });
 
