@@ -7,10 +7,8 @@ import type { Context } from './context.js';
 import type { Prisma, TicketEvent } from './generated/prisma/client.js';
 import type { TicketEventType } from './generated/prisma/enums.js';
 import { ClientError } from './errors.js';
-import { SlowConsumerError, type BusEvent } from './pubsub.js';
+import { fromBusEvent, SlowConsumerError, type BusEvent } from './pubsub.js';
 import { canSeeEvent, visibleEvents } from './visibility.js';
-
-type TicketBusEvent = Extract<BusEvent, { kind: 'ticket-event' }>;
 
 /** An event as subscribers get it: a log row, or the bus' copy of one (no `changes`, `actor`). */
 export type LiveEvent = Omit<TicketEvent, 'changes' | 'actor' | 'occurredAt'> & {
@@ -37,20 +35,6 @@ export function parseCursor(cursor: string): bigint {
     });
   }
   return BigInt(cursor);
-}
-
-function fromBus(e: TicketBusEvent): LiveEvent {
-  return {
-    id: e.id,
-    seq: BigInt(e.seq),
-    teamId: e.teamId,
-    ticketId: e.ticketId,
-    customerId: e.customerId,
-    messageId: e.messageId,
-    isInternal: e.isInternal,
-    type: e.type,
-    changedFields: e.changedFields,
-  };
 }
 
 function endsFor(viewer: Context['viewer'], event: BusEvent): boolean {
@@ -116,7 +100,7 @@ export async function* liveEvents(ctx: Context, options: LiveOptions): AsyncGene
       }
       last = seq;
       if (endsWithTicket(event)) return;
-      if (wanted(event) && canSeeEvent(viewer, event)) yield fromBus(event);
+      if (wanted(event) && canSeeEvent(viewer, event)) yield fromBusEvent(event);
     }
   } catch (err) {
     if (err instanceof SlowConsumerError) {

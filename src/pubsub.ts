@@ -28,6 +28,30 @@ export type BusEvent =
   /** The team was deleted: every subscription of it ends. */
   | { kind: 'team-deleted'; teamId: string };
 
+type TicketBusEvent = Extract<BusEvent, { kind: 'ticket-event' }>;
+type EventRow = Omit<TicketBusEvent, 'kind' | 'seq'> & { seq: bigint };
+
+/** A row of the event log as it crosses the bus (ids and visibility facts only). */
+export function toBusEvent(e: EventRow): BusEvent {
+  return {
+    kind: 'ticket-event',
+    id: e.id,
+    seq: e.seq.toString(),
+    teamId: e.teamId,
+    ticketId: e.ticketId,
+    customerId: e.customerId,
+    messageId: e.messageId,
+    isInternal: e.isInternal,
+    type: e.type,
+    changedFields: e.changedFields,
+  };
+}
+
+/** The inverse of toBusEvent. */
+export function fromBusEvent({ kind: _kind, seq, ...rest }: TicketBusEvent): EventRow {
+  return { ...rest, seq: BigInt(seq) };
+}
+
 export class SlowConsumerError extends Error {
   override name = 'SlowConsumerError';
 }

@@ -272,6 +272,6 @@ describe('jobs survive a crash', () => {
     server.child.kill('SIGKILL');
     await server.exited;
     // This suite's worker picks the jobs up.
-    await eventually(() => mailsTo(customer).length === 1);
+    await eventually(() => mailsTo(customer).length === 1, 30_000);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 // A change to tickets: one transaction, its events recorded inside it and
 // published to live subscribers only once it has committed.
 import type { Db } from '../db.js';
-import type { EventBus } from '../pubsub.js';
+import { toBusEvent, type EventBus } from '../pubsub.js';
 import { enqueueSideEffects, type Snapshot } from '../jobs/side-effects.js';
 import { recordEvent, type NewEvent, type Tx } from './events.js';
 
@@ -28,19 +28,6 @@ export async function change<T>(deps: Deps, work: (scope: ChangeScope) => Promis
       },
     }),
   );
-  for (const e of recorded) {
-    deps.bus.publish({
-      kind: 'ticket-event',
-      id: e.id,
-      seq: e.seq.toString(),
-      teamId: e.teamId,
-      ticketId: e.ticketId,
-      customerId: e.customerId,
-      messageId: e.messageId,
-      isInternal: e.isInternal,
-      type: e.type,
-      changedFields: e.changedFields,
-    });
-  }
+  for (const e of recorded) deps.bus.publish(toBusEvent(e));
   return result;
 }

@@ -95,16 +95,16 @@ const STATUS_WORDS: Record<string, string> = {
   CLOSED: 'closed',
 };
 
-function email(ticket: Ticket, eventId: string, to: string, subject: string, paragraphs: string[]): Email {
+/** A mail of the ticket's thread; without `replyId` it starts the thread. */
+function email(ticket: Ticket, replyId: string | undefined, to: string, subject: string, paragraphs: string[]): Email {
   const thread = `<ticket-${ticket.id}@ticketql>`;
   return {
     to,
     subject,
     text: `${paragraphs.join('\n\n')}\n`,
     html: `<!doctype html><html><body>${paragraphs.map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`).join('')}</body></html>`,
-    // The first mail of a ticket starts its thread; every later one replies to it.
-    messageId: eventId ? `<ticket-${ticket.id}-${eventId}@ticketql>` : thread,
-    ...(eventId && { inReplyTo: thread, references: thread }),
+    messageId: replyId ? `<ticket-${ticket.id}-${replyId}@ticketql>` : thread,
+    ...(replyId && { inReplyTo: thread, references: thread }),
   };
 }
 
@@ -125,7 +125,7 @@ async function emailsFor(tx: Tx, event: TicketEvent, { ticket, message }: Snapsh
   if (event.type === 'CREATED') {
     if (customer) {
       out.push(
-        email(ticket, '', customer.email, tag, [
+        email(ticket, undefined, customer.email, tag, [
           greeting,
           `We received your request "${ticket.title}" (ticket #${ticket.number}). ${team.name} will get back to you.`,
           ...(message ? [`Your message:\n${message.body}`] : []),
