@@ -3,6 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { authenticate, type Viewer } from './auth/viewer.js';
@@ -14,6 +15,10 @@ import { idempotencyPlugin } from './idempotency.js';
 import type { Logger } from './logger.js';
 import { createEventBus, type EventBus } from './pubsub.js';
 import { createLimiter } from './rate-limits.js';
+import { DEFAULT_LIMITS, limitPlugins, type LimitOptions, type RateLimitState } from './limits.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { schema } from './schema/index.js';
 import { attachWebSockets } from './ws.js';
 
@@ -35,6 +40,10 @@ export type AppOptions = {
   trustProxy?: boolean;
   /** Production rules (https-only webhooks, no private addresses). @default false */
   production?: boolean;
+  /** Operation limits and cost budget. @default DEFAULT_LIMITS */
+  limits?: Partial<LimitOptions>;
+  /** Largest request body. @default 1 MiB */
+  maxBodyBytes?: number;
 };
 
 /** What the HTTP server and the WebSocket server hand to yoga for each operation. */
@@ -53,10 +62,63 @@ const currentRequestId = new AsyncLocalStorage<string>();
 
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 
-/** Adds the request id to every GraphQL response body as extensions.requestId. */
-function requestIdExtension(): Plugin<Record<string, unknown>, ServerContext> {
+/** RateLimit-* headers (IETF draft) from the cost budget of the operation. */
+function rateLimitHeaders(): Plugin<Record<string, unknown>, ServerContext> {
+  const states = new WeakMap<Request, RateLimitState>();
+  return {
+    onExecute({ args }) {
+      const ctx = args.contextValue as unknown as Context & { request: Request };
+      return {
+        onExecuteDone() {
+          if (ctx.rateLimit && ctx.request) states.set(ctx.request, ctx.rateLimit);
+        },
+      };
+    },
+    onResponse({ request, response }) {
+      const state = states.get(request);
+      if (!state) return;
+      response.headers.set('ratelimit-limit', String(state.limit));
+      response.headers.set('ratelimit-remaining', String(state.remaining));
+      response.headers.set('ratelimit-reset', String(Math.max(0, Math.ceil((state.resetAt.getTime() - Date.now()) / 1000))));
+    },
+  };
+}
+
+/**
+ * Every error leaves with an extensions.code: graphql-armor's limit errors get
+ * QUERY_TOO_COMPLEX, other syntax errors GRAPHQL_PARSE_FAILED.
+ */
+function codeOf(error: { message: string; extensions?: Record<string, unknown> }): string {
+  if (/limit of \d+ exceeded/.test(error.message)) return 'QUERY_TOO_COMPLEX';
+  const given = error.extensions?.code;
+  if (typeof given === 'string') return given;
+  if (error.message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
+  return 'GRAPHQL_VALIDATION_FAILED';
+}
+
+/** Adds the request id to every GraphQL response body as extensions.requestId; error codes; error counts. */
+function requestIdExtension(metrics: Metrics): Plugin<Record<string, unknown>, ServerContext> {
+  const withCodes = <T extends { errors?: readonly GraphQLError[] }>(r: T): T => {
+    if (!r.errors?.length) return r;
+    const errors = r.errors.map((e) => {
+      const code = codeOf(e);
+      metrics.errors.inc({ code });
+      if (e.extensions?.code === code) return e;
+      return new GraphQLError(e.message, {
+        nodes: e.nodes,
+        source: e.source,
+        positions: e.positions,
+        path: e.path,
+        originalError: e.originalError,
+        extensions: { ...e.extensions, code, ...(code === 'QUERY_TOO_COMPLEX' && { http: { status: 400 } }) },
+      });
+    });
+    return { ...r, errors };
+  };
   return {
     onResultProcess({ result, setResult, serverContext }) {
+      if (Array.isArray(result)) result = result.map(withCodes);
+      else if (!(Symbol.asyncIterator in result)) result = withCodes(result);
       const add = <T extends { extensions?: Record<string, unknown> }>(r: T): T => ({
         ...r,
         extensions: { ...r.extensions, requestId: serverContext.requestId },
@@ -70,6 +132,8 @@ function requestIdExtension(): Plugin<Record<string, unknown>, ServerContext> {
 export function buildApp(options: AppOptions) {
   const { db, log, jwtSecret, redis } = options;
   const bus = options.bus ?? createEventBus({});
+  const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
+  const metrics = createMetrics(db);
   const limits = {
     publicTickets: createLimiter({ name: 'public-tickets', points: options.publicTicketsPerHour ?? 10, durationSeconds: 3600, redis }),
   };
@@ -108,6 +172,7 @@ export function buildApp(options: AppOptions) {
         log: log.child({ requestId }),
         clientIp: req ? clientIp(req) : 'unknown',
         production: options.production ?? false,
+        metrics,
         limits,
         dropConnection,
         viewer: connectionParams
@@ -116,7 +181,12 @@ export function buildApp(options: AppOptions) {
       };
     },
     plugins: [
-      requestIdExtension(),
+      ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits }, redis),
+      // Browsers may only send GraphQL requests that need a CORS preflight.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
+      rateLimitHeaders(),
+      usePrometheus({ endpoint: '/metrics', registry: metrics.registry }),
+      requestIdExtension(metrics),
       idempotencyPlugin({ db, viewerOf: (request) => viewerOf(request), clientIpOf: (ctx) => ((ctx as ServerContext).req ? clientIp((ctx as ServerContext).req) : 'unknown') }),
     ],
   });
@@ -151,6 +221,7 @@ export function buildApp(options: AppOptions) {
       return;
     }
     if (req.method === 'GET' && serveGraphiQLAsset(pathname, res)) return;
+    if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) return sendJson(res, 413, { errors: [{ message: 'Request body too large' }] });
     currentRequestId.run(requestId, () => void yoga(req, res, { requestId }));
   });
 

@@ -2,6 +2,7 @@
 // one stops the process with a message that names the variable.
 import { z } from 'zod';
 import path from 'node:path';
+import type { LimitOptions } from './limits.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -49,6 +50,24 @@ const EnvSchema = z.object({
     .string()
     .regex(/^\d+(,\d+)*$/, 'must be comma-separated whole seconds, e.g. 30,120,600')
     .default('30,120,600,1800,3600,10800,21600,43200'),
+  /** Deepest selection nesting. @default 12 */
+  MAX_DEPTH: z.coerce.number().int().min(1).default(12),
+  /** Aliases per operation. @default 30 */
+  MAX_ALIASES: z.coerce.number().int().min(0).default(30),
+  /** Tokens per document. @default 5000 */
+  MAX_TOKENS: z.coerce.number().int().min(10).default(5000),
+  /** Directives per operation. @default 20 */
+  MAX_DIRECTIVES: z.coerce.number().int().min(0).default(20),
+  /** Highest cost of one operation (objects × page sizes). @default 50000 */
+  MAX_COST: z.coerce.number().int().min(1).default(50_000),
+  /** Cost each credential (or anonymous IP) may spend per COST_WINDOW_SECONDS. @default 100000 */
+  COST_BUDGET: z.coerce.number().int().min(1).default(100_000),
+  /** @default 60 */
+  COST_WINDOW_SECONDS: z.coerce.number().int().min(1).default(60),
+  /** Answer introspection. @default true, false when NODE_ENV=production */
+  INTROSPECTION: bool.optional(),
+  /** Largest request body in bytes. @default 1048576 */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   /** Milliseconds that open requests get to finish on shutdown. @default 10000 */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
@@ -71,6 +90,8 @@ export type Config = {
   mailFrom: string;
   workers: number;
   webhookRetrySchedule: number[];
+  limits: LimitOptions;
+  maxBodyBytes: number;
 };
 
 export class ConfigError extends Error {
@@ -115,5 +136,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: e.MAIL_FROM,
     workers: e.WORKERS,
     webhookRetrySchedule: e.WEBHOOK_RETRY_SCHEDULE.split(',').map(Number),
+    limits: {
+      maxDepth: e.MAX_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxTokens: e.MAX_TOKENS,
+      maxDirectives: e.MAX_DIRECTIVES,
+      maxCost: e.MAX_COST,
+      budget: e.COST_BUDGET,
+      budgetWindowSeconds: e.COST_WINDOW_SECONDS,
+      introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
+      hideSuggestions: e.NODE_ENV === 'production',
+    },
+    maxBodyBytes: e.MAX_BODY_BYTES,
   };
 }

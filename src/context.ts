@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Viewer } from './auth/viewer.js';
 import type { Db } from './db.js';
+import type { RateLimitState } from './limits.js';
+import type { Metrics } from './metrics.js';
 import type { EventBus } from './pubsub.js';
 import type { Limiter } from './rate-limits.js';
 
@@ -17,6 +19,9 @@ export type Context = {
   bus: EventBus;
   /** NODE_ENV=production: stricter webhook URLs. */
   production: boolean;
+  metrics: Metrics;
+  /** The cost budget after this operation (set before execution). */
+  rateLimit?: RateLimitState;
   /** WebSocket only: drops the connection of a subscriber that cannot keep up. */
   dropConnection?: () => void;
 };

@@ -78,6 +78,7 @@ export async function* liveEvents(ctx: Context, options: LiveOptions): AsyncGene
 
   // Listen first, then read the log: nothing can fall between the two.
   const subscription = bus.subscribe(teamId);
+  ctx.metrics.subscriptionsOpen.inc();
   try {
     let last: bigint | undefined;
     if (options.after !== undefined) {
@@ -109,6 +110,7 @@ export async function* liveEvents(ctx: Context, options: LiveOptions): AsyncGene
     }
     throw err;
   } finally {
+    ctx.metrics.subscriptionsOpen.dec();
     await subscription.return();
   }
 }

@@ -4,7 +4,10 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ClientError } from './errors.js';
 
-export type Limiter = { consume(key: string): Promise<void> };
+export type Limiter = {
+  /** Spends `points` (default 1) for `key`; RATE_LIMITED when there are not enough left. */
+  consume(key: string, points?: number): Promise<{ remaining: number; resetAt: Date }>;
+};
 
 export function rateLimited(resetAt: Date): ClientError {
   const retryAfter = Math.max(1, Math.ceil((resetAt.getTime() - Date.now()) / 1000));
@@ -18,12 +21,19 @@ export function rateLimited(resetAt: Date): ClientError {
 export function createLimiter(options: { name: string; points: number; durationSeconds: number; redis?: Redis }): Limiter {
   const common = { keyPrefix: `ticketql:${options.name}`, points: options.points, duration: options.durationSeconds };
   const limiter: RateLimiterAbstract = options.redis
-    ? new RateLimiterRedis({ ...common, storeClient: options.redis, useRedisPackage: false })
+    ? new RateLimiterRedis({
+        ...common,
+        storeClient: options.redis,
+        useRedisPackage: false,
+        // While Redis is away, each process counts on its own instead of failing requests.
+        insuranceLimiter: new RateLimiterMemory(common),
+      })
     : new RateLimiterMemory(common);
   return {
-    async consume(key) {
+    async consume(key, points = 1) {
       try {
-        await limiter.consume(key);
+        const res = await limiter.consume(key, points);
+        return { remaining: res.remainingPoints, resetAt: new Date(Date.now() + res.msBeforeNext) };
       } catch (err) {
         if (err instanceof RateLimiterRes) throw rateLimited(new Date(Date.now() + err.msBeforeNext));
         throw err;

@@ -30,6 +30,7 @@ const TICKET_VIEW = 'id title messageCount messages(first: 10) { totalCount edge
 const queries: Record<string, Entry> = {
   viewer: { document: '{ viewer { role team { slug } } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
   team: { document: '{ team { id name } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
+  rateLimit: { document: '{ rateLimit { cost limit remaining resetAt } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
   node: {
     document: `query($id: ID!) { node(id: $id) { id ... on Ticket { ${TICKET_VIEW} } } }`,
     variables: (w) => ({ id: w.ids.ticket }),

@@ -23,6 +23,7 @@ import './events/subscriptions.js';
 import './webhooks/types.js';
 import './webhooks/operations.js';
 import './viewer/types.js';
+import './viewer/rate-limit.js';
 
 const built = builder.toSchema();
 
