@@ -13,7 +13,8 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         useTypeImports: true,
       },
-      presetConfig: { fragmentMasking: false },
+      // persisted-documents.json: the allow-list for PERSISTED_OPERATIONS=only.
+      presetConfig: { fragmentMasking: false, persistedDocuments: true },
     },
   },
   // Imports with .js extensions, as ESM with NodeNext resolution needs.

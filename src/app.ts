@@ -17,6 +17,7 @@ import { createEventBus, type EventBus } from './pubsub.js';
 import { createLimiter } from './rate-limits.js';
 import { DEFAULT_LIMITS, limitPlugins, type LimitOptions, type RateLimitState } from './limits.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { persistedOperationsPlugin, type PersistedMode } from './persisted-operations.js';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { schema } from './schema/index.js';
@@ -44,6 +45,8 @@ export type AppOptions = {
   limits?: Partial<LimitOptions>;
   /** Largest request body. @default 1 MiB */
   maxBodyBytes?: number;
+  /** Persisted operations mode and allow-list. @default { mode: 'apq' } */
+  persisted?: { mode: PersistedMode; manifest?: Map<string, string> };
 };
 
 /** What the HTTP server and the WebSocket server hand to yoga for each operation. */
@@ -158,6 +161,8 @@ export function buildApp(options: AppOptions) {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // GraphQL-over-HTTP persisted documents are sent as `documentId`.
+    extraParamNames: ['documentId'],
     graphiql: options.graphiql === false ? false : { title: 'ticketql', subscriptionsProtocol: 'WS' },
     renderGraphiQL,
     // Unexpected errors are logged once, with the request id, by maskError.
@@ -181,6 +186,7 @@ export function buildApp(options: AppOptions) {
       };
     },
     plugins: [
+      persistedOperationsPlugin(options.persisted?.mode ?? 'apq', options.persisted?.manifest),
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits }, redis),
       // Browsers may only send GraphQL requests that need a CORS preflight.
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),

@@ -68,6 +68,10 @@ const EnvSchema = z.object({
   INTROSPECTION: bool.optional(),
   /** Largest request body in bytes. @default 1048576 */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  /** off | apq (Automatic Persisted Queries) | only (allow-list). @default apq */
+  PERSISTED_OPERATIONS: z.enum(['off', 'apq', 'only']).default('apq'),
+  /** JSON manifest { sha256: document } of allowed operations; required with PERSISTED_OPERATIONS=only. */
+  PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
   /** Milliseconds that open requests get to finish on shutdown. @default 10000 */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
@@ -92,6 +96,8 @@ export type Config = {
   webhookRetrySchedule: number[];
   limits: LimitOptions;
   maxBodyBytes: number;
+  persistedOperations: 'off' | 'apq' | 'only';
+  persistedOperationsFile: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -115,6 +121,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.PERSISTED_OPERATIONS === 'only' && !e.PERSISTED_OPERATIONS_FILE) {
+    throw new ConfigError('Invalid configuration: PERSISTED_OPERATIONS=only needs PERSISTED_OPERATIONS_FILE (the allow-list)');
+  }
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('Invalid configuration: JWT_SECRET is required when NODE_ENV=production');
   }
@@ -148,5 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       hideSuggestions: e.NODE_ENV === 'production',
     },
     maxBodyBytes: e.MAX_BODY_BYTES,
+    persistedOperations: e.PERSISTED_OPERATIONS,
+    persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE,
   };
 }

@@ -7,6 +7,7 @@ import type { Runner } from 'graphile-worker';
 import { createMailer } from './jobs/mail.js';
 import { startWorker } from './jobs/worker.js';
 import { createLogger } from './logger.js';
+import { loadManifest } from './persisted-operations.js';
 import { createEventBus } from './pubsub.js';
 import { connectRedis } from './redis.js';
 import { ensureDemoTeam, jwtSecretFor, openDatabase, type DatabaseHandle } from './runtime.js';
@@ -105,6 +106,12 @@ async function main() {
     publicTicketsPerHour: config.publicTicketsPerHour,
     trustProxy: config.trustProxy,
     production: config.nodeEnv === 'production',
+    limits: config.limits,
+    maxBodyBytes: config.maxBodyBytes,
+    persisted: {
+      mode: config.persistedOperations,
+      manifest: config.persistedOperationsFile ? loadManifest(config.persistedOperationsFile) : undefined,
+    },
   });
   let url: string;
   try {
