@@ -45,6 +45,8 @@ export type AppOptions = {
   limits?: Partial<LimitOptions>;
   /** Largest request body. @default 1 MiB */
   maxBodyBytes?: number;
+  /** Extra yoga plugins (tracing). */
+  plugins?: Plugin[];
   /** Persisted operations mode and allow-list. @default { mode: 'apq' } */
   persisted?: { mode: PersistedMode; manifest?: Map<string, string> };
 };
@@ -193,6 +195,7 @@ export function buildApp(options: AppOptions) {
       rateLimitHeaders(),
       usePrometheus({ endpoint: '/metrics', registry: metrics.registry }),
       requestIdExtension(metrics),
+      ...((options.plugins ?? []) as Plugin<Record<string, unknown>, ServerContext>[]),
       idempotencyPlugin({ db, viewerOf: (request) => viewerOf(request), clientIpOf: (ctx) => ((ctx as ServerContext).req ? clientIp((ctx as ServerContext).req) : 'unknown') }),
     ],
   });

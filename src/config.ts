@@ -72,6 +72,8 @@ const EnvSchema = z.object({
   PERSISTED_OPERATIONS: z.enum(['off', 'apq', 'only']).default('apq'),
   /** JSON manifest { sha256: document } of allowed operations; required with PERSISTED_OPERATIONS=only. */
   PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
+  /** OTLP/HTTP collector (e.g. http://otel-collector:4318): OpenTelemetry traces on. Unset: off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** Milliseconds that open requests get to finish on shutdown. @default 10000 */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
@@ -98,6 +100,7 @@ export type Config = {
   maxBodyBytes: number;
   persistedOperations: 'off' | 'apq' | 'only';
   persistedOperationsFile: string | undefined;
+  otlpEndpoint: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -159,5 +162,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     persistedOperations: e.PERSISTED_OPERATIONS,
     persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
   };
 }

@@ -4,9 +4,28 @@ import { GraphQLError } from 'graphql';
 import { PothosValidationError } from '@pothos/core';
 import type { Logger } from './logger.js';
 
+// Connection failures of the database (driver codes, Prisma's P1001/P1017): the
+// client gets SERVICE_UNAVAILABLE (503) and retries; the pool reconnects by itself.
+const DB_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P01|57P03|P1001|P1017|Connection terminated|Can't reach database|connection is closed/i;
+
+function databaseDown(err: unknown): boolean {
+  for (let e = err as { message?: string; code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (DB_DOWN.test(`${e.code ?? ''} ${e.message ?? ''}`)) return true;
+  }
+  return false;
+}
+
 export function maskError(error: unknown, requestId: string | undefined, log: Logger): GraphQLError {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (original && !(original instanceof GraphQLError) && databaseDown(original)) {
+    log.warn({ requestId, err: (original as Error).message }, 'database unavailable');
+    return new GraphQLError('The database is unavailable; try again shortly', {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: 'SERVICE_UNAVAILABLE', requestId, http: { status: 503 } },
+    });
+  }
   if (error instanceof GraphQLError) {
-    const original = error.originalError;
     // Pothos' own argument checks (cursors, page sizes) are the client's mistakes.
     if (original instanceof PothosValidationError || error instanceof PothosValidationError) {
       return new GraphQLError(error.message, {

@@ -9,6 +9,7 @@ import { startWorker } from './jobs/worker.js';
 import { createLogger } from './logger.js';
 import { loadManifest } from './persisted-operations.js';
 import { createEventBus } from './pubsub.js';
+import { createTracing } from './tracing.js';
 import { connectRedis } from './redis.js';
 import { ensureDemoTeam, jwtSecretFor, openDatabase, type DatabaseHandle } from './runtime.js';
 
@@ -96,8 +97,12 @@ async function main() {
     });
   }
 
+  const tracing = config.otlpEndpoint ? createTracing(config.otlpEndpoint) : undefined;
+  if (tracing) cleanups.push(() => tracing.shutdown());
+
   const app = buildApp({
     db,
+    plugins: tracing ? [tracing.plugin] : [],
     log,
     bus,
     redis: redis?.publish,
