@@ -163,6 +163,8 @@ export function buildApp(options: AppOptions) {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Bodies sent without Content-Length are cut off here too.
+    maxRequestBodySize: options.maxBodyBytes ?? 1_048_576,
     // GraphQL-over-HTTP persisted documents are sent as `documentId`.
     extraParamNames: ['documentId'],
     graphiql: options.graphiql === false ? false : { title: 'ticketql', subscriptionsProtocol: 'WS' },

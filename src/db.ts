@@ -1,14 +1,19 @@
 // The Prisma client of the running server: pure JavaScript through the pg driver adapter.
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client.js';
 
 export type Db = PrismaClient;
 
+/** The connection pool behind each client, for metrics. */
+export const poolOf = new WeakMap<Db, pg.Pool>();
+
 /** A client with its own pool; `onQuery` sees every SQL statement (tests count them). */
 export function createDb(url: string, poolSize: number, onQuery?: (sql: string) => void): Db {
-  const adapter = new PrismaPg({ connectionString: url, max: poolSize });
-  if (!onQuery) return new PrismaClient({ adapter });
-  const db = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
-  db.$on('query', (event) => onQuery(event.query));
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  const db = onQuery ? new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] }) : new PrismaClient({ adapter });
+  if (onQuery) (db as PrismaClient<'query'>).$on('query', (event) => onQuery(event.query));
+  poolOf.set(db, pool);
   return db;
 }

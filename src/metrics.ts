@@ -1,13 +1,25 @@
 // Prometheus metrics on /metrics: request count and latency per operation and
 // errors (from @graphql-yoga/plugin-prometheus), plus the product's own gauges.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Db } from './db.js';
+import { poolOf, type Db } from './db.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(db: Db) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const pool = poolOf.get(db);
+  new Gauge({
+    name: 'ticketql_db_pool_connections',
+    help: 'PostgreSQL connections of this process, by state',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.set({ state: 'total' }, pool?.totalCount ?? 0);
+      this.set({ state: 'idle' }, pool?.idleCount ?? 0);
+      this.set({ state: 'waiting' }, pool?.waitingCount ?? 0);
+    },
+  });
   return {
     registry,
     subscriptionsOpen: new Gauge({ name: 'ticketql_subscriptions_open', help: 'Live subscriptions open on this process', registers: [registry] }),

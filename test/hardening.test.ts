@@ -136,6 +136,7 @@ describe('GraphQL over HTTP', () => {
     expect(text).toMatch(/^ticketql_errors_total\{code="UNAUTHENTICATED"\} [1-9]/m);
     expect(text).toMatch(/^ticketql_subscriptions_open \d+/m);
     expect(text).toMatch(/^# TYPE ticketql_jobs gauge/m);
+    expect(text).toMatch(/^ticketql_db_pool_connections\{state="total"\} [1-9]/m);
   });
 });
 
