@@ -72,6 +72,8 @@ export type EmbeddedOptions = {
    * @default false
    */
   shareRunning?: boolean;
+  /** Extra postgres flags, e.g. ['-c', 'shared_preload_libraries=pg_stat_statements']. */
+  postgresFlags?: string[];
   log?: (message: string) => void;
 };
 
@@ -109,7 +111,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     password: PASSWORD,
     persistent: true,
     createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...(options.postgresFlags ?? [])],
     onLog: log,
     onError: (e: unknown) => log(String(e)),
   });

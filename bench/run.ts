@@ -1,0 +1,260 @@
+// npm run bench [-- --scale N --duration S]: ticketql against a hand-written
+// node:http + pg baseline on the same database, in one run. See BENCHMARKS.md.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { createApiKey } from '../src/auth/api-keys.js';
+import { createDb } from '../src/db.js';
+import { startEmbeddedPostgres } from '../src/database/embedded.js';
+import { migrate } from '../src/database/migrate.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: {
+    scale: { type: 'string', default: '1' },
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '10' },
+    only: { type: 'string' },
+  },
+});
+const SCALE = Number(args.scale);
+const DURATION = Number(args.duration);
+const CONNECTIONS = Number(args.connections);
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+function spawnServer(script: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /(http:\/\/(?:localhost|127\.0\.0\.1):\d+)/.exec(out);
+      if (m) resolve({ child, url: m[1]!.replace('localhost', '127.0.0.1') });
+    });
+    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
+  });
+}
+
+/** CPU time (user + system) of a process, in milliseconds. */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in 1/100 s
+}
+
+async function seed(db: ReturnType<typeof createDb>, sql: pg.Client) {
+  const tickets = 10_000 * SCALE;
+  const team = await db.team.create({ data: { name: 'Bench', slug: `bench-${Date.now()}` } });
+  const { secret } = await createApiKey(db, { teamId: team.id, name: 'bench', scopes: ['READ', 'WRITE', 'DELETE', 'ADMIN'], mode: 'TEST' });
+  const started = Date.now();
+  await sql.query(
+    `INSERT INTO agents (id, team_id, name, email, role, updated_at)
+     SELECT gen_random_uuid(), $1, 'Agent ' || g, 'agent' || g || '@bench.test', 'AGENT', now() FROM generate_series(1, 20) g`,
+    [team.id],
+  );
+  await sql.query(
+    `INSERT INTO customers (id, team_id, name, email, updated_at)
+     SELECT gen_random_uuid(), $1, 'Customer ' || g, 'customer' || g || '@bench.test', now() FROM generate_series(1, 500) g`,
+    [team.id],
+  );
+  await sql.query(
+    `WITH c AS (SELECT array_agg(id) AS ids FROM customers WHERE team_id = $1), a AS (SELECT array_agg(id) AS ids FROM agents WHERE team_id = $1)
+     INSERT INTO tickets (id, team_id, number, title, status, priority, customer_id, assignee_id, tags, created_at, updated_at)
+     SELECT gen_random_uuid(), $1, g, 'Ticket ' || g || ' about ' || (ARRAY['login','billing','dashboard','export','webhooks'])[1 + g % 5],
+            (ARRAY['NEW','OPEN','IN_PROGRESS','PENDING','RESOLVED','CLOSED'])[1 + g % 6]::"TicketStatus",
+            (ARRAY['LOW','NORMAL','HIGH','URGENT'])[1 + g % 4]::"TicketPriority",
+            c.ids[1 + g % 500], CASE WHEN g % 3 = 0 THEN NULL ELSE a.ids[1 + g % 20] END, ARRAY['bench'],
+            now() - ($2 - g) * interval '1 minute', now() - ($2 - g) * interval '1 minute'
+     FROM generate_series(1, $2) g, c, a`,
+    [team.id, tickets],
+  );
+  await sql.query(`UPDATE teams SET ticket_seq = $2 WHERE id = $1`, [team.id, tickets]);
+  await sql.query(
+    `INSERT INTO messages (id, ticket_id, sender, body, author_agent_id, author_customer_id, created_at)
+     SELECT gen_random_uuid(), t.id, CASE WHEN k % 2 = 0 THEN 'AGENT' ELSE 'CUSTOMER' END::"MessageSender",
+            'Message ' || k || ' of ticket ' || t.number, CASE WHEN k % 2 = 0 THEN t.assignee_id END, CASE WHEN k % 2 = 1 THEN t.customer_id END,
+            t.created_at + k * interval '1 second'
+     FROM tickets t, generate_series(1, 10) k WHERE t.team_id = $1`,
+    [team.id],
+  );
+  await sql.query('ANALYZE');
+  log(`seeded ${tickets} tickets, ${tickets * 10} messages, 500 customers, 20 agents in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const { rows } = await sql.query<{ id: string }>(`SELECT id FROM tickets WHERE team_id = $1 ORDER BY number LIMIT 1 OFFSET $2`, [team.id, Math.floor(tickets / 2)]);
+  return { teamId: team.id, key: secret, ticketId: rows[0]!.id };
+}
+
+type Workload = { name: string; what: string; graphql: { query: string; variables?: Record<string, unknown> }; baseline: { path: string; body?: Record<string, string> } };
+
+function workloads(s: { teamId: string; ticketId: string }): Workload[] {
+  const q = (path: string) => `${path}${path.includes('?') ? '&' : '?'}team=${s.teamId}`;
+  return [
+    {
+      name: 'Q1',
+      what: 'one ticket by id (8 fields)',
+      graphql: { query: 'query($id: ID!) { ticket(id: $id) { id number title status priority category createdAt updatedAt } }', variables: { id: s.ticketId } },
+      baseline: { path: q(`/q1?id=${s.ticketId}`) },
+    },
+    {
+      name: 'Q2',
+      what: 'a ticket with its last 20 messages and authors',
+      graphql: {
+        query: 'query($id: ID!) { ticket(id: $id) { id title messages(last: 20) { edges { node { id body sender createdAt author { ... on Agent { agentName: name } ... on Customer { customerName: name } } } } } } }',
+        variables: { id: s.ticketId },
+      },
+      baseline: { path: q(`/q2?id=${s.ticketId}`) },
+    },
+    {
+      name: 'Q3',
+      what: 'tickets(first: 50) by status, with customer, assignee, messageCount',
+      graphql: { query: '{ tickets(first: 50, filter: { status: [OPEN] }) { edges { node { id title status customer { name } assignee { name } messageCount } } } }' },
+      baseline: { path: q('/q3') },
+    },
+    {
+      name: 'Q4',
+      what: 'search (title, customer name, email)',
+      graphql: { query: '{ tickets(first: 20, filter: { search: "customer42@" }) { edges { node { id title } } } }' },
+      baseline: { path: q('/q4?s=customer42@') },
+    },
+    {
+      name: 'M1',
+      what: 'addMessage',
+      graphql: { query: 'mutation($t: ID!) { addMessage(input: { ticketId: $t, body: "Benchmark reply" }) { message { id } } }', variables: { t: s.ticketId } },
+      baseline: { path: '/m1', body: { ticket: s.ticketId, body: 'Benchmark reply' } },
+    },
+    {
+      name: 'M2',
+      what: 'createTicket',
+      graphql: { query: 'mutation { createTicket(input: { title: "Benchmark ticket" }) { ticket { id number } } }' },
+      baseline: { path: '/m2', body: { team: s.teamId, title: 'Benchmark ticket' } },
+    },
+  ];
+}
+
+type Measured = { rps: number; p50: number; p99: number; cpuPerReq: number; sqlPerReq: number | null; requests: number; errors: number };
+
+async function measure(target: { url: string; pid: number }, request: { path: string; body?: string; headers: Record<string, string> }, stats: () => Promise<number | null>, rate?: number): Promise<Measured> {
+  const run = (duration: number) =>
+    autocannon({
+      url: `${target.url}${request.path}`,
+      method: request.body ? 'POST' : 'GET',
+      headers: request.headers,
+      body: request.body,
+      connections: CONNECTIONS,
+      duration,
+      ...(rate && { overallRate: rate }),
+    });
+  await run(1); // warm-up
+  const sqlBefore = await stats();
+  const cpuBefore = cpuMs(target.pid);
+  const result = await run(DURATION);
+  const cpu = cpuMs(target.pid) - cpuBefore;
+  const sqlAfter = await stats();
+  const requests = result.requests.total;
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuPerReq: cpu / Math.max(1, requests),
+    sqlPerReq: sqlBefore !== null && sqlAfter !== null ? (sqlAfter - sqlBefore) / Math.max(1, requests) : null,
+    requests,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+async function main() {
+  let databaseUrl = process.env.BENCH_DATABASE_URL;
+  let stopDb = async () => {};
+  if (!databaseUrl) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketql-bench-'));
+    fs.chmodSync(dir, 0o755);
+    const embedded = await startEmbeddedPostgres({ dataDir: dir, postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'max_connections=200'] });
+    databaseUrl = embedded.url;
+    stopDb = async () => {
+      await embedded.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  const children: ChildProcess[] = [];
+  try {
+    await migrate(databaseUrl);
+    const sql = new pg.Client({ connectionString: databaseUrl });
+    await sql.connect();
+    const statsAvailable = await sql.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').then(
+      () => sql.query('SELECT 1 FROM pg_stat_statements LIMIT 1').then(() => true),
+      () => false,
+    );
+    const stats = async () =>
+      statsAvailable ? Number((await sql.query<{ n: string }>(`SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'`)).rows[0]!.n) : null;
+    const db = createDb(databaseUrl, 2);
+    const s = await seed(db, sql);
+    await db.$disconnect();
+
+    const poolSize = String(Math.max(4, os.cpus().length * 4));
+    const ticketql = await spawnServer('src/main.ts', {
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0',
+      PORT: '0',
+      MIGRATE_ON_START: 'false',
+      WORKERS: '0',
+      LOG_LEVEL: 'error',
+      DATABASE_POOL_SIZE: poolSize,
+      COST_BUDGET: '1000000000',
+      REDIS_URL: '',
+    });
+    children.push(ticketql.child);
+    const baseline = await spawnServer('bench/baseline-server.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: poolSize });
+    children.push(baseline.child);
+
+    const rows: string[] = [];
+    const only = args.only?.split(',');
+    for (const w of workloads(s).filter((x) => !only || only.includes(x.name))) {
+      log(`${w.name}: ${w.what}`);
+      const gqlRequest = {
+        path: '/graphql',
+        body: JSON.stringify(w.graphql),
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${s.key}` },
+      };
+      const baseRequest = { path: w.baseline.path, body: w.baseline.body && JSON.stringify(w.baseline.body), headers: { 'content-type': 'application/json' } };
+      // One request first: a workload that answers GraphQL errors would measure nothing.
+      const probe = (await (await fetch(`${ticketql.url}/graphql`, { method: 'POST', headers: gqlRequest.headers, body: gqlRequest.body })).json()) as { errors?: unknown };
+      if (probe.errors) throw new Error(`${w.name} answers errors: ${JSON.stringify(probe.errors)}`);
+      const base = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats);
+      const ours = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats);
+      const rate = Math.max(1, Math.round(ours.rps * 0.7));
+      const atRate = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats, rate);
+      const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(digits));
+      rows.push(
+        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${ours.p50} / ${ours.p99} | ${rate} → ${atRate.p50} / ${atRate.p99} | ${fmt(base.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${ours.errors + atRate.errors} |`,
+      );
+      log(rows.at(-1)!);
+    }
+    await sql.end();
+    const header = [
+      `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — scale ${SCALE} (${10_000 * SCALE} tickets, ${100_000 * SCALE} messages), ${CONNECTIONS} connections, ${DURATION} s per run, ${os.cpus().length} cores`,
+      '',
+      '| | workload | baseline req/s | ticketql req/s | ratio | ticketql p50 / p99 ms (peak) | at 70 % of peak: req/s → p50 / p99 ms | CPU ms/req baseline / ticketql | SQL statements/req baseline / ticketql | errors |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ];
+    const table = [...header, ...rows, ''].join('\n');
+    process.stdout.write(`${table}\n`);
+    const resultsDir = path.join(root, 'bench', 'results');
+    fs.mkdirSync(resultsDir, { recursive: true });
+    const file = path.join(resultsDir, `${new Date().toISOString().slice(0, 10)}-scale${SCALE}.md`);
+    fs.writeFileSync(file, table);
+    log(`wrote ${path.relative(root, file)}`);
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1500));
+    await stopDb();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
