@@ -81,6 +81,7 @@ async function seed(db: ReturnType<typeof createDb>, sql: pg.Client) {
      FROM tickets t, generate_series(1, 10) k WHERE t.team_id = $1`,
     [team.id],
   );
+  await sql.query(`UPDATE tickets SET message_count = 10, public_message_count = 10 WHERE team_id = $1`, [team.id]);
   await sql.query('ANALYZE');
   log(`seeded ${tickets} tickets, ${tickets * 10} messages, 500 customers, 20 agents in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const { rows } = await sql.query<{ id: string }>(`SELECT id FROM tickets WHERE team_id = $1 ORDER BY number LIMIT 1 OFFSET $2`, [team.id, Math.floor(tickets / 2)]);

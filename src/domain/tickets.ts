@@ -156,6 +156,9 @@ export async function createTicket(deps: Deps, viewer: Viewer, teamId: string, a
         assigneeId: isCustomer ? null : ((await assigneeIn(tx, teamId, args.assigneeId)) ?? null),
         closedAt: isClosed(status) ? now : null,
         slaPausedAt: status === 'PENDING' ? now : null,
+        // The body, when given, is the first (public) message.
+        messageCount: input.body ? 1 : 0,
+        publicMessageCount: input.body ? 1 : 0,
         createdAt: now,
         updatedAt: now,
         ...deadlines(now, 0, await slaTargetOf(tx, teamId, priority)),
@@ -262,7 +265,11 @@ export async function addMessage(deps: Deps, viewer: Viewer, ticketId: string, a
     if (input.senderName) author.senderName = input.senderName;
     const message = await tx.message.create({ data: author });
 
-    const data: Prisma.TicketUncheckedUpdateInput = { updatedAt: now };
+    const data: Prisma.TicketUncheckedUpdateInput = {
+      updatedAt: now,
+      messageCount: { increment: 1 },
+      ...(!isInternal && { publicMessageCount: { increment: 1 } }),
+    };
     if (sender === 'AGENT' && !isInternal && !ticket.firstResponseAt) data.firstResponseAt = now;
     const reopens = sender === 'CUSTOMER' && !isInternal && (ticket.status === 'PENDING' || ticket.status === 'RESOLVED');
     if (reopens) Object.assign(data, { status: 'OPEN' }, await statusEffects(tx, ticket, 'OPEN', ticket.priority, now));

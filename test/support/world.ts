@@ -23,6 +23,8 @@ export async function createWorld() {
       customerId: a.customer.id,
       notes: SECRETS.notes,
       metadata: { crm: SECRETS.metadata },
+      messageCount: 3,
+      publicMessageCount: 2,
       messages: {
         create: [
           { sender: 'CUSTOMER', body: 'Public question', authorCustomerId: a.customer.id },

@@ -67,9 +67,10 @@ export const Ticket = builder.prismaNode('Ticket', {
         { name: 'MessageConnection', description: 'A page of messages.' },
         { name: 'MessageEdge', description: 'A message in a page.' },
       ),
-      messageCount: t.relationCount('messages', {
+      messageCount: t.int({
         description: 'Number of messages the caller can see (customers: public ones).',
-        where: (_args, { viewer }) => visibleMessages(viewer),
+        select: { messageCount: true, publicMessageCount: true },
+        resolve: (ticket, _args, { viewer }) => (viewer.role === 'CUSTOMER' ? ticket.publicMessageCount : ticket.messageCount),
       }),
       firstResponseAt: t.expose('firstResponseAt', {
         type: 'DateTime',
