@@ -28,6 +28,13 @@ async function waitUntil(check: () => boolean, timeoutMs: number, what: () => st
   }
 }
 
+function waiterFor(received: Received[]): LiveSubscription['waitFor'] {
+  return async (count, timeoutMs = 10_000) => {
+    await waitUntil(() => received.length >= count, timeoutMs, () => `${count} results, got ${JSON.stringify(received)}`);
+    return received;
+  };
+}
+
 export function wsClient(baseUrl: string, authorization?: string): Client & { closed: Promise<{ code: number; reason: string }> } {
   let onClosed!: (event: { code: number; reason: string }) => void;
   const closed = new Promise<{ code: number; reason: string }>((resolve) => (onClosed = resolve));
@@ -64,10 +71,7 @@ export function subscribe(client: Client, query: string, variables: Record<strin
     received,
     completed,
     stop,
-    async waitFor(count, timeoutMs = 10_000) {
-      await waitUntil(() => received.length >= count, timeoutMs, () => `${count} results, got ${JSON.stringify(received)}`);
-      return received;
-    },
+    waitFor: waiterFor(received),
   };
 }
 
@@ -111,9 +115,6 @@ export function subscribeSse(baseUrl: string, authorization: string, query: stri
     received,
     completed,
     stop,
-    async waitFor(count, timeoutMs = 10_000) {
-      await waitUntil(() => received.length >= count, timeoutMs, () => `${count} SSE results, got ${JSON.stringify(received)}`);
-      return received;
-    },
+    waitFor: waiterFor(received),
   };
 }
