@@ -12,6 +12,7 @@ import { createApiKey } from '../src/auth/api-keys.js';
 import { createDb } from '../src/db.js';
 import { startEmbeddedPostgres } from '../src/database/embedded.js';
 import { migrate } from '../src/database/migrate.js';
+import { benchRedis, fanout } from './fanout.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -20,6 +21,10 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
+    s1: { type: 'boolean', default: false },
+    subscribers: { type: 'string', default: '1000' },
+    interval: { type: 'string', default: '10' },
+    's1-duration': { type: 'string', default: '30' },
   },
 });
 const SCALE = Number(args.scale);
@@ -180,6 +185,7 @@ async function main() {
     };
   }
   const children: ChildProcess[] = [];
+  let stopRedis = () => {};
   try {
     await migrate(databaseUrl);
     const sql = new pg.Client({ connectionString: databaseUrl });
@@ -235,22 +241,61 @@ async function main() {
       log(rows.at(-1)!);
     }
     await sql.end();
+
+    let s1 = '';
+    if (args.s1) {
+      const redis = await benchRedis();
+      stopRedis = redis.stop;
+      const fanEnv = {
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl,
+        JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0',
+        PORT: '0',
+        MIGRATE_ON_START: 'false',
+        WORKERS: '0',
+        LOG_LEVEL: 'error',
+        DATABASE_POOL_SIZE: poolSize,
+        COST_BUDGET: '1000000000',
+        REDIS_URL: redis.url,
+      };
+      const a = await spawnServer('src/main.ts', fanEnv);
+      const b = await spawnServer('src/main.ts', fanEnv);
+      children.push(a.child, b.child);
+      log(`S1: ${args.subscribers} subscribers over 2 processes, one mutation per ${args.interval} ms for ${args['s1-duration']} s`);
+      const r = await fanout({
+        servers: [a.url, b.url],
+        key: s.key,
+        subscribers: Number(args.subscribers),
+        intervalMs: Number(args.interval),
+        durationS: Number(args['s1-duration']),
+      });
+      s1 = [
+        '',
+        '| S1 fan-out | subscribers | events published | deliveries expected | publish-to-receive p50 / p99 / max ms | lost |',
+        '| --- | ---: | ---: | ---: | ---: | ---: |',
+        `| 2 processes, 1 Redis, one mutation per ${args.interval} ms for ${r.durationS} s | ${r.subscribers} | ${r.events} | ${r.events * r.subscribers} | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} / ${r.max.toFixed(1)} | ${r.lost} |`,
+        '',
+      ].join('\n');
+      log(s1);
+    }
     const header = [
       `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — scale ${SCALE} (${10_000 * SCALE} tickets, ${100_000 * SCALE} messages), ${CONNECTIONS} connections, ${DURATION} s per run, ${os.cpus().length} cores`,
       '',
       '| | workload | baseline req/s | ticketql req/s | ratio | ticketql p50 / p99 ms (peak) | at 70 % of peak: req/s → p50 / p99 ms | CPU ms/req baseline / ticketql | SQL statements/req baseline / ticketql | errors |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
-    const table = [...header, ...rows, ''].join('\n');
+    const table = [...header, ...rows, '', s1].join('\n');
     process.stdout.write(`${table}\n`);
     const resultsDir = path.join(root, 'bench', 'results');
     fs.mkdirSync(resultsDir, { recursive: true });
-    const file = path.join(resultsDir, `${new Date().toISOString().slice(0, 10)}-scale${SCALE}.md`);
+    const variant = `${args.only ? `-${args.only.replace(/,/g, '')}` : ''}${args.s1 ? '-s1' : ''}`;
+    const file = path.join(resultsDir, `${new Date().toISOString().slice(0, 10)}-scale${SCALE}${variant}.md`);
     fs.writeFileSync(file, table);
     log(`wrote ${path.relative(root, file)}`);
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1500));
+    stopRedis();
     await stopDb();
   }
 }
