@@ -201,7 +201,8 @@ async function main() {
     await db.$disconnect();
 
     const poolSize = String(Math.max(4, os.cpus().length * 4));
-    const ticketql = await spawnServer('src/main.ts', {
+    // ticketql as in production, without job workers and with the cost budget lifted.
+    const serverEnv = (redisUrl: string) => ({
       NODE_ENV: 'production',
       DATABASE_URL: databaseUrl,
       JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0',
@@ -211,8 +212,9 @@ async function main() {
       LOG_LEVEL: 'error',
       DATABASE_POOL_SIZE: poolSize,
       COST_BUDGET: '1000000000',
-      REDIS_URL: '',
+      REDIS_URL: redisUrl,
     });
+    const ticketql = await spawnServer('src/main.ts', serverEnv(''));
     children.push(ticketql.child);
     const baseline = await spawnServer('bench/baseline-server.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: poolSize });
     children.push(baseline.child);
@@ -246,20 +248,8 @@ async function main() {
     if (args.s1) {
       const redis = await benchRedis();
       stopRedis = redis.stop;
-      const fanEnv = {
-        NODE_ENV: 'production',
-        DATABASE_URL: databaseUrl,
-        JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0',
-        PORT: '0',
-        MIGRATE_ON_START: 'false',
-        WORKERS: '0',
-        LOG_LEVEL: 'error',
-        DATABASE_POOL_SIZE: poolSize,
-        COST_BUDGET: '1000000000',
-        REDIS_URL: redis.url,
-      };
-      const a = await spawnServer('src/main.ts', fanEnv);
-      const b = await spawnServer('src/main.ts', fanEnv);
+      const a = await spawnServer('src/main.ts', serverEnv(redis.url));
+      const b = await spawnServer('src/main.ts', serverEnv(redis.url));
       children.push(a.child, b.child);
       log(`S1: ${args.subscribers} subscribers over 2 processes, one mutation per ${args.interval} ms for ${args['s1-duration']} s`);
       const r = await fanout({

@@ -101,8 +101,8 @@ function codeOf(error: { message: string; extensions?: Record<string, unknown> }
   return 'GRAPHQL_VALIDATION_FAILED';
 }
 
-/** Adds the request id to every GraphQL response body as extensions.requestId; error codes; error counts. */
-function requestIdExtension(metrics: Metrics): Plugin<Record<string, unknown>, ServerContext> {
+/** Every GraphQL response: an extensions.code on each error (counted in metrics) and extensions.requestId. */
+function responseExtensions(metrics: Metrics): Plugin<Record<string, unknown>, ServerContext> {
   const withCodes = <T extends { errors?: readonly GraphQLError[] }>(r: T): T => {
     if (!r.errors?.length) return r;
     const errors = r.errors.map((e) => {
@@ -196,7 +196,7 @@ export function buildApp(options: AppOptions) {
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
       rateLimitHeaders(),
       usePrometheus({ endpoint: '/metrics', registry: metrics.registry }),
-      requestIdExtension(metrics),
+      responseExtensions(metrics),
       ...((options.plugins ?? []) as Plugin<Record<string, unknown>, ServerContext>[]),
       idempotencyPlugin({ db, viewerOf: (request) => viewerOf(request), clientIpOf: (ctx) => ((ctx as ServerContext).req ? clientIp((ctx as ServerContext).req) : 'unknown') }),
     ],

@@ -1,5 +1,6 @@
 // Secret API keys: `sk_live_…` / `sk_test_…`, shown once; only a SHA-256 is stored.
 import { createHash, randomBytes } from 'node:crypto';
+import type { ApiKey } from '../generated/prisma/client.js';
 import type { ApiKeyMode, ApiKeyScope } from '../generated/prisma/enums.js';
 import type { Db } from '../db.js';
 
@@ -25,7 +26,7 @@ function randomBase62(length: number): string {
   return out;
 }
 
-export type NewApiKey = { id: string; secret: string };
+export type NewApiKey = { id: string; secret: string; key: ApiKey };
 
 /** Creates a key for a team and returns its secret, which is not stored. */
 export async function createApiKey(
@@ -43,5 +44,5 @@ export async function createApiKey(
       hash: hashApiKey(secret),
     },
   });
-  return { id: key.id, secret };
+  return { id: key.id, secret, key };
 }

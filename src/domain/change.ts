@@ -2,7 +2,7 @@
 // published to live subscribers only once it has committed.
 import type { Db } from '../db.js';
 import { toBusEvent, type EventBus } from '../pubsub.js';
-import { enqueueSideEffects, type Snapshot } from '../jobs/side-effects.js';
+import { endpointsOnce, enqueueSideEffects, type Snapshot } from '../jobs/side-effects.js';
 import { recordEvent, type NewEvent, type Tx } from './events.js';
 
 export type Deps = { db: Db; bus: EventBus };
@@ -18,16 +18,18 @@ export type ChangeScope = {
 
 export async function change<T>(deps: Deps, work: (scope: ChangeScope) => Promise<T>): Promise<T> {
   const recorded: Array<Awaited<ReturnType<typeof recordEvent>>> = [];
-  const result = await deps.db.$transaction(async (tx) =>
-    work({
+  const result = await deps.db.$transaction(async (tx) => {
+    let endpoints: ReturnType<typeof endpointsOnce> | undefined;
+    return work({
       tx,
       async record(event, snapshot) {
         const row = await recordEvent(tx, event);
-        await enqueueSideEffects(tx, row, snapshot);
+        endpoints ??= endpointsOnce(tx, event.teamId);
+        await enqueueSideEffects(tx, row, snapshot, endpoints);
         recorded.push(row);
       },
-    }),
-  );
+    });
+  });
   for (const e of recorded) deps.bus.publish(toBusEvent(e));
   return result;
 }

@@ -55,18 +55,24 @@ function messageData(message: Message) {
 
 export type WebhookJob = { endpointId: string; eventId: string; eventType: string; body: string; attempt: number };
 
-async function enqueueWebhooks(tx: Tx, event: TicketEvent, snapshot: Snapshot) {
+export type EndpointChoice = { id: string; events: string[]; includeInternal: boolean };
+
+/** The enabled webhook endpoints of a team; read once per change, whatever its number of events. */
+export function endpointsOnce(tx: Tx, teamId: string): () => Promise<EndpointChoice[]> {
+  let endpoints: Promise<EndpointChoice[]> | undefined;
+  return () =>
+    (endpoints ??= tx.webhookEndpoint.findMany({
+      where: { teamId, enabled: true },
+      select: { id: true, events: true, includeInternal: true },
+    }));
+}
+
+async function enqueueWebhooks(tx: Tx, event: TicketEvent, snapshot: Snapshot, teamEndpoints: () => Promise<EndpointChoice[]>) {
   const type = WEBHOOK_EVENT_TYPES[event.type];
-  const endpoints = await tx.webhookEndpoint.findMany({
-    where: {
-      teamId: event.teamId,
-      enabled: true,
-      events: { has: type },
-      // An internal note goes only to endpoints that opted in.
-      ...(event.isInternal && { includeInternal: true }),
-    },
-    select: { id: true },
-  });
+  const endpoints = (await teamEndpoints()).filter(
+    // An internal note goes only to endpoints that opted in.
+    (e) => e.events.includes(type) && (!event.isInternal || e.includeInternal),
+  );
   if (endpoints.length === 0) return;
   const eventId = encodeId('TicketEvent', event.id);
   const body = JSON.stringify({
@@ -148,8 +154,13 @@ async function emailsFor(tx: Tx, event: TicketEvent, { ticket, message }: Snapsh
   return out;
 }
 
-export async function enqueueSideEffects(tx: Tx, event: TicketEvent, snapshot: Snapshot): Promise<void> {
-  await enqueueWebhooks(tx, event, snapshot);
+export async function enqueueSideEffects(
+  tx: Tx,
+  event: TicketEvent,
+  snapshot: Snapshot,
+  teamEndpoints: () => Promise<EndpointChoice[]>,
+): Promise<void> {
+  await enqueueWebhooks(tx, event, snapshot, teamEndpoints);
   for (const mail of await emailsFor(tx, event, snapshot)) {
     await addJob(tx, 'email:send', mail, { maxAttempts: 10 });
   }

@@ -4,6 +4,7 @@ import { conflictOnDuplicate, notFound } from '../../errors.js';
 import { encodeId } from '../../ids.js';
 import { visibleAgents } from '../../visibility.js';
 import { builder } from '../builder.js';
+import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Agent, AgentRoleEnum } from './types.js';
 
@@ -22,7 +23,7 @@ builder.relayMutationField(
   },
   {
     description: 'Adds a staff member to the team (admins).',
-    authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+    authScopes: adminOnly,
     resolve: async (_root, { input }, { db, viewer }) => {
       const data = v.parseInput(
         z.object({ name: v.name, email: v.email, role: z.enum(['ADMIN', 'AGENT']).nullish(), avatarUrl: v.url.nullish() }),
@@ -57,7 +58,7 @@ builder.relayMutationField(
   },
   {
     description: 'Changes an agent (admins).',
-    authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+    authScopes: adminOnly,
     resolve: async (_root, { input }, { db, viewer }) => {
       const id = uuidOf('Agent', input.id, 'input.id');
       const data = v.parseInput(
@@ -89,7 +90,7 @@ builder.relayMutationField(
   },
   {
     description: 'Removes an agent (admins). Their tickets become unassigned; their messages stay.',
-    authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+    authScopes: adminOnly,
     resolve: async (_root, { input }, { db, viewer, bus }) => {
       const id = uuidOf('Agent', input.id, 'input.id');
       const { count } = await db.agent.deleteMany({ where: { id, AND: [visibleAgents(viewer)] } });

@@ -1,6 +1,7 @@
 import { notFound } from '../../errors.js';
 import { visibleAgents } from '../../visibility.js';
 import { builder } from '../builder.js';
+import { staffRead } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { Agent } from './types.js';
@@ -10,7 +11,7 @@ builder.queryFields((t) => ({
     type: Agent,
     nullable: true,
     description: 'An agent of the team by ID (agt_… or UUID).',
-    authScopes: { $all: { staff: true, scope: 'READ' } },
+    authScopes: staffRead,
     args: { id: t.arg.id({ required: true, description: 'The agent ID (agt_…) or its UUID.' }) },
     resolve: async (query, _root, { id }, { db, viewer }) => {
       const agent = await db.agent.findFirst({ ...query, where: { id: uuidOf('Agent', id), AND: [visibleAgents(viewer)] } });
@@ -22,7 +23,7 @@ builder.queryFields((t) => ({
     {
       type: Agent,
       description: "The team's agents, in the order they were added.",
-      authScopes: { $all: { staff: true, scope: 'READ' } },
+      authScopes: staffRead,
       cursor: 'id',
       maxSize: pageSizeLimit,
       totalCount: (_c, _args, { db, viewer }) => db.agent.count({ where: visibleAgents(viewer) }),

@@ -4,11 +4,11 @@ import * as v from '../../domain/validation.js';
 import { notFound } from '../../errors.js';
 import { visibleApiKeys } from '../../visibility.js';
 import { builder } from '../builder.js';
+import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { ApiKey, ApiKeyModeEnum, ApiKeyScopeEnum } from './types.js';
 
-const adminOnly = { $all: { staff: true, scope: 'ADMIN' } } as const;
 
 builder.queryField('apiKeys', (t) =>
   t.prismaConnection(
@@ -44,15 +44,15 @@ builder.relayMutationField(
         z.object({ name: v.name, scopes: z.array(z.enum(['READ', 'WRITE', 'DELETE', 'ADMIN'])).min(1, 'give at least one scope') }),
         { name: input.name, scopes: input.scopes },
       );
-      const key = await createApiKey(db, { teamId: viewer.teamId!, ...data, mode: input.mode ?? 'LIVE' });
-      return { key, apiKey: await db.apiKey.findUniqueOrThrow({ where: { id: key.id } }) };
+      const created = await createApiKey(db, { teamId: viewer.teamId!, ...data, mode: input.mode ?? 'LIVE' });
+      return { secret: created.secret, apiKey: created.key };
     },
   },
   {
     description: 'The key and its secret.',
     outputFields: (t) => ({
       apiKey: t.field({ type: ApiKey, description: 'The key.', resolve: (r) => r.apiKey }),
-      secret: t.string({ description: 'The secret (sk_live_… or sk_test_…). Shown once: store it now.', resolve: (r) => r.key.secret }),
+      secret: t.string({ description: 'The secret (sk_live_… or sk_test_…). Shown once: store it now.', resolve: (r) => r.secret }),
     }),
   },
 );

@@ -4,6 +4,7 @@ import * as v from '../../domain/validation.js';
 import { encodeId } from '../../ids.js';
 import { visibleCustomers } from '../../visibility.js';
 import { builder } from '../builder.js';
+import { staffDelete, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Customer } from './types.js';
 
@@ -20,7 +21,7 @@ builder.relayMutationField(
   },
   {
     description: 'Adds a customer to the team.',
-    authScopes: { $all: { staff: true, scope: 'WRITE' } },
+    authScopes: staffWrite,
     resolve: async (_root, { input }, { db, viewer }) => {
       const data = v.parseInput(z.object({ email: v.email, name: v.name.nullish() }), input);
       const customer = await conflictOnDuplicate(
@@ -45,7 +46,7 @@ builder.relayMutationField(
   },
   {
     description: 'Changes a customer.',
-    authScopes: { $all: { staff: true, scope: 'WRITE' } },
+    authScopes: staffWrite,
     resolve: async (_root, { input }, { db, viewer }) => {
       const id = uuidOf('Customer', input.id, 'input.id');
       const data = v.parseInput(z.object({ email: v.email.optional(), name: v.name.nullish() }), {
@@ -69,7 +70,7 @@ builder.relayMutationField(
   },
   {
     description: 'Deletes a customer. Their tickets stay, without a customer.',
-    authScopes: { $all: { staff: true, scope: 'DELETE' } },
+    authScopes: staffDelete,
     resolve: async (_root, { input }, { db, viewer, bus }) => {
       const id = uuidOf('Customer', input.id, 'input.id');
       const { count } = await db.customer.deleteMany({ where: { id, AND: [visibleCustomers(viewer)] } });

@@ -3,6 +3,7 @@ import { createTeam, DUPLICATE_SLUG, TeamFields } from '../../domain/teams.js';
 import { conflictOnDuplicate, notFound } from '../../errors.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
+import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Team, TicketPriorityEnum } from './types.js';
 
@@ -36,7 +37,7 @@ builder.relayMutationField(
   },
   {
     description: 'Creates a separate team and returns its first ADMIN key (admins). The caller gets no access to it.',
-    authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+    authScopes: adminOnly,
     resolve: (_root, { input }, { db }) => createTeam(db, input),
   },
   {
@@ -74,7 +75,7 @@ builder.relayMutationField(
   },
   {
     description: 'Changes the team settings (admins).',
-    authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+    authScopes: adminOnly,
     resolve: async (_root, { input }, { db, viewer }) => {
       const id = ownTeamId(input.id, viewer.teamId);
       const data = v.parseInput(TeamFields.partial(), {
@@ -122,7 +123,7 @@ builder.relayMutationField(
   },
   {
     description: 'Deletes the team with everything in it: tickets, people, keys (admins). Cannot be undone.',
-    authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+    authScopes: adminOnly,
     resolve: async (_root, { input }, { db, viewer, bus }) => {
       const id = ownTeamId(input.id, viewer.teamId);
       await db.team.delete({ where: { id } });

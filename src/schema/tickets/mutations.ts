@@ -2,6 +2,7 @@ import * as tickets from '../../domain/tickets.js';
 import { forbidden, notFound, unauthenticated, badInput } from '../../errors.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
+import { staffDelete, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { TicketPriorityEnum } from '../teams/types.js';
 import { Ticket, TicketStatusEnum } from './types.js';
@@ -104,7 +105,7 @@ builder.relayMutationField(
   },
   {
     description: 'Changes a ticket (staff).',
-    authScopes: { $all: { staff: true, scope: 'WRITE' } },
+    authScopes: staffWrite,
     resolve: async (_root, { input }, ctx) => {
       const ticket = await tickets.updateTicket(ctx, ctx.viewer, uuidOf('Ticket', input.id, 'input.id'), {
         title: input.title ?? undefined,
@@ -135,7 +136,7 @@ builder.relayMutationField(
   },
   {
     description: 'Deletes a ticket and its messages (admins, or keys with DELETE).',
-    authScopes: { $all: { staff: true, scope: 'DELETE' } },
+    authScopes: staffDelete,
     resolve: async (_root, { input }, ctx) => {
       const ticket = await tickets.deleteTicket(ctx, ctx.viewer, uuidOf('Ticket', input.id, 'input.id'));
       return { deletedTicketId: encodeId('Ticket', ticket.id) };

@@ -9,11 +9,11 @@ import { refuseUrl } from '../../webhooks/url-policy.js';
 import { visibleWebhookEndpoints } from '../../visibility.js';
 import type { Context } from '../../context.js';
 import { builder } from '../builder.js';
+import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { WebhookDelivery, WebhookEndpoint } from './types.js';
 
-const adminOnly = { $all: { staff: true, scope: 'ADMIN' } } as const;
 const EVENT_NAMES = Object.values(WEBHOOK_EVENT_TYPES) as [string, ...string[]];
 const ROTATION_GRACE_MS = 24 * 3600_000;
 

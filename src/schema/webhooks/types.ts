@@ -1,13 +1,14 @@
 import { encodeId } from '../../ids.js';
 import { visibleWebhookEndpoints } from '../../visibility.js';
 import { builder } from '../builder.js';
+import { adminOnly } from '../common/scopes.js';
 
 export const WebhookEndpoint = builder.prismaNode('WebhookEndpoint', {
   description: 'A URL that receives signed ticket events (admins).',
   id: { field: 'id', description: 'The endpoint ID (whe_…).' },
   nullable: true,
   findUnique: (id, { viewer }) => ({ id, AND: [visibleWebhookEndpoints(viewer)] }),
-  authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+  authScopes: adminOnly,
   fields: (t) => ({
     url: t.exposeString('url', { description: 'Where events are POSTed.' }),
     description: t.exposeString('description', { nullable: true, description: 'What the endpoint is for.' }),
@@ -33,7 +34,7 @@ export const WebhookDelivery = builder.prismaNode('WebhookDelivery', {
   id: { field: 'id', description: 'The delivery ID (whd_…).' },
   nullable: true,
   findUnique: (id, { viewer }) => ({ id, endpoint: visibleWebhookEndpoints(viewer) }),
-  authScopes: { $all: { staff: true, scope: 'ADMIN' } },
+  authScopes: adminOnly,
   fields: (t) => ({
     endpoint: t.relation('endpoint', { description: 'Where it was sent.' }),
     eventId: t.id({ description: 'The event (evt_…): the webhook-id header and the body id.', resolve: (d) => encodeId('TicketEvent', d.eventId) }),
