@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     subscribers: { type: 'string', default: '1000' },
     interval: { type: 'string', default: '10' },
     's1-duration': { type: 'string', default: '30' },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 const SCALE = Number(args.scale);
@@ -32,8 +33,8 @@ const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-function spawnServer(script: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function spawnServer(script: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -214,7 +215,9 @@ async function main() {
       COST_BUDGET: '1000000000',
       REDIS_URL: redisUrl,
     });
-    const ticketql = await spawnServer('src/main.ts', serverEnv(''));
+    // --cpu-prof: a V8 CPU profile of the ticketql process, written when it stops.
+    const profileFlags = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench', 'profiles')}`] : [];
+    const ticketql = await spawnServer('src/main.ts', serverEnv(''), profileFlags);
     children.push(ticketql.child);
     const baseline = await spawnServer('bench/baseline-server.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: poolSize });
     children.push(baseline.child);

@@ -1,6 +1,7 @@
 // Turns the credential of a request into the Viewer that every resolver and
 // visibility rule works from.
-import type { Db } from '../db.js';
+import { poolOf, type Db } from '../db.js';
+import type pg from 'pg';
 import type { ApiKeyScope } from '../generated/prisma/enums.js';
 import { unauthenticated } from '../errors.js';
 import { parseIdOf } from '../ids.js';
@@ -31,17 +32,35 @@ export function isStaff(viewer: Viewer): boolean {
   return viewer.role === 'ADMIN' || viewer.role === 'AGENT';
 }
 
+// Every request resolves its credential, so these lookups are single prepared
+// statements on the client's pool rather than Prisma queries: Prisma 6.19 compiles
+// each query in its WebAssembly query compiler, which costs about 1 ms of CPU, more
+// than the rest of a small request (see BENCHMARKS.md). Nothing is cached, so a
+// revoked key or deleted agent fails on the very next request.
+function sql<Row>(db: Db, name: string, text: string, values: unknown[]): Promise<Row | undefined> {
+  const pool = poolOf.get(db);
+  if (!pool) throw new Error('The database client has no pool');
+  return pool.query<Row & pg.QueryResultRow>({ name, text, values }).then((result) => result.rows[0]);
+}
+
+type KeyRow = { id: string; team_id: string; name: string; scopes: ApiKeyScope[]; last_used_at: Date | null };
+
 async function fromApiKey(db: Db, secret: string): Promise<Viewer> {
-  const key = await db.apiKey.findUnique({ where: { hash: hashApiKey(secret) } });
-  if (!key || key.revokedAt) throw unauthenticated('Invalid API key');
+  const key = await sql<KeyRow>(
+    db,
+    'viewer-api-key',
+    'SELECT id, team_id, name, scopes::text[] AS scopes, last_used_at FROM api_keys WHERE hash = $1 AND revoked_at IS NULL',
+    [hashApiKey(secret)],
+  );
+  if (!key) throw unauthenticated('Invalid API key');
   const now = Date.now();
-  if (!key.lastUsedAt || now - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+  if (!key.last_used_at || now - key.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
     // Best effort, off the request's path: a lost update only makes lastUsedAt older.
     db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date(now) } }).catch(() => {});
   }
   return {
     role: key.scopes.includes('ADMIN') ? 'ADMIN' : 'AGENT',
-    teamId: key.teamId,
+    teamId: key.team_id,
     scopes: new Set(key.scopes),
     apiKeyId: key.id,
     name: key.name,
@@ -53,19 +72,27 @@ async function fromToken(db: Db, token: string, jwtSecret: string): Promise<View
   const invalid = () => unauthenticated('Invalid or expired token');
   if (!claims) throw invalid();
   const teamId = parseIdOf('Team', claims.team);
-  const team = teamId ? await db.team.findUnique({ where: { id: teamId }, select: { id: true } }) : null;
-  if (!team) throw invalid();
+  if (!teamId) throw invalid();
   const email = claims.email.toLowerCase();
 
   if (claims.role === 'customer') {
-    const customer = await db.customer.upsert({
-      where: { teamId_email: { teamId: team.id, email } },
-      create: { teamId: team.id, email, name: claims.name ?? null },
-      update: {},
-    });
+    const known = await sql<{ id: string; name: string | null }>(db, 'viewer-customer', 'SELECT id, name FROM customers WHERE team_id = $1 AND email = $2', [teamId, email]);
+    // First visit: the customer record is created (the team must exist).
+    const customer =
+      known ??
+      (await db.team.findUnique({ where: { id: teamId }, select: { id: true } }).then((team) =>
+        team
+          ? db.customer.upsert({
+              where: { teamId_email: { teamId, email } },
+              create: { teamId, email, name: claims.name ?? null },
+              update: {},
+            })
+          : null,
+      ));
+    if (!customer) throw invalid();
     return {
       role: 'CUSTOMER',
-      teamId: team.id,
+      teamId,
       scopes: new Set(['READ', 'WRITE']),
       customerId: customer.id,
       name: customer.name ?? claims.name,
@@ -73,16 +100,19 @@ async function fromToken(db: Db, token: string, jwtSecret: string): Promise<View
     };
   }
 
-  const agentId = parseIdOf('Agent', claims.sub);
-  const agent = await db.agent.findFirst({
-    where: { teamId: team.id, OR: [...(agentId ? [{ id: agentId }] : []), { email }] },
-  });
+  // The agent named by the token's sub (agt_…), or else by its email.
+  const agent = await sql<{ id: string; name: string; email: string; role: string }>(
+    db,
+    'viewer-agent',
+    'SELECT id, name, email, role::text AS role FROM agents WHERE team_id = $1 AND (id = $2 OR email = $3) ORDER BY id = $2 DESC LIMIT 1',
+    [teamId, parseIdOf('Agent', claims.sub) ?? null, email],
+  );
   if (!agent) throw invalid();
   // A token never grants more than the agent record allows.
   const admin = claims.role === 'admin' && agent.role === 'ADMIN';
   return {
     role: admin ? 'ADMIN' : 'AGENT',
-    teamId: team.id,
+    teamId,
     scopes: new Set(admin ? ALL_SCOPES : ['READ', 'WRITE']),
     agentId: agent.id,
     name: agent.name,

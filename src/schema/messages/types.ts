@@ -19,6 +19,8 @@ export const MessageAuthor = builder.unionType('MessageAuthor', {
 });
 
 export const Message = builder.prismaNode('Message', {
+  // Select mode: queries read only the columns the operation's fields need.
+  select: { id: true },
   description: 'A message in the thread of a ticket: a public reply, or an internal note (staff only).',
   id: { field: 'id', description: 'The message ID (msg_…).' },
   nullable: true,

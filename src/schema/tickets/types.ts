@@ -31,12 +31,18 @@ export const SlaTierEnum = builder.enumType('SlaTier', {
 const staffOnly = { authScopes: { staff: true }, nullable: true } as const;
 
 export const Ticket = builder.prismaNode('Ticket', {
+  // Select mode: queries read only the columns the operation's fields need.
+  select: { id: true },
   description: 'A support request and its conversation.',
   id: { field: 'id', description: 'The ticket ID (tkt_…).' },
   nullable: true,
   findUnique: (id, { viewer }) => ({ id, AND: [visibleTickets(viewer)] }),
   fields: (t) => {
-    const sla = (select: Record<string, true>) => ({ ...staffOnly, select: { ...select, createdAt: true, slaPausedMs: true, slaPausedAt: true } });
+    // SLA fields read their deadline and end columns plus the clock's pause state.
+    const sla = <S extends Record<string, true>>(select: S) => ({
+      ...staffOnly,
+      select: { ...select, createdAt: true, slaPausedMs: true, slaPausedAt: true } as S & { createdAt: true; slaPausedMs: true; slaPausedAt: true },
+    });
     return {
       number: t.exposeInt('number', { description: 'Per-team sequence number: #1, #2, …' }),
       title: t.exposeString('title', { description: 'Subject line (1–200 characters).' }),
