@@ -1,13 +1,14 @@
 // A subscriber's view of its team's event log: optional catch-up from a cursor,
 // then live events, in seq order, without gaps or duplicates, filtered by what
-// the subscriber may see. The bus is only a fast path: whenever an event
-// arrives ahead of the next expected seq (another process published first, or
-// Redis was away), the missing ones are read from the log.
+// the subscriber may see. The bus is only a fast path: when an event arrives
+// ahead of the next expected seq (another process published first, or Redis
+// was away), it waits briefly for the missing ones on the bus, and then they
+// are read from the log.
 import type { Context } from './context.js';
 import type { Prisma, TicketEvent } from './generated/prisma/client.js';
 import type { TicketEventType } from './generated/prisma/enums.js';
 import { ClientError } from './errors.js';
-import { fromBusEvent, SlowConsumerError, type BusEvent } from './pubsub.js';
+import { fromBusEvent, SlowConsumerError, type BusEvent, type TicketBusEvent } from './pubsub.js';
 import { canSeeEvent, visibleEvents } from './visibility.js';
 
 /** An event as subscribers get it: a log row, or the bus' copy of one (no `changes`, `actor`). */
@@ -27,6 +28,20 @@ export type LiveOptions = {
 };
 
 const PAGE = 200;
+/**
+ * How long an event that arrived ahead of its turn waits for the ones before it
+ * on the bus before they are read from the log. Processes publish right after
+ * their commits, so the missing ones are usually milliseconds behind; reading
+ * the log at once would cost every subscriber a query per reordering.
+ */
+const REORDER_WAIT_MS = 250;
+
+/** The promise's value, or undefined when it takes longer than `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 export function parseCursor(cursor: string): bigint {
   if (!/^\d{1,19}$/.test(cursor)) {
@@ -76,32 +91,58 @@ export async function* liveEvents(ctx: Context, options: LiveOptions): AsyncGene
   const endsWithTicket = (e: { type: TicketEventType; ticketId: string }) =>
     !!options.endWithTicket && e.type === 'DELETED' && e.ticketId === options.ticketId;
 
-  // Listen first, then read the log: nothing can fall between the two.
+  // Listen first, then read the log (or the log's position): nothing can fall between the two.
   const subscription = bus.subscribe(teamId);
   ctx.metrics.subscriptionsOpen.inc();
   try {
-    let last: bigint | undefined;
+    let last: bigint;
     if (options.after !== undefined) {
       last = parseCursor(options.after);
       for await (const row of fromLog(last)) {
         last = row.seq;
         yield row;
       }
+    } else {
+      const team = await db.team.findUnique({ where: { id: teamId }, select: { eventSeq: true } });
+      if (!team) return;
+      last = team.eventSeq;
     }
-    for await (const event of subscription) {
-      if (endsFor(viewer, event)) return;
-      if (event.kind !== 'ticket-event') continue;
-      const seq = BigInt(event.seq);
-      if (last !== undefined && seq <= last) continue; // replayed already, or filled in from the log
-      if (last !== undefined && seq > last + 1n) {
-        for await (const row of fromLog(last, seq - 1n)) {
+    // Events that came ahead of their turn (another process published first).
+    const ahead = new Map<bigint, TicketBusEvent>();
+    /** `first` and the events waiting right behind it, in order; false when the stream ends. */
+    function* inTurn(first: TicketBusEvent): Generator<LiveEvent, boolean> {
+      for (let e: TicketBusEvent | undefined = first; e; e = ahead.get(last + 1n)) {
+        ahead.delete(BigInt(e.seq));
+        last = BigInt(e.seq);
+        if (endsWithTicket(e)) return false;
+        if (wanted(e) && canSeeEvent(viewer, e)) yield fromBusEvent(e);
+      }
+      return true;
+    }
+    let pending: Promise<IteratorResult<BusEvent>> | undefined;
+    for (;;) {
+      pending ??= subscription.next();
+      const next = ahead.size ? await within(pending, REORDER_WAIT_MS) : await pending;
+      if (!next) {
+        // The missing events did not come over the bus in time: the log has them.
+        const first = [...ahead.keys()].reduce((a, b) => (a < b ? a : b));
+        for await (const row of fromLog(last, first - 1n)) {
           if (endsWithTicket(row)) return;
           yield row;
         }
+        last = first - 1n;
+        if (!(yield* inTurn(ahead.get(first)!))) return;
+        continue;
       }
-      last = seq;
-      if (endsWithTicket(event)) return;
-      if (wanted(event) && canSeeEvent(viewer, event)) yield fromBusEvent(event);
+      pending = undefined;
+      if (next.done) return;
+      const event = next.value;
+      if (endsFor(viewer, event)) return;
+      if (event.kind !== 'ticket-event') continue;
+      const seq = BigInt(event.seq);
+      if (seq <= last) continue; // replayed already, or filled in from the log
+      if (seq > last + 1n) ahead.set(seq, event);
+      else if (!(yield* inTurn(event))) return;
     }
   } catch (err) {
     if (err instanceof SlowConsumerError) {

@@ -28,7 +28,7 @@ export type BusEvent =
   /** The team was deleted: every subscription of it ends. */
   | { kind: 'team-deleted'; teamId: string };
 
-type TicketBusEvent = Extract<BusEvent, { kind: 'ticket-event' }>;
+export type TicketBusEvent = Extract<BusEvent, { kind: 'ticket-event' }>;
 type EventRow = Omit<TicketBusEvent, 'kind' | 'seq'> & { seq: bigint };
 
 /** A row of the event log as it crosses the bus (ids and visibility facts only). */

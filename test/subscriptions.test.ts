@@ -185,6 +185,48 @@ describe('server-sent events', () => {
   });
 });
 
+describe('events that reach a process out of order', () => {
+  // Another process may publish event n+1 before this one publishes event n.
+  const busEvent = (teamId: string, ticketId: string, seq: bigint): BusEvent => ({
+    kind: 'ticket-event', id: `e${seq}`, seq: String(seq), teamId, ticketId, customerId: null, messageId: null, isInternal: false, type: 'UPDATED', changedFields: ['status'],
+  });
+
+  test('are delivered in log order from the bus, without reading the log', async () => {
+    const t = await createTeam();
+    const { app, db, sql } = testApp();
+    const ticket = await db.ticket.create({ data: { teamId: t.team.id, number: 1, title: 'Reordered' } });
+    const sub = subscribe(wsClient(base, t.keys.read), EVENTS);
+    await new Promise((r) => setTimeout(r, 250));
+    const { eventSeq } = await db.team.findUniqueOrThrow({ where: { id: t.team.id } });
+    const logReads = () => sql.filter((q) => q.includes('FROM "public"."ticket_events"')).length;
+    const readsBefore = logReads();
+    app.bus.publish(busEvent(t.team.id, ticket.id, eventSeq + 2n));
+    app.bus.publish(busEvent(t.team.id, ticket.id, eventSeq + 1n));
+    const got = events(await sub.waitFor(2));
+    expect(got.map((e) => BigInt(e.cursor))).toEqual([eventSeq + 1n, eventSeq + 2n]);
+    expect(logReads()).toBe(readsBefore);
+  });
+
+  test('one that never comes over the bus is read from the log, in its place', async () => {
+    const t = await createTeam();
+    const { app, db } = testApp();
+    const ticket = await db.ticket.create({ data: { teamId: t.team.id, number: 1, title: 'Missed' } });
+    const sub = subscribe(wsClient(base, t.keys.read), EVENTS);
+    await new Promise((r) => setTimeout(r, 250));
+    // Written to the log by "another process" whose publish was lost (Redis away).
+    const { eventSeq } = await db.team.update({ where: { id: t.team.id }, data: { eventSeq: { increment: 1 } } });
+    await db.ticketEvent.create({
+      data: { seq: eventSeq, teamId: t.team.id, ticketId: ticket.id, type: 'ASSIGNED', changedFields: ['assignee'], actor: { kind: 'SYSTEM' } },
+    });
+    app.bus.publish(busEvent(t.team.id, ticket.id, eventSeq + 1n));
+    const got = events(await sub.waitFor(2));
+    expect(got.map((e) => [BigInt(e.cursor), e.type])).toEqual([
+      [eventSeq, 'ASSIGNED'],
+      [eventSeq + 1n, 'UPDATED'],
+    ]);
+  });
+});
+
 describe('the event bus', () => {
   test('a subscriber that falls behind is ended instead of growing memory', async () => {
     const bus = createEventBus({});

@@ -10,8 +10,6 @@ export const AgentRoleEnum = builder.enumType('AgentRole', {
 });
 
 export const Agent = builder.prismaNode('Agent', {
-  // Select mode: queries read only the columns the operation's fields need.
-  select: { id: true },
   description: 'A staff member of a team.',
   id: { field: 'id', description: 'The agent ID (agt_…).' },
   // Missing, or not visible to the viewer: node(id:) answers null.

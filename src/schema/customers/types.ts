@@ -2,8 +2,6 @@ import { builder } from '../builder.js';
 import { visibleCustomers } from '../../visibility.js';
 
 export const Customer = builder.prismaNode('Customer', {
-  // Select mode: queries read only the columns the operation's fields need.
-  select: { id: true },
   description: 'A person who asks the team for help. One per email address and team.',
   id: { field: 'id', description: 'The customer ID (cus_…).' },
   // Missing, or not visible to the viewer: node(id:) answers null.
