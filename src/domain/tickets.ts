@@ -255,11 +255,11 @@ export async function addMessage(deps: Deps, viewer: Viewer, ticketId: string, a
 
     let author: Prisma.MessageUncheckedCreateInput = { ticketId, sender, body: input.body, isInternal, createdAt: now };
     if (sender === 'AGENT' && viewer.agentId) {
-      const agent = await tx.agent.findUniqueOrThrow({ where: { id: viewer.agentId } });
+      const agent = await tx.agent.findUniqueOrThrow({ where: { id: viewer.agentId }, select: { id: true, name: true, avatarUrl: true } });
       author = { ...author, authorAgentId: agent.id, senderName: agent.name, senderAvatarUrl: agent.avatarUrl };
     } else if (sender === 'CUSTOMER') {
       const customerId = viewer.customerId ?? ticket.customerId;
-      const customer = customerId ? await tx.customer.findUnique({ where: { id: customerId } }) : null;
+      const customer = customerId ? await tx.customer.findUnique({ where: { id: customerId }, select: { id: true, name: true } }) : null;
       author = { ...author, authorCustomerId: customer?.id ?? null, senderName: customer?.name ?? null };
     }
     if (input.senderName) author.senderName = input.senderName;

@@ -61,10 +61,8 @@ export type EndpointChoice = { id: string; events: string[]; includeInternal: bo
 export function endpointsOnce(tx: Tx, teamId: string): () => Promise<EndpointChoice[]> {
   let endpoints: Promise<EndpointChoice[]> | undefined;
   return () =>
-    (endpoints ??= tx.webhookEndpoint.findMany({
-      where: { teamId, enabled: true },
-      select: { id: true, events: true, includeInternal: true },
-    }));
+    (endpoints ??= tx.$queryRaw<EndpointChoice[]>`
+      SELECT id::text, events, include_internal AS "includeInternal" FROM webhook_endpoints WHERE team_id = ${teamId}::uuid AND enabled`);
 }
 
 async function enqueueWebhooks(tx: Tx, event: TicketEvent, snapshot: Snapshot, teamEndpoints: () => Promise<EndpointChoice[]>) {
@@ -121,10 +119,14 @@ async function emailsFor(tx: Tx, event: TicketEvent, { ticket, message }: Snapsh
     (event.type === 'UPDATED' && event.changedFields.includes('status')) ||
     (event.type === 'MESSAGE_ADDED' && message && !message.isInternal && message.sender === 'AGENT');
   if (!needsCustomer) return [];
-  const [customer, team] = await Promise.all([
-    ticket.customerId ? tx.customer.findUnique({ where: { id: ticket.customerId }, select: { email: true, name: true } }) : null,
-    tx.team.findUniqueOrThrow({ where: { id: ticket.teamId }, select: { name: true, supportEmail: true } }),
-  ]);
+  // The team and the customer in one statement: this runs in the change's transaction.
+  const [found] = await tx.$queryRaw<Array<{ teamName: string; supportEmail: string | null; email: string | null; name: string | null }>>`
+    SELECT t.name AS "teamName", t.support_email AS "supportEmail", c.email, c.name
+    FROM teams t LEFT JOIN customers c ON c.id = ${ticket.customerId}::uuid
+    WHERE t.id = ${ticket.teamId}::uuid`;
+  if (!found) throw new Error(`Team ${ticket.teamId} not found for its emails`);
+  const team = { name: found.teamName, supportEmail: found.supportEmail };
+  const customer = found.email ? { email: found.email, name: found.name } : null;
   const tag = `[#${ticket.number}] ${ticket.title}`;
   const greeting = customer?.name ? `Hello ${customer.name},` : 'Hello,';
   const out: Email[] = [];
