@@ -6,7 +6,7 @@ import net from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
-export type FanoutResult = { subscribers: number; events: number; p50: number; p99: number; max: number; lost: number; durationS: number };
+export type FanoutResult = { subscribers: number; sent: number; failed: number; events: number; p50: number; p99: number; max: number; lost: number; durationS: number };
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -74,6 +74,12 @@ export async function fanout(options: {
 
   const until = performance.now() + options.durationS * 1000;
   let n = 0;
+  let failed = 0;
+  const failures = new Map<string, number>();
+  const failure = (what: string) => {
+    failed++;
+    failures.set(what, (failures.get(what) ?? 0) + 1);
+  };
   const pending: Promise<void>[] = [];
   while (performance.now() < until) {
     const started = performance.now();
@@ -89,7 +95,9 @@ export async function fanout(options: {
         .then((body) => {
           const id = body.data?.createTicket.ticketId;
           if (id) sentAt.set(id, started);
-        }),
+          else failure(JSON.stringify((body as { errors?: unknown }).errors).replace(/"requestId":"[^"]*"/g, ""));
+        })
+        .catch((err: Error) => failure(err.message)),
     );
     const wait = options.intervalMs - (performance.now() - started);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -97,6 +105,7 @@ export async function fanout(options: {
   await Promise.all(pending);
   await new Promise((r) => setTimeout(r, 5000)); // stragglers
   for (const client of clients) void client.dispose();
+  for (const [what, count] of failures) process.stderr.write(`S1: ${count} mutations failed: ${what.slice(0, 300)}\n`);
 
   // Latency from the start of the mutation request to each subscriber's receipt.
   const latencies: number[] = [];
@@ -109,6 +118,8 @@ export async function fanout(options: {
   const got = sorted.length;
   return {
     subscribers: options.subscribers,
+    sent: n,
+    failed,
     events: sentAt.size,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),

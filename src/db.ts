@@ -10,7 +10,9 @@ export const poolOf = new WeakMap<Db, pg.Pool>();
 
 /** A client with its own pool; `onQuery` sees every SQL statement (tests count them). */
 export function createDb(url: string, poolSize: number, onQuery?: (sql: string) => void): Db {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // A request waits at most 5 s for a free connection, then gets SERVICE_UNAVAILABLE
+  // (see errors-mask.ts) instead of waiting without end on an overloaded server.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 });
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   const db = onQuery ? new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] }) : new PrismaClient({ adapter });
   if (onQuery) (db as PrismaClient<'query'>).$on('query', (event) => onQuery(event.query));

@@ -8,18 +8,25 @@ import type { Logger } from './logger.js';
 // client gets SERVICE_UNAVAILABLE (503) and retries; the pool reconnects by itself.
 const DB_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P01|57P03|P1001|P1017|Connection terminated|Can't reach database|connection is closed/i;
 
-function databaseDown(err: unknown): boolean {
+// Every pooled connection stayed busy longer than a request may wait for one (the
+// pool's timeout, or Prisma's P2028 for a transaction): the server is overloaded,
+// and a retry a moment later succeeds.
+const DB_BUSY = /P2028|Unable to start a transaction in the given time|timeout exceeded when trying to connect/;
+
+function matches(err: unknown, pattern: RegExp): boolean {
   for (let e = err as { message?: string; code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (DB_DOWN.test(`${e.code ?? ''} ${e.message ?? ''}`)) return true;
+    if (pattern.test(`${e.code ?? ''} ${e.message ?? ''}`)) return true;
   }
   return false;
 }
 
 export function maskError(error: unknown, requestId: string | undefined, log: Logger): GraphQLError {
   const original = error instanceof GraphQLError ? error.originalError : error;
-  if (original && !(original instanceof GraphQLError) && databaseDown(original)) {
-    log.warn({ requestId, err: (original as Error).message }, 'database unavailable');
-    return new GraphQLError('The database is unavailable; try again shortly', {
+  const down = original && !(original instanceof GraphQLError) && matches(original, DB_DOWN);
+  const busy = original && !(original instanceof GraphQLError) && matches(original, DB_BUSY);
+  if (down || busy) {
+    log.warn({ requestId, err: (original as Error).message }, down ? 'database unavailable' : 'database pool exhausted');
+    return new GraphQLError(down ? 'The database is unavailable; try again shortly' : 'The server is busy; try again shortly', {
       nodes: error instanceof GraphQLError ? error.nodes : undefined,
       path: error instanceof GraphQLError ? error.path : undefined,
       extensions: { code: 'SERVICE_UNAVAILABLE', requestId, http: { status: 503 } },

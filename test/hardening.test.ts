@@ -77,6 +77,28 @@ describe('operation limits: a clear code before execution', () => {
     }
   });
 
+  test('a mutation that cannot get a database connection in time answers SERVICE_UNAVAILABLE and writes nothing', async () => {
+    // One connection, held by a long transaction: the mutation's transaction cannot start.
+    const db = createDb(inject('databaseUrl'), 1);
+    const app = buildApp({ db, log: createLogger('silent'), jwtSecret: JWT_SECRET });
+    const url = await app.start(0);
+    let release!: () => void;
+    const held = db.$transaction(() => new Promise<void>((resolve) => (release = resolve)), { timeout: 10_000 });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const res = await post('mutation { createTicket(input: { title: "Overloaded" }) { ticketId } }', { key: t.keys.write, url });
+      expect(res.status).toBe(503);
+      expect(res.body.errors![0]).toMatchObject({ message: 'The server is busy; try again shortly', extensions: { code: 'SERVICE_UNAVAILABLE' } });
+      release();
+      await held;
+      expect(await testApp().db.ticket.count({ where: { teamId: t.team.id, title: 'Overloaded' } })).toBe(0);
+    } finally {
+      release();
+      await app.stop();
+      await db.$disconnect();
+    }
+  });
+
   test('introspection can be switched off; suggestions are hidden in production', async () => {
     const db = createDb(inject('databaseUrl'), 2);
     const app = buildApp({ db, log: createLogger('silent'), jwtSecret: JWT_SECRET, limits: { introspection: false, hideSuggestions: true } });
