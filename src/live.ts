@@ -29,10 +29,11 @@ export type LiveOptions = {
 
 const PAGE = 200;
 /**
- * How long an event that arrived ahead of its turn waits for the ones before it
- * on the bus before they are read from the log. Processes publish right after
- * their commits, so the missing ones are usually milliseconds behind; reading
- * the log at once would cost every subscriber a query per reordering.
+ * How long, from the moment a gap is seen, events that arrived ahead of their
+ * turn wait for the missing ones on the bus before those are read from the log.
+ * Processes publish right after their commits, so the missing ones are usually
+ * milliseconds behind; reading the log at once would cost every subscriber a
+ * query per reordering.
  */
 const REORDER_WAIT_MS = 250;
 
@@ -107,8 +108,11 @@ export async function* liveEvents(ctx: Context, options: LiveOptions): AsyncGene
       if (!team) return;
       last = team.eventSeq;
     }
-    // Events that came ahead of their turn (another process published first).
+    // Events that came ahead of their turn (another process published first), and
+    // when they stop waiting for the missing ones: fixed when the gap is first seen,
+    // so a steady stream of later events cannot hold the gap open.
     const ahead = new Map<bigint, TicketBusEvent>();
+    let deadline = 0;
     /** `first` and the events waiting right behind it, in order; false when the stream ends. */
     function* inTurn(first: TicketBusEvent): Generator<LiveEvent, boolean> {
       for (let e: TicketBusEvent | undefined = first; e; e = ahead.get(last + 1n)) {
@@ -117,12 +121,13 @@ export async function* liveEvents(ctx: Context, options: LiveOptions): AsyncGene
         if (endsWithTicket(e)) return false;
         if (wanted(e) && canSeeEvent(viewer, e)) yield fromBusEvent(e);
       }
+      if (ahead.size) deadline = Date.now() + REORDER_WAIT_MS; // the next gap
       return true;
     }
     let pending: Promise<IteratorResult<BusEvent>> | undefined;
     for (;;) {
       pending ??= subscription.next();
-      const next = ahead.size ? await within(pending, REORDER_WAIT_MS) : await pending;
+      const next = ahead.size ? await within(pending, deadline - Date.now()) : await pending;
       if (!next) {
         // The missing events did not come over the bus in time: the log has them.
         const first = [...ahead.keys()].reduce((a, b) => (a < b ? a : b));
@@ -141,8 +146,10 @@ export async function* liveEvents(ctx: Context, options: LiveOptions): AsyncGene
       if (event.kind !== 'ticket-event') continue;
       const seq = BigInt(event.seq);
       if (seq <= last) continue; // replayed already, or filled in from the log
-      if (seq > last + 1n) ahead.set(seq, event);
-      else if (!(yield* inTurn(event))) return;
+      if (seq > last + 1n) {
+        if (ahead.size === 0) deadline = Date.now() + REORDER_WAIT_MS;
+        ahead.set(seq, event);
+      } else if (!(yield* inTurn(event))) return;
     }
   } catch (err) {
     if (err instanceof SlowConsumerError) {

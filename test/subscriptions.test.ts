@@ -225,6 +225,26 @@ describe('events that reach a process out of order', () => {
       [eventSeq + 1n, 'UPDATED'],
     ]);
   });
+
+  test('a steady stream of later events does not hold back the one that is missing', async () => {
+    const t = await createTeam();
+    const { app, db } = testApp();
+    const ticket = await db.ticket.create({ data: { teamId: t.team.id, number: 1, title: 'Busy' } });
+    const sub = subscribe(wsClient(base, t.keys.read), EVENTS);
+    await new Promise((r) => setTimeout(r, 250));
+    const { eventSeq: missing } = await db.team.update({ where: { id: t.team.id }, data: { eventSeq: { increment: 1 } } });
+    await db.ticketEvent.create({
+      data: { seq: missing, teamId: t.team.id, ticketId: ticket.id, type: 'ASSIGNED', changedFields: ['assignee'], actor: { kind: 'SYSTEM' } },
+    });
+    // One event every 100 ms, for longer than the wait for the missing one.
+    for (let n = 1n; n <= 8n; n++) {
+      app.bus.publish(busEvent(t.team.id, ticket.id, missing + n));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(sub.received.length).toBeGreaterThanOrEqual(5);
+    const got = events(await sub.waitFor(9));
+    expect(got.map((e) => BigInt(e.cursor))).toEqual(Array.from({ length: 9 }, (_, i) => missing + BigInt(i)));
+  });
 });
 
 describe('the event bus', () => {
