@@ -19,3 +19,14 @@ export function createDb(url: string, poolSize: number, onQuery?: (sql: string) 
   poolOf.set(db, pool);
   return db;
 }
+
+/**
+ * The first row of a prepared statement run on the client's pool, bypassing Prisma:
+ * for the few statements every request runs (see auth/viewer.ts).
+ */
+export async function queryOne<Row>(db: Db, name: string, text: string, values: unknown[]): Promise<Row | undefined> {
+  const pool = poolOf.get(db);
+  if (!pool) throw new Error('The database client has no pool');
+  const result = await pool.query<Row & pg.QueryResultRow>({ name, text, values });
+  return result.rows[0];
+}

@@ -1,7 +1,6 @@
 // Turns the credential of a request into the Viewer that every resolver and
 // visibility rule works from.
-import { poolOf, type Db } from '../db.js';
-import type pg from 'pg';
+import { queryOne, type Db } from '../db.js';
 import type { ApiKeyScope } from '../generated/prisma/enums.js';
 import { unauthenticated } from '../errors.js';
 import { parseIdOf } from '../ids.js';
@@ -33,20 +32,14 @@ export function isStaff(viewer: Viewer): boolean {
 }
 
 // Every request resolves its credential, so these lookups are single prepared
-// statements on the client's pool rather than Prisma queries: Prisma 6.19 compiles
-// each query in its WebAssembly query compiler, which costs about 1 ms of CPU, more
+// statements (queryOne) rather than Prisma queries: Prisma 6.19 compiles each
+// query in its WebAssembly query compiler, which costs about 1 ms of CPU, more
 // than the rest of a small request (see BENCHMARKS.md). Nothing is cached, so a
 // revoked key or deleted agent fails on the very next request.
-function sql<Row>(db: Db, name: string, text: string, values: unknown[]): Promise<Row | undefined> {
-  const pool = poolOf.get(db);
-  if (!pool) throw new Error('The database client has no pool');
-  return pool.query<Row & pg.QueryResultRow>({ name, text, values }).then((result) => result.rows[0]);
-}
-
 type KeyRow = { id: string; team_id: string; name: string; scopes: ApiKeyScope[]; last_used_at: Date | null };
 
 async function fromApiKey(db: Db, secret: string): Promise<Viewer> {
-  const key = await sql<KeyRow>(
+  const key = await queryOne<KeyRow>(
     db,
     'viewer-api-key',
     'SELECT id, team_id, name, scopes::text[] AS scopes, last_used_at FROM api_keys WHERE hash = $1 AND revoked_at IS NULL',
@@ -76,7 +69,7 @@ async function fromToken(db: Db, token: string, jwtSecret: string): Promise<View
   const email = claims.email.toLowerCase();
 
   if (claims.role === 'customer') {
-    const known = await sql<{ id: string; name: string | null }>(db, 'viewer-customer', 'SELECT id, name FROM customers WHERE team_id = $1 AND email = $2', [teamId, email]);
+    const known = await queryOne<{ id: string; name: string | null }>(db, 'viewer-customer', 'SELECT id, name FROM customers WHERE team_id = $1 AND email = $2', [teamId, email]);
     // First visit: the customer record is created (the team must exist).
     const customer =
       known ??
@@ -101,7 +94,7 @@ async function fromToken(db: Db, token: string, jwtSecret: string): Promise<View
   }
 
   // The agent named by the token's sub (agt_…), or else by its email.
-  const agent = await sql<{ id: string; name: string; email: string; role: string }>(
+  const agent = await queryOne<{ id: string; name: string; email: string; role: string }>(
     db,
     'viewer-agent',
     'SELECT id, name, email, role::text AS role FROM agents WHERE team_id = $1 AND (id = $2 OR email = $3) ORDER BY id = $2 DESC LIMIT 1',
