@@ -13,6 +13,12 @@ const DB_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P01|57P03|P1001|P1017
 // and a retry a moment later succeeds.
 const DB_BUSY = /P2028|Unable to start a transaction in the given time|timeout exceeded when trying to connect/;
 
+// Both answer SERVICE_UNAVAILABLE (503): nothing was written, and a retry may succeed.
+const UNAVAILABLE = [
+  { pattern: DB_DOWN, log: 'database unavailable', message: 'The database is unavailable; try again shortly' },
+  { pattern: DB_BUSY, log: 'database pool exhausted', message: 'The server is busy; try again shortly' },
+];
+
 function matches(err: unknown, pattern: RegExp): boolean {
   for (let e = err as { message?: string; code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
     if (pattern.test(`${e.code ?? ''} ${e.message ?? ''}`)) return true;
@@ -22,11 +28,11 @@ function matches(err: unknown, pattern: RegExp): boolean {
 
 export function maskError(error: unknown, requestId: string | undefined, log: Logger): GraphQLError {
   const original = error instanceof GraphQLError ? error.originalError : error;
-  const down = original && !(original instanceof GraphQLError) && matches(original, DB_DOWN);
-  const busy = original && !(original instanceof GraphQLError) && matches(original, DB_BUSY);
-  if (down || busy) {
-    log.warn({ requestId, err: (original as Error).message }, down ? 'database unavailable' : 'database pool exhausted');
-    return new GraphQLError(down ? 'The database is unavailable; try again shortly' : 'The server is busy; try again shortly', {
+  const unavailable =
+    original && !(original instanceof GraphQLError) ? UNAVAILABLE.find((u) => matches(original, u.pattern)) : undefined;
+  if (unavailable) {
+    log.warn({ requestId, err: (original as Error).message }, unavailable.log);
+    return new GraphQLError(unavailable.message, {
       nodes: error instanceof GraphQLError ? error.nodes : undefined,
       path: error instanceof GraphQLError ? error.path : undefined,
       extensions: { code: 'SERVICE_UNAVAILABLE', requestId, http: { status: 503 } },
