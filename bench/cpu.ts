@@ -7,6 +7,7 @@ import { createApiKey } from '../src/auth/api-keys.js';
 import { createDb } from '../src/db.js';
 import { createLogger } from '../src/logger.js';
 import { benchDatabase } from './database.js';
+import { workloads } from './workloads.js';
 
 const database = await benchDatabase();
 const db = createDb(database.url, 8);
@@ -31,17 +32,10 @@ const id: string = created.createTicket.ticket.id;
 for (let i = 0; i < 9; i++) await post('mutation($t: ID!) { addMessage(input: { ticketId: $t, body: "Reply" }) { message { id } } }', { t: id });
 for (let i = 0; i < 60; i++) await post('mutation { createTicket(input: { title: "Open", status: OPEN, customer: { email: "c@bench.test" } }) { ticket { id } } }');
 
-// The same operations as the load runs (bench/run.ts).
-const operations: Record<string, [string, Record<string, unknown>?]> = {
-  Q1: ['query($id: ID!) { ticket(id: $id) { id number title status priority category createdAt updatedAt } }', { id }],
-  Q2: ['query($id: ID!) { ticket(id: $id) { id title messages(last: 20) { edges { node { id body sender createdAt author { ... on Agent { agentName: name } ... on Customer { customerName: name } } } } } } }', { id }],
-  Q3: ['{ tickets(first: 50, filter: { status: [OPEN] }) { edges { node { id title status customer { name } assignee { name } messageCount } } } }'],
-  M1: ['mutation($t: ID!) { addMessage(input: { ticketId: $t, body: "Benchmark reply" }) { message { id } } }', { t: id }],
-  M2: ['mutation { createTicket(input: { title: "Benchmark ticket" }) { ticket { id number } } }'],
-};
 const only = process.argv[2]?.split(',');
 try {
-  for (const [name, [query, variables]] of Object.entries(operations)) {
+  // The same operations as the load runs.
+  for (const { name, graphql: { query, variables } } of workloads({ teamId: team.id, ticketId: id })) {
     if (only && !only.includes(name)) continue;
     for (let i = 0; i < 100; i++) await post(query, variables); // warm-up
     const n = name.startsWith('M') ? 300 : 1000;
