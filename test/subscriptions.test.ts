@@ -190,35 +190,39 @@ describe('events that reach a process out of order', () => {
   const busEvent = (teamId: string, ticketId: string, seq: bigint): BusEvent => ({
     kind: 'ticket-event', id: `e${seq}`, seq: String(seq), teamId, ticketId, customerId: null, messageId: null, isInternal: false, type: 'UPDATED', changedFields: ['status'],
   });
-
-  test('are delivered in log order from the bus, without reading the log', async () => {
+  /** A team with one ticket and a staff subscriber to its events. */
+  async function watchedTicket(title: string) {
     const t = await createTeam();
-    const { app, db, sql } = testApp();
-    const ticket = await db.ticket.create({ data: { teamId: t.team.id, number: 1, title: 'Reordered' } });
+    const ticket = await testApp().db.ticket.create({ data: { teamId: t.team.id, number: 1, title } });
     const sub = subscribe(wsClient(base, t.keys.read), EVENTS);
     await new Promise((r) => setTimeout(r, 250));
-    const { eventSeq } = await db.team.findUniqueOrThrow({ where: { id: t.team.id } });
+    return { teamId: t.team.id, ticketId: ticket.id, sub };
+  }
+  /** An event written to the log by "another process" whose publish was lost (Redis away); its seq. */
+  async function loggedOnly(teamId: string, ticketId: string): Promise<bigint> {
+    const { db } = testApp();
+    const { eventSeq } = await db.team.update({ where: { id: teamId }, data: { eventSeq: { increment: 1 } } });
+    await db.ticketEvent.create({ data: { seq: eventSeq, teamId, ticketId, type: 'ASSIGNED', changedFields: ['assignee'], actor: { kind: 'SYSTEM' } } });
+    return eventSeq;
+  }
+
+  test('are delivered in log order from the bus, without reading the log', async () => {
+    const { teamId, ticketId, sub } = await watchedTicket('Reordered');
+    const { app, db, sql } = testApp();
+    const { eventSeq } = await db.team.findUniqueOrThrow({ where: { id: teamId } });
     const logReads = () => sql.filter((q) => q.includes('FROM "public"."ticket_events"')).length;
     const readsBefore = logReads();
-    app.bus.publish(busEvent(t.team.id, ticket.id, eventSeq + 2n));
-    app.bus.publish(busEvent(t.team.id, ticket.id, eventSeq + 1n));
+    app.bus.publish(busEvent(teamId, ticketId, eventSeq + 2n));
+    app.bus.publish(busEvent(teamId, ticketId, eventSeq + 1n));
     const got = events(await sub.waitFor(2));
     expect(got.map((e) => BigInt(e.cursor))).toEqual([eventSeq + 1n, eventSeq + 2n]);
     expect(logReads()).toBe(readsBefore);
   });
 
   test('one that never comes over the bus is read from the log, in its place', async () => {
-    const t = await createTeam();
-    const { app, db } = testApp();
-    const ticket = await db.ticket.create({ data: { teamId: t.team.id, number: 1, title: 'Missed' } });
-    const sub = subscribe(wsClient(base, t.keys.read), EVENTS);
-    await new Promise((r) => setTimeout(r, 250));
-    // Written to the log by "another process" whose publish was lost (Redis away).
-    const { eventSeq } = await db.team.update({ where: { id: t.team.id }, data: { eventSeq: { increment: 1 } } });
-    await db.ticketEvent.create({
-      data: { seq: eventSeq, teamId: t.team.id, ticketId: ticket.id, type: 'ASSIGNED', changedFields: ['assignee'], actor: { kind: 'SYSTEM' } },
-    });
-    app.bus.publish(busEvent(t.team.id, ticket.id, eventSeq + 1n));
+    const { teamId, ticketId, sub } = await watchedTicket('Missed');
+    const eventSeq = await loggedOnly(teamId, ticketId);
+    testApp().app.bus.publish(busEvent(teamId, ticketId, eventSeq + 1n));
     const got = events(await sub.waitFor(2));
     expect(got.map((e) => [BigInt(e.cursor), e.type])).toEqual([
       [eventSeq, 'ASSIGNED'],
@@ -227,18 +231,11 @@ describe('events that reach a process out of order', () => {
   });
 
   test('a steady stream of later events does not hold back the one that is missing', async () => {
-    const t = await createTeam();
-    const { app, db } = testApp();
-    const ticket = await db.ticket.create({ data: { teamId: t.team.id, number: 1, title: 'Busy' } });
-    const sub = subscribe(wsClient(base, t.keys.read), EVENTS);
-    await new Promise((r) => setTimeout(r, 250));
-    const { eventSeq: missing } = await db.team.update({ where: { id: t.team.id }, data: { eventSeq: { increment: 1 } } });
-    await db.ticketEvent.create({
-      data: { seq: missing, teamId: t.team.id, ticketId: ticket.id, type: 'ASSIGNED', changedFields: ['assignee'], actor: { kind: 'SYSTEM' } },
-    });
+    const { teamId, ticketId, sub } = await watchedTicket('Busy');
+    const missing = await loggedOnly(teamId, ticketId);
     // One event every 100 ms, for longer than the wait for the missing one.
     for (let n = 1n; n <= 8n; n++) {
-      app.bus.publish(busEvent(t.team.id, ticket.id, missing + n));
+      testApp().app.bus.publish(busEvent(teamId, ticketId, missing + n));
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(sub.received.length).toBeGreaterThanOrEqual(5);
