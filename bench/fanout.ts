@@ -5,8 +5,23 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { cpuMs } from './process-cpu.js';
 
-export type FanoutResult = { subscribers: number; sent: number; failed: number; events: number; p50: number; p99: number; max: number; lost: number; durationS: number };
+export type FanoutResult = {
+  subscribers: number;
+  sent: number;
+  failed: number;
+  events: number;
+  p50: number;
+  p99: number;
+  max: number;
+  lost: number;
+  durationS: number;
+  /** CPU of both servers while mutations ran and events were delivered, per delivery (mutations included). */
+  serverCpuUsPerDelivery: number;
+  /** CPU of this process (the subscribers and the mutation sender), per delivery. */
+  clientCpuUsPerDelivery: number;
+};
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -37,15 +52,28 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 export async function fanout(options: {
   servers: string[];
+  /** The servers' process ids, for their CPU time. */
+  serverPids: number[];
   key: string;
   subscribers: number;
   intervalMs: number;
   durationS: number;
 }): Promise<FanoutResult> {
   const clients: Client[] = [];
+  let measuring = false; // after the warm-up
   const sentAt = new Map<string, number>();
   const arrivals: Array<{ id: string; at: number }> = [];
-  let subscribed = 0;
+  const readySubscribers = new Set<number>();
+  // Subscriptions that ended early, by reason (a slow-consumer close, an error).
+  const ended = new Map<string, number>();
+  const end = (why: string) => ended.set(why, (ended.get(why) ?? 0) + 1);
+  const createTicket = (server: string, title: string) =>
+    fetch(`${server}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${options.key}` },
+      body: JSON.stringify({ query: `mutation { createTicket(input: { title: "${title}" }) { ticketId } }` }),
+    }).then((r) => r.json() as Promise<{ data?: { createTicket: { ticketId: string } }; errors?: unknown }>);
+
   for (let i = 0; i < options.subscribers; i++) {
     const client = createClient({
       url: `${options.servers[i % options.servers.length]!.replace(/^http/, 'ws')}/graphql`,
@@ -54,6 +82,7 @@ export async function fanout(options: {
       retryAttempts: 0,
       lazy: false,
       onNonLazyError: () => {},
+      on: { closed: (event) => (event as { code?: number }).code !== 1000 && end(`closed ${(event as { code?: number }).code}`) },
     });
     clients.push(client);
     client.subscribe<{ ticketEvents: { ticketId: string } }>(
@@ -61,18 +90,35 @@ export async function fanout(options: {
       {
         next: ({ data }) => {
           const id = data?.ticketEvents.ticketId;
-          if (id) arrivals.push({ id, at: performance.now() });
+          if (!id) return;
+          if (!measuring) readySubscribers.add(i);
+          else arrivals.push({ id, at: performance.now() });
         },
-        error: () => {},
+        error: (err) => end(`error ${err instanceof Error ? err.message : JSON.stringify(err).slice(0, 200)}`),
         complete: () => {},
       },
     );
-    subscribed++;
-    if (subscribed % 100 === 0) await new Promise((r) => setTimeout(r, 50)); // do not storm the servers
+    if ((i + 1) % 100 === 0) await new Promise((r) => setTimeout(r, 50)); // do not storm the servers
   }
-  await new Promise((r) => setTimeout(r, 2000)); // let every subscription reach its server
+  // Ready when every subscriber has received an event: a subscription that had not
+  // reached its server yet would miss events and count them as lost. Warm-up
+  // events go out until then (each subscriber starts from the log's position).
+  const warmUps = new Set<string>();
+  const readyBy = performance.now() + 60_000;
+  while (readySubscribers.size < options.subscribers && performance.now() < readyBy) {
+    const id = (await createTicket(options.servers[warmUps.size % options.servers.length]!, 'fan-out warm-up')).data?.createTicket.ticketId;
+    if (id) warmUps.add(id);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (readySubscribers.size < options.subscribers) {
+    process.stderr.write(`S1: only ${readySubscribers.size} of ${options.subscribers} subscribers received a warm-up event\n`);
+  }
 
+  const serverCpu = () => options.serverPids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const serverCpuBefore = serverCpu();
+  const clientCpuBefore = process.cpuUsage();
   const until = performance.now() + options.durationS * 1000;
+  measuring = true;
   let n = 0;
   let failed = 0;
   const failures = new Map<string, number>();
@@ -86,16 +132,11 @@ export async function fanout(options: {
     const server = options.servers[n % options.servers.length]!;
     n++;
     pending.push(
-      fetch(`${server}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${options.key}` },
-        body: JSON.stringify({ query: `mutation { createTicket(input: { title: "fan-out ${n}" }) { ticketId } }` }),
-      })
-        .then((r) => r.json() as Promise<{ data?: { createTicket: { ticketId: string } } }>)
+      createTicket(server, `fan-out ${n}`)
         .then((body) => {
           const id = body.data?.createTicket.ticketId;
           if (id) sentAt.set(id, started);
-          else failure(JSON.stringify((body as { errors?: unknown }).errors).replace(/"requestId":"[^"]*"/g, ""));
+          else failure(JSON.stringify(body.errors).replace(/"requestId":"[^"]*"/g, ''));
         })
         .catch((err: Error) => failure(err.message)),
     );
@@ -103,9 +144,18 @@ export async function fanout(options: {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   await Promise.all(pending);
-  await new Promise((r) => setTimeout(r, 5000)); // stragglers
+  // Stragglers: wait until every delivery has arrived, or none has for 5 s (60 s at most).
+  const expectedArrivals = () => sentAt.size * options.subscribers;
+  for (let seen = -1, quietSince = performance.now(), waited = 0; arrivals.length < expectedArrivals() && waited < 60_000; waited += 100) {
+    if (arrivals.length !== seen) [seen, quietSince] = [arrivals.length, performance.now()];
+    else if (performance.now() - quietSince > 5000) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const serverCpuMs = serverCpu() - serverCpuBefore;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
   for (const client of clients) void client.dispose();
   for (const [what, count] of failures) process.stderr.write(`S1: ${count} mutations failed: ${what.slice(0, 300)}\n`);
+  for (const [why, count] of ended) process.stderr.write(`S1: ${count} subscriptions ended early: ${why}\n`);
 
   // Latency from the start of the mutation request to each subscriber's receipt.
   const latencies: number[] = [];
@@ -113,7 +163,7 @@ export async function fanout(options: {
     const sent = sentAt.get(id);
     if (sent !== undefined) latencies.push(at - sent);
   }
-  const expected = sentAt.size * options.subscribers;
+  const expected = expectedArrivals();
   const sorted = latencies.sort((a, b) => a - b);
   const got = sorted.length;
   return {
@@ -126,5 +176,7 @@ export async function fanout(options: {
     max: sorted.at(-1) ?? 0,
     lost: expected - got,
     durationS: options.durationS,
+    serverCpuUsPerDelivery: (serverCpuMs * 1000) / Math.max(1, got),
+    clientCpuUsPerDelivery: (clientCpu.user + clientCpu.system) / Math.max(1, got),
   };
 }

@@ -13,6 +13,7 @@ import { createDb } from '../src/db.js';
 import { benchDatabase } from './database.js';
 import { workloads } from './workloads.js';
 import { benchRedis, fanout } from './fanout.js';
+import { cpuMs } from './process-cpu.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -48,11 +49,6 @@ function spawnServer(script: string, env: NodeJS.ProcessEnv, nodeFlags: string[]
   });
 }
 
-/** CPU time (user + system) of a process, in milliseconds. */
-function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in 1/100 s
-}
 
 async function seed(db: ReturnType<typeof createDb>, sql: pg.Client) {
   const tickets = 10_000 * SCALE;
@@ -195,12 +191,13 @@ async function main() {
     if (args.s1) {
       const redis = await benchRedis();
       stopRedis = redis.stop;
-      const a = await spawnServer('src/main.ts', serverEnv(redis.url));
-      const b = await spawnServer('src/main.ts', serverEnv(redis.url));
+      const a = await spawnServer('src/main.ts', serverEnv(redis.url), profileFlags);
+      const b = await spawnServer('src/main.ts', serverEnv(redis.url), profileFlags);
       children.push(a.child, b.child);
       log(`S1: ${args.subscribers} subscribers over 2 processes, one mutation per ${args.interval} ms for ${args['s1-duration']} s`);
       const r = await fanout({
         servers: [a.url, b.url],
+        serverPids: [a.child.pid!, b.child.pid!],
         key: s.key,
         subscribers: Number(args.subscribers),
         intervalMs: Number(args.interval),
@@ -208,9 +205,9 @@ async function main() {
       });
       s1 = [
         '',
-        '| S1 fan-out | subscribers | mutations sent / failed | events published | deliveries expected | publish-to-receive p50 / p99 / max ms | lost |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-        `| 2 processes, 1 Redis, one mutation per ${args.interval} ms for ${r.durationS} s | ${r.subscribers} | ${r.sent} / ${r.failed} | ${r.events} | ${r.events * r.subscribers} | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} / ${r.max.toFixed(1)} | ${r.lost} |`,
+        '| S1 fan-out | subscribers | mutations sent / failed | events published | deliveries expected | publish-to-receive p50 / p99 / max ms | lost | CPU µs per delivery: servers / load generator |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        `| 2 processes, 1 Redis, one mutation per ${args.interval} ms for ${r.durationS} s | ${r.subscribers} | ${r.sent} / ${r.failed} | ${r.events} | ${r.events * r.subscribers} | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} / ${r.max.toFixed(1)} | ${r.lost} | ${r.serverCpuUsPerDelivery.toFixed(0)} / ${r.clientCpuUsPerDelivery.toFixed(0)} |`,
         '',
       ].join('\n');
       log(s1);
