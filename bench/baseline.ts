@@ -1,9 +1,14 @@
 // The baseline: the same questions answered by a minimal node:http + pg server
 // with hand-written SQL, JSON built by PostgreSQL. No auth, no validation, no
-// GraphQL: the floor ticketql is compared with.
+// GraphQL: the floor ticketql is compared with. With Redis, it also fans out each
+// created ticket to plain WebSocket clients on /live (the baseline of S1).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import pg from 'pg';
+import { WebSocketServer } from 'ws';
+
+const CHANNEL = 'baseline:tickets';
 
 const TICKET_FIELDS = `t.id, t.number, t.title, t.status, t.priority, t.category, t.created_at, t.updated_at`;
 
@@ -53,8 +58,10 @@ const QUERIES: Record<string, (p: URLSearchParams, body: Record<string, string>)
   }),
 };
 
-export async function startBaseline(databaseUrl: string, poolSize: number) {
+export async function startBaseline(databaseUrl: string, poolSize: number, redisUrl?: string) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  const publisher = redisUrl ? new Redis(redisUrl) : undefined;
+  const subscriber = redisUrl ? new Redis(redisUrl) : undefined;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const make = QUERIES[url.pathname.slice(1)];
@@ -64,19 +71,30 @@ export async function startBaseline(databaseUrl: string, poolSize: number) {
     req.on('end', () => {
       pool.query<{ json: unknown }>(make(url.searchParams, raw ? JSON.parse(raw) : {})).then(
         (r) => {
+          const data = r.rows[0]?.json ?? null;
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ data: r.rows[0]?.json ?? null }));
+          res.end(JSON.stringify({ data }));
+          if (publisher && url.pathname === '/m2') void publisher.publish(CHANNEL, JSON.stringify({ ticketId: (data as { id: string }).id }));
         },
         (err: Error) => res.writeHead(500).end(err.message),
       );
     });
   });
+  if (subscriber) {
+    const wss = new WebSocketServer({ server, path: '/live' });
+    await subscriber.subscribe(CHANNEL);
+    subscriber.on('message', (_channel: string, message: string) => {
+      for (const socket of wss.clients) socket.send(message);
+    });
+  }
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async stop() {
       await new Promise((r) => server.close(r));
       await pool.end();
+      publisher?.disconnect();
+      subscriber?.disconnect();
     },
   };
 }

@@ -50,16 +50,76 @@ export async function benchRedis(): Promise<{ url: string; stop(): void }> {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 
-export async function fanout(options: {
+/** How the driver talks to one side of the comparison: ticketql, or the baseline. */
+export type FanoutSide = {
+  /** Opens subscriber `i` on `server`; `onEvent` gets the id of each ticket created. */
+  subscribe(server: string, onEvent: (ticketId: string) => void, onEnd: (why: string) => void): { close(): void };
+  /** Creates a ticket; its id, or what went wrong. */
+  createTicket(server: string, title: string): Promise<{ id?: string; error?: string }>;
+};
+
+/** ticketql: graphql-ws subscribers of ticketEvents, createTicket over HTTP. */
+export function ticketqlSide(key: string): FanoutSide {
+  return {
+    subscribe(server, onEvent, onEnd) {
+      const client: Client = createClient({
+        url: `${server.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${key}` },
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => {},
+        on: { closed: (event) => (event as { code?: number }).code !== 1000 && onEnd(`closed ${(event as { code?: number }).code}`) },
+      });
+      client.subscribe<{ ticketEvents: { ticketId: string } }>(
+        { query: 'subscription { ticketEvents(filter: { types: [CREATED] }) { ticketId } }' },
+        {
+          next: ({ data }) => data && onEvent(data.ticketEvents.ticketId),
+          error: (err) => onEnd(`error ${err instanceof Error ? err.message : JSON.stringify(err).slice(0, 200)}`),
+          complete: () => {},
+        },
+      );
+      return { close: () => void client.dispose() };
+    },
+    async createTicket(server, title) {
+      const response = await fetch(`${server}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `mutation { createTicket(input: { title: "${title}" }) { ticketId } }` }),
+      });
+      const body = (await response.json()) as { data?: { createTicket: { ticketId: string } }; errors?: unknown };
+      const id = body.data?.createTicket.ticketId;
+      return id ? { id } : { error: JSON.stringify(body.errors).replace(/"requestId":"[^"]*"/g, '') };
+    },
+  };
+}
+
+/** The baseline: plain WebSocket messages from bench/baseline.ts, tickets inserted with SQL. */
+export function baselineSide(teamId: string): FanoutSide {
+  return {
+    subscribe(server, onEvent, onEnd) {
+      const socket = new WebSocket(`${server.replace(/^http/, 'ws')}/live`);
+      socket.on('message', (data) => onEvent((JSON.parse(String(data)) as { ticketId: string }).ticketId));
+      socket.on('close', (code) => code !== 1000 && code !== 1005 && onEnd(`closed ${code}`));
+      socket.on('error', (err) => onEnd(`error ${err.message}`));
+      return { close: () => socket.close(1000) };
+    },
+    async createTicket(server, title) {
+      const response = await fetch(`${server}/m2`, { method: 'POST', body: JSON.stringify({ team: teamId, title }) });
+      if (!response.ok) return { error: `${response.status} ${await response.text()}` };
+      return { id: ((await response.json()) as { data: { id: string } }).data.id };
+    },
+  };
+}
+
+export async function fanout(side: FanoutSide, options: {
   servers: string[];
   /** The servers' process ids, for their CPU time. */
   serverPids: number[];
-  key: string;
   subscribers: number;
   intervalMs: number;
   durationS: number;
 }): Promise<FanoutResult> {
-  const clients: Client[] = [];
   let measuring = false; // after the warm-up
   const sentAt = new Map<string, number>();
   const arrivals: Array<{ id: string; at: number }> = [];
@@ -67,37 +127,13 @@ export async function fanout(options: {
   // Subscriptions that ended early, by reason (a slow-consumer close, an error).
   const ended = new Map<string, number>();
   const end = (why: string) => ended.set(why, (ended.get(why) ?? 0) + 1);
-  const createTicket = (server: string, title: string) =>
-    fetch(`${server}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${options.key}` },
-      body: JSON.stringify({ query: `mutation { createTicket(input: { title: "${title}" }) { ticketId } }` }),
-    }).then((r) => r.json() as Promise<{ data?: { createTicket: { ticketId: string } }; errors?: unknown }>);
-
+  const subscriptions: Array<{ close(): void }> = [];
   for (let i = 0; i < options.subscribers; i++) {
-    const client = createClient({
-      url: `${options.servers[i % options.servers.length]!.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${options.key}` },
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => {},
-      on: { closed: (event) => (event as { code?: number }).code !== 1000 && end(`closed ${(event as { code?: number }).code}`) },
-    });
-    clients.push(client);
-    client.subscribe<{ ticketEvents: { ticketId: string } }>(
-      { query: 'subscription { ticketEvents(filter: { types: [CREATED] }) { ticketId } }' },
-      {
-        next: ({ data }) => {
-          const id = data?.ticketEvents.ticketId;
-          if (!id) return;
-          if (!measuring) readySubscribers.add(i);
-          else arrivals.push({ id, at: performance.now() });
-        },
-        error: (err) => end(`error ${err instanceof Error ? err.message : JSON.stringify(err).slice(0, 200)}`),
-        complete: () => {},
-      },
-    );
+    const onEvent = (id: string) => {
+      if (!measuring) readySubscribers.add(i);
+      else arrivals.push({ id, at: performance.now() });
+    };
+    subscriptions.push(side.subscribe(options.servers[i % options.servers.length]!, onEvent, end));
     if ((i + 1) % 100 === 0) await new Promise((r) => setTimeout(r, 50)); // do not storm the servers
   }
   // Ready when every subscriber has received an event: a subscription that had not
@@ -106,7 +142,7 @@ export async function fanout(options: {
   const warmUps = new Set<string>();
   const readyBy = performance.now() + 60_000;
   while (readySubscribers.size < options.subscribers && performance.now() < readyBy) {
-    const id = (await createTicket(options.servers[warmUps.size % options.servers.length]!, 'fan-out warm-up')).data?.createTicket.ticketId;
+    const { id } = await side.createTicket(options.servers[warmUps.size % options.servers.length]!, 'fan-out warm-up');
     if (id) warmUps.add(id);
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -132,11 +168,11 @@ export async function fanout(options: {
     const server = options.servers[n % options.servers.length]!;
     n++;
     pending.push(
-      createTicket(server, `fan-out ${n}`)
-        .then((body) => {
-          const id = body.data?.createTicket.ticketId;
+      side
+        .createTicket(server, `fan-out ${n}`)
+        .then(({ id, error }) => {
           if (id) sentAt.set(id, started);
-          else failure(JSON.stringify(body.errors).replace(/"requestId":"[^"]*"/g, ''));
+          else failure(error ?? 'no id');
         })
         .catch((err: Error) => failure(err.message)),
     );
@@ -153,7 +189,7 @@ export async function fanout(options: {
   }
   const serverCpuMs = serverCpu() - serverCpuBefore;
   const clientCpu = process.cpuUsage(clientCpuBefore);
-  for (const client of clients) void client.dispose();
+  for (const subscription of subscriptions) subscription.close();
   for (const [what, count] of failures) process.stderr.write(`S1: ${count} mutations failed: ${what.slice(0, 300)}\n`);
   for (const [why, count] of ended) process.stderr.write(`S1: ${count} subscriptions ended early: ${why}\n`);
 

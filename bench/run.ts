@@ -12,7 +12,7 @@ import { createApiKey } from '../src/auth/api-keys.js';
 import { createDb } from '../src/db.js';
 import { benchDatabase } from './database.js';
 import { workloads } from './workloads.js';
-import { benchRedis, fanout } from './fanout.js';
+import { baselineSide, benchRedis, fanout, ticketqlSide, type FanoutResult } from './fanout.js';
 import { cpuMs } from './process-cpu.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -193,21 +193,25 @@ async function main() {
       stopRedis = redis.stop;
       const a = await spawnServer('src/main.ts', serverEnv(redis.url), profileFlags);
       const b = await spawnServer('src/main.ts', serverEnv(redis.url), profileFlags);
-      children.push(a.child, b.child);
-      log(`S1: ${args.subscribers} subscribers over 2 processes, one mutation per ${args.interval} ms for ${args['s1-duration']} s`);
-      const r = await fanout({
-        servers: [a.url, b.url],
-        serverPids: [a.child.pid!, b.child.pid!],
-        key: s.key,
-        subscribers: Number(args.subscribers),
-        intervalMs: Number(args.interval),
-        durationS: Number(args['s1-duration']),
-      });
+      const baseEnv = { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: poolSize, REDIS_URL: redis.url };
+      const baseA = await spawnServer('bench/baseline-server.ts', baseEnv);
+      const baseB = await spawnServer('bench/baseline-server.ts', baseEnv);
+      children.push(a.child, b.child, baseA.child, baseB.child);
+      const load = { subscribers: Number(args.subscribers), intervalMs: Number(args.interval), durationS: Number(args['s1-duration']) };
+      log(`S1: ${args.subscribers} subscribers over 2 processes, one mutation per ${args.interval} ms for ${args['s1-duration']} s — baseline`);
+      const base = await fanout(baselineSide(s.teamId), { servers: [baseA.url, baseB.url], serverPids: [baseA.child.pid!, baseB.child.pid!], ...load });
+      log('S1 — ticketql');
+      const ours = await fanout(ticketqlSide(s.key), { servers: [a.url, b.url], serverPids: [a.child.pid!, b.child.pid!], ...load });
+      const row = (name: string, r: FanoutResult) =>
+        `| ${name} | ${r.subscribers} | ${r.sent} / ${r.failed} | ${r.events} | ${r.events * r.subscribers} | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} / ${r.max.toFixed(1)} | ${r.lost} | ${r.serverCpuUsPerDelivery.toFixed(0)} / ${r.clientCpuUsPerDelivery.toFixed(0)} |`;
       s1 = [
+        '',
+        `S1: 2 processes on 1 Redis each side, one mutation per ${args.interval} ms for ${args['s1-duration']} s.`,
         '',
         '| S1 fan-out | subscribers | mutations sent / failed | events published | deliveries expected | publish-to-receive p50 / p99 / max ms | lost | CPU µs per delivery: servers / load generator |',
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-        `| 2 processes, 1 Redis, one mutation per ${args.interval} ms for ${r.durationS} s | ${r.subscribers} | ${r.sent} / ${r.failed} | ${r.events} | ${r.events * r.subscribers} | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} / ${r.max.toFixed(1)} | ${r.lost} | ${r.serverCpuUsPerDelivery.toFixed(0)} / ${r.clientCpuUsPerDelivery.toFixed(0)} |`,
+        row('baseline (ws + Redis)', base),
+        row('ticketql (graphql-ws)', ours),
         '',
       ].join('\n');
       log(s1);
