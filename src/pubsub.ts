@@ -1,6 +1,7 @@
 // Live ticket events, fanned out to every server process. With Redis the event
 // target is @graphql-yoga/redis-event-target, so a change made by any process
 // reaches subscribers on all of them; without it, an in-process EventTarget.
+import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { Redis } from 'ioredis';
 import type { TicketEventType } from './generated/prisma/enums.js';
@@ -99,6 +100,9 @@ export function createEventBus(options: {
 }): EventBus {
   const onError = options.onError ?? (() => {});
   const target: EventTarget = options.redis ? redisTarget(options.redis, onError) : new EventTarget();
+  // One listener per live subscription: hundreds on one team's topic are expected,
+  // not the leak Node warns of past 10.
+  if (!options.redis) setMaxListeners(0, target);
 
   return {
     publish(event) {

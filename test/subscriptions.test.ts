@@ -245,6 +245,23 @@ describe('events that reach a process out of order', () => {
 });
 
 describe('the event bus', () => {
+  test('hundreds of subscribers of one team in one process: each gets the event, and Node warns of no leak', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const bus = createEventBus({});
+      const subs = Array.from({ length: 300 }, () => bus.subscribe('team-many'));
+      bus.publish({ kind: 'team-deleted', teamId: 'team-many' });
+      const got = await Promise.all(subs.map((s) => s.next()));
+      expect(got.every((r) => r.value?.kind === 'team-deleted')).toBe(true);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   test('a subscriber that falls behind is ended instead of growing memory', async () => {
     const bus = createEventBus({});
     const teamId = 'team-1';
