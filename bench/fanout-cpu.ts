@@ -1,0 +1,79 @@
+// Fan-out CPU per delivery inside one process, without sockets: N subscriptions
+// run through yoga's pipeline as graphql-ws runs them, and events are published
+// on the in-process bus. Steadier than S1 for comparing a change before and after.
+import { parse } from 'graphql';
+import { buildApp } from '../src/app.js';
+import { createApiKey } from '../src/auth/api-keys.js';
+import { createDb } from '../src/db.js';
+import { createLogger } from '../src/logger.js';
+import { benchDatabase } from './database.js';
+
+const SUBSCRIBERS = Number(process.argv[2] ?? 500);
+const EVENTS = Number(process.argv[3] ?? 200);
+const database = await benchDatabase();
+const db = createDb(database.url, 8);
+const team = await db.team.create({ data: { name: 'Fan-out', slug: `fanout-${Date.now()}` } });
+const { secret } = await createApiKey(db, { teamId: team.id, name: 'bench', scopes: ['READ', 'WRITE'], mode: 'TEST' });
+const app = buildApp({ db, log: createLogger('error'), jwtSecret: 'bench-secret-bench-secret-bench-secret-0', limits: { budget: 1e12 } });
+const query = 'subscription { ticketEvents(filter: { types: [CREATED] }) { ticketId } }';
+
+let received = 0;
+const ready = new Set<number>();
+const streams: AsyncIterator<unknown>[] = [];
+async function publish(n: number) {
+  const target = received + n * streams.length;
+  for (let i = 0; i < n; i++) {
+    const created = await app.yoga.fetch('http://bench/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+      body: JSON.stringify({ query: 'mutation { createTicket(input: { title: "Fan-out" }) { ticketId } }' }),
+    });
+    await created.json();
+  }
+  for (const until = Date.now() + 2000; received < target && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+}
+
+const cpuUs = async (work: () => Promise<void>) => {
+  const before = process.cpuUsage();
+  await work();
+  const used = process.cpuUsage(before);
+  return used.user + used.system;
+};
+// The mutations alone, with nobody listening: subtracted from the deliveries below.
+await publish(20);
+const mutationsUs = await cpuUs(() => publish(EVENTS));
+
+for (let i = 0; i < SUBSCRIBERS; i++) {
+  const { schema, subscribe, contextFactory } = app.yoga.getEnveloped({
+    req: { headers: {}, socket: {} } as never,
+    requestId: `fanout-${i}`,
+    connectionParams: { authorization: `Bearer ${secret}` },
+    params: { query },
+  });
+  const result = (await subscribe({ schema, document: parse(query), contextValue: await contextFactory() })) as AsyncIterable<unknown>;
+  const iterator = result[Symbol.asyncIterator]();
+  streams.push(iterator);
+  void (async () => {
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+      JSON.stringify({ id: String(i), type: 'next', payload: r.value }); // as graphql-ws sends it
+      received++;
+      ready.add(i);
+    }
+  })();
+}
+// Ready when every subscription has received an event (it starts at the log's position).
+while (ready.size < SUBSCRIBERS) {
+  await publish(1).catch(() => {});
+}
+
+await publish(20); // warm-up
+const totalUs = await cpuUs(() => publish(EVENTS));
+const deliveries = EVENTS * SUBSCRIBERS;
+process.stdout.write(
+  `${SUBSCRIBERS} subscribers, ${EVENTS} events: ${((totalUs - mutationsUs) / deliveries).toFixed(1)} µs CPU per delivery ` +
+    `(${(mutationsUs / EVENTS / 1000).toFixed(2)} ms per mutation, subtracted)\n`,
+);
+await Promise.all(streams.map((s) => s.return?.()));
+await db.$disconnect();
+await database.stop();
+process.exit(0); // the in-process bus keeps no handle, but pending timers of the app may
