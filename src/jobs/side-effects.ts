@@ -55,6 +55,11 @@ function messageData(message: Message) {
 
 export type WebhookJob = { endpointId: string; eventId: string; eventType: string; body: string; attempt: number };
 
+/** Queues one delivery attempt; its job key lets each (event, endpoint, attempt) be queued once. */
+export function enqueueWebhook(tx: Pick<Tx, '$executeRaw'>, job: WebhookJob, runAt?: Date): Promise<void> {
+  return addJob(tx, 'webhook:deliver', job, { runAt, jobKey: `webhook:${job.eventId}:${job.endpointId}:${job.attempt}` });
+}
+
 export type EndpointChoice = { id: string; events: string[]; includeInternal: boolean };
 
 /** The enabled webhook endpoints of a team; read once per change, whatever its number of events. */
@@ -84,8 +89,7 @@ async function enqueueWebhooks(tx: Tx, event: TicketEvent, snapshot: Snapshot, t
     },
   });
   for (const endpoint of endpoints) {
-    const job: WebhookJob = { endpointId: endpoint.id, eventId: event.id, eventType: type, body, attempt: 1 };
-    await addJob(tx, 'webhook:deliver', job, { jobKey: `webhook:${event.id}:${endpoint.id}:1` });
+    await enqueueWebhook(tx, { endpointId: endpoint.id, eventId: event.id, eventType: type, body, attempt: 1 });
   }
 }
 

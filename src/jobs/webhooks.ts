@@ -1,11 +1,11 @@
 // Delivering one webhook: sign, POST, record the attempt, and schedule the next
 // attempt (exponential backoff with jitter) in the same transaction as the record.
 import type { Db } from '../db.js';
+import type { Tx } from '../domain/events.js';
 import { encodeId } from '../ids.js';
 import { signatureHeaders } from '../webhooks/signing.js';
 import { refuseUrl, type UrlPolicy } from '../webhooks/url-policy.js';
-import { addJob } from './queue.js';
-import type { WebhookJob } from './side-effects.js';
+import { enqueueWebhook, type WebhookJob } from './side-effects.js';
 
 /** Seconds to wait before attempts 2, 3, …: 9 attempts over about 23 hours. */
 export const DEFAULT_RETRY_SCHEDULE = [30, 120, 600, 1800, 3600, 10_800, 21_600, 43_200];
@@ -18,7 +18,7 @@ export type WebhookDeps = {
   policy: UrlPolicy;
   retrySchedule: number[];
   /** Called (in the transaction) when an endpoint gets disabled. */
-  onDisabled?: (tx: Parameters<Parameters<Db['$transaction']>[0]>[0], endpoint: { id: string; teamId: string; url: string }) => Promise<void>;
+  onDisabled?: (tx: Tx, endpoint: { id: string; teamId: string; url: string }) => Promise<void>;
 };
 
 /** ±20%, so that retries of many deliveries do not arrive together. */
@@ -85,10 +85,6 @@ export async function deliverWebhook(deps: WebhookDeps, job: WebhookJob): Promis
     if (!endpoint.failingSince) await tx.webhookEndpoint.update({ where: { id: endpoint.id }, data: { failingSince } });
     const delay = deps.retrySchedule[job.attempt - 1];
     if (delay === undefined) return; // out of attempts; redeliverWebhook can try again
-    const next: WebhookJob = { ...job, attempt: job.attempt + 1 };
-    await addJob(tx, 'webhook:deliver', next, {
-      runAt: new Date(now.getTime() + withJitter(delay)),
-      jobKey: `webhook:${job.eventId}:${job.endpointId}:${next.attempt}`,
-    });
+    await enqueueWebhook(tx, { ...job, attempt: job.attempt + 1 }, new Date(now.getTime() + withJitter(delay)));
   });
 }

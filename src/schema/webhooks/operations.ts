@@ -2,8 +2,7 @@ import { z } from 'zod';
 import * as v from '../../domain/validation.js';
 import { badInput, notFound } from '../../errors.js';
 import { encodeId } from '../../ids.js';
-import { addJob } from '../../jobs/queue.js';
-import { WEBHOOK_EVENT_TYPES, type WebhookJob } from '../../jobs/side-effects.js';
+import { enqueueWebhook, WEBHOOK_EVENT_TYPES, type WebhookJob } from '../../jobs/side-effects.js';
 import { newSigningSecret } from '../../webhooks/signing.js';
 import { refuseUrl } from '../../webhooks/url-policy.js';
 import { visibleWebhookEndpoints } from '../../visibility.js';
@@ -230,7 +229,7 @@ builder.relayMutationField(
         body: JSON.stringify(delivery.payload),
         attempt: (last._max.attempt ?? delivery.attempt) + 1,
       };
-      await addJob(ctx.db, 'webhook:deliver', job, { jobKey: `webhook:${job.eventId}:${job.endpointId}:${job.attempt}` });
+      await enqueueWebhook(ctx.db, job);
       return { deliveryId: encodeId('WebhookDelivery', delivery.id), attempt: job.attempt };
     },
   },
