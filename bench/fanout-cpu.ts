@@ -2,19 +2,11 @@
 // run through yoga's pipeline as graphql-ws runs them, and events are published
 // on the in-process bus. Steadier than S1 for comparing a change before and after.
 import { parse } from 'graphql';
-import { buildApp } from '../src/app.js';
-import { createApiKey } from '../src/auth/api-keys.js';
-import { createDb } from '../src/db.js';
-import { createLogger } from '../src/logger.js';
-import { benchDatabase } from './database.js';
+import { inProcessApp } from './in-process.js';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 500);
 const EVENTS = Number(process.argv[3] ?? 200);
-const database = await benchDatabase();
-const db = createDb(database.url, 8);
-const team = await db.team.create({ data: { name: 'Fan-out', slug: `fanout-${Date.now()}` } });
-const { secret } = await createApiKey(db, { teamId: team.id, name: 'bench', scopes: ['READ', 'WRITE'], mode: 'TEST' });
-const app = buildApp({ db, log: createLogger('error'), jwtSecret: 'bench-secret-bench-secret-bench-secret-0', limits: { budget: 1e12 } });
+const { app, secret, post, stop } = await inProcessApp('Fan-out');
 const query = 'subscription { ticketEvents(filter: { types: [CREATED] }) { ticketId } }';
 
 let received = 0;
@@ -23,12 +15,7 @@ const streams: AsyncIterator<unknown>[] = [];
 async function publish(n: number) {
   const target = received + n * streams.length;
   for (let i = 0; i < n; i++) {
-    const created = await app.yoga.fetch('http://bench/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
-      body: JSON.stringify({ query: 'mutation { createTicket(input: { title: "Fan-out" }) { ticketId } }' }),
-    });
-    await created.json();
+    await post('mutation { createTicket(input: { title: "Fan-out" }) { ticketId } }');
   }
   for (const until = Date.now() + 2000; received < target && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
 }
@@ -63,7 +50,7 @@ for (let i = 0; i < SUBSCRIBERS; i++) {
 }
 // Ready when every subscription has received an event (it starts at the log's position).
 while (ready.size < SUBSCRIBERS) {
-  await publish(1).catch(() => {});
+  await publish(1);
 }
 
 await publish(20); // warm-up
@@ -74,6 +61,5 @@ process.stdout.write(
     `(${(mutationsUs / EVENTS / 1000).toFixed(2)} ms per mutation, subtracted)\n`,
 );
 await Promise.all(streams.map((s) => s.return?.()));
-await db.$disconnect();
-await database.stop();
+await stop();
 process.exit(0); // the in-process bus keeps no handle, but pending timers of the app may
