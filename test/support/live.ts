@@ -66,13 +66,13 @@ export function subscribe(client: Client, query: string, variables: Record<strin
       complete: () => done(),
     },
   );
+  return tracked(received, completed, stop);
+}
+
+/** A subscription, stopped by the leftovers cleanup if the test does not stop it. */
+function tracked(received: Received[], completed: Promise<void>, stop: () => void): LiveSubscription {
   leftovers.push(stop);
-  return {
-    received,
-    completed,
-    stop,
-    waitFor: waiterFor(received),
-  };
+  return { received, completed, stop, waitFor: waiterFor(received) };
 }
 
 /** A subscription over server-sent events (yoga's GraphQL over SSE). */
@@ -110,11 +110,5 @@ export function subscribeSse(baseUrl: string, authorization: string, query: stri
     }
   })();
   const stop = () => controller.abort();
-  leftovers.push(stop);
-  return {
-    received,
-    completed,
-    stop,
-    waitFor: waiterFor(received),
-  };
+  return tracked(received, completed, stop);
 }
