@@ -15,6 +15,8 @@ const TTL_MS = 24 * 3600_000;
 const ABANDONED_MS = 60_000;
 const WAIT_MS = 10_000;
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
+/** Answers that are not kept for the key: the client is expected to try again. */
+const RETRYABLE = new Set(['INTERNAL_SERVER_ERROR', 'SERVICE_UNAVAILABLE']);
 
 type Claim = { scope: string; key: string };
 
@@ -106,9 +108,10 @@ export function idempotencyPlugin(options: {
       const c = claims.get(request);
       if (!c || Array.isArray(result) || Symbol.asyncIterator in result) return;
       claims.delete(request);
-      const unexpected = result.errors?.some((e) => e.extensions?.code === 'INTERNAL_SERVER_ERROR');
-      if (unexpected) {
-        // A failure of ours: the client may retry with the same key.
+      const retryable = result.errors?.some((e) => RETRYABLE.has(e.extensions?.code as string));
+      if (retryable) {
+        // A failure of ours, or the database was unavailable: nothing was written,
+        // and a retry with the same key must run the mutation rather than replay this.
         await db.idempotencyRecord.deleteMany({ where: c });
         return;
       }

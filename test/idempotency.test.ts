@@ -80,4 +80,38 @@ describe('Idempotency-Key', () => {
     expect(again.body.errors).toEqual(bad.body.errors);
     expect(await tickets(t.team.id)).toBe(0);
   });
+
+  test('a SERVICE_UNAVAILABLE answer is not kept: a retry with the same key runs the mutation', async () => {
+    const t = await createTeam();
+    // PostgreSQL refuses this one insert as a database that is shutting down does (57P03).
+    const title = `unavailable-${t.team.id}`;
+    const { db } = testApp();
+    const refuse = `refuse_${t.team.id.replaceAll('-', '_')}`;
+    await db.$executeRawUnsafe(`
+      CREATE FUNCTION ${refuse}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.title = '${title}' THEN RAISE EXCEPTION 'the database system is shutting down' USING ERRCODE = '57P03'; END IF;
+        RETURN NEW;
+      END $$`);
+    await db.$executeRawUnsafe(
+      `CREATE TRIGGER ${refuse} BEFORE INSERT ON tickets FOR EACH ROW EXECUTE FUNCTION ${refuse}()`,
+    );
+    let refused: Awaited<ReturnType<typeof post>>;
+    try {
+      refused = await post(t.keys.write, 'busy', CREATE, { title });
+    } finally {
+      await db.$executeRawUnsafe(`DROP TRIGGER ${refuse} ON tickets`);
+      await db.$executeRawUnsafe(`DROP FUNCTION ${refuse}()`);
+    }
+    expect(refused.body.errors?.[0].extensions.code).toBe('SERVICE_UNAVAILABLE');
+    expect(await tickets(t.team.id)).toBe(0);
+
+    const retry = await post(t.keys.write, 'busy', CREATE, { title });
+    expect(retry.replayed).toBe(false);
+    expect(retry.body.data.createTicket.ticket.title).toBe(title);
+    expect(await tickets(t.team.id)).toBe(1);
+    const again = await post(t.keys.write, 'busy', CREATE, { title });
+    expect(again.replayed).toBe(true);
+    expect(again.body.data).toEqual(retry.body.data);
+  });
 });
