@@ -1,5 +1,4 @@
 // The HTTP server: GraphQL (yoga), GraphiQL assets, health and readiness.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { authenticate, type Viewer } from './auth/viewer.js';
 import type { Context } from './context.js';
 import type { Db } from './db.js';
-import { maskError } from './errors-mask.js';
+import { errorMaskingPlugin, maskError } from './errors-mask.js';
 import { renderGraphiQL, serveGraphiQLAsset } from './graphiql.js';
 import { idempotencyPlugin } from './idempotency.js';
 import type { Logger } from './logger.js';
@@ -61,9 +60,6 @@ export type ServerContext = {
   /** WebSocket: closes the connection of a subscriber that cannot keep up. */
   dropConnection?: () => void;
 };
-
-// The request id of the code running now, for logs written outside resolvers.
-const currentRequestId = new AsyncLocalStorage<string>();
 
 const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
 
@@ -169,27 +165,34 @@ export function buildApp(options: AppOptions) {
     extraParamNames: ['documentId'],
     graphiql: options.graphiql === false ? false : { title: 'ticketql', subscriptionsProtocol: 'WS' },
     renderGraphiQL,
-    // Unexpected errors are logged once, with the request id, by maskError.
+    // Unexpected errors are logged once by maskError, with the request id where it
+    // is known: execution (errorMaskingPlugin), the context, and the plugins that
+    // reach the database or Redis before execution (idempotency, cost budget).
     logging: false,
-    maskedErrors: { maskError: (error) => maskError(error, currentRequestId.getStore(), log) },
+    maskedErrors: { maskError: (error) => maskError(error, undefined, log) },
     context: async ({ request, requestId, req, connectionParams, dropConnection }): Promise<Context> => {
       const authorization = connectionParams ? connectionParams.authorization : request?.headers.get('authorization');
-      return {
-        db,
-        bus,
-        requestId,
-        log: log.child({ requestId }),
-        clientIp: req ? clientIp(req) : 'unknown',
-        production: options.production ?? false,
-        metrics,
-        limits,
-        dropConnection,
-        viewer: connectionParams
-          ? await authenticate(db, typeof authorization === 'string' ? authorization : undefined, jwtSecret)
-          : await viewerOf(request),
-      };
+      try {
+        return {
+          db,
+          bus,
+          requestId,
+          log: log.child({ requestId }),
+          clientIp: req ? clientIp(req) : 'unknown',
+          production: options.production ?? false,
+          metrics,
+          limits,
+          dropConnection,
+          viewer: connectionParams
+            ? await authenticate(db, typeof authorization === 'string' ? authorization : undefined, jwtSecret)
+            : await viewerOf(request),
+        };
+      } catch (err) {
+        throw maskError(err, requestId, log);
+      }
     },
     plugins: [
+      errorMaskingPlugin(log),
       persistedOperationsPlugin(options.persisted?.mode ?? 'apq', options.persisted?.manifest),
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits }, redis),
       // Browsers may only send GraphQL requests that need a CORS preflight.
@@ -219,7 +222,13 @@ export function buildApp(options: AppOptions) {
       }),
       responseExtensions(metrics),
       ...((options.plugins ?? []) as Plugin<Record<string, unknown>, ServerContext>[]),
-      idempotencyPlugin({ db, viewerOf: (request) => viewerOf(request), clientIpOf: (ctx) => ((ctx as ServerContext).req ? clientIp((ctx as ServerContext).req) : 'unknown') }),
+      idempotencyPlugin({
+        db,
+        log,
+        viewerOf: (request) => viewerOf(request),
+        requestIdOf: (ctx) => (ctx as ServerContext).requestId,
+        clientIpOf: (ctx) => ((ctx as ServerContext).req ? clientIp((ctx as ServerContext).req) : 'unknown'),
+      }),
     ],
   });
 
@@ -254,7 +263,7 @@ export function buildApp(options: AppOptions) {
     }
     if (req.method === 'GET' && serveGraphiQLAsset(pathname, res)) return;
     if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) return sendJson(res, 413, { errors: [{ message: 'Request body too large' }] });
-    currentRequestId.run(requestId, () => void yoga(req, res, { requestId }));
+    void yoga(req, res, { requestId });
   });
 
   const sockets = attachWebSockets(server, yoga, {

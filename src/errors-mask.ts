@@ -1,6 +1,7 @@
 // What clients see of an error: known errors keep their code; anything
 // unexpected becomes INTERNAL_SERVER_ERROR with the request id, logged in full.
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { PothosValidationError } from '@pothos/core';
 import type { Logger } from './logger.js';
 
@@ -58,4 +59,34 @@ export function maskError(error: unknown, requestId: string | undefined, log: Lo
   }
   log.error({ err: error, requestId }, 'unexpected error');
   return new GraphQLError('Unexpected error', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
+}
+
+type Masked = { result: ExecutionResult; setResult(result: ExecutionResult): void };
+
+/**
+ * Masks execution errors where the operation's context is known, so the client's
+ * error and the log line carry the request id of HTTP requests and WebSocket
+ * operations alike (yoga's own masking runs after this and sees them masked).
+ */
+export function errorMaskingPlugin(log: Logger): Plugin {
+  const maskResults = (requestId: string | undefined) => {
+    const mask = ({ result, setResult }: Masked) => {
+      if (result.errors?.length) setResult({ ...result, errors: result.errors.map((e) => maskError(e, requestId, log)) });
+    };
+    return (payload: Parameters<typeof handleStreamOrSingleExecutionResult>[0]) =>
+      handleStreamOrSingleExecutionResult(payload, mask as Parameters<typeof handleStreamOrSingleExecutionResult>[1]);
+  };
+  const requestIdOf = (contextValue: unknown) => (contextValue as { requestId?: string } | undefined)?.requestId;
+  return {
+    onExecute({ args }) {
+      return { onExecuteDone: maskResults(requestIdOf(args.contextValue)) };
+    },
+    onSubscribe({ args }) {
+      const requestId = requestIdOf(args.contextValue);
+      return {
+        onSubscribeResult: maskResults(requestId),
+        onSubscribeError: ({ error, setError }) => setError(maskError(error, requestId, log)),
+      };
+    },
+  };
 }

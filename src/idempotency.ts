@@ -8,6 +8,8 @@ import type { Plugin } from 'graphql-yoga';
 import type { Viewer } from './auth/viewer.js';
 import type { Db } from './db.js';
 import { conflict } from './errors.js';
+import { maskError } from './errors-mask.js';
+import type { Logger } from './logger.js';
 import { Prisma } from './generated/prisma/client.js';
 
 const TTL_MS = 24 * 3600_000;
@@ -37,7 +39,9 @@ function scopeOf(viewer: Viewer, clientIp: string): string {
 
 export function idempotencyPlugin(options: {
   db: Db;
+  log: Logger;
   viewerOf: (request: Request) => Promise<Viewer>;
+  requestIdOf: (serverContext: unknown) => string;
   clientIpOf: (serverContext: unknown) => string;
 }): Plugin {
   const { db } = options;
@@ -86,22 +90,26 @@ export function idempotencyPlugin(options: {
       const requestHash = createHash('sha256')
         .update(JSON.stringify([params.query, params.operationName ?? null, params.variables ?? {}]))
         .digest('hex');
-      let record = await claim(c, requestHash);
-      if (!record) {
-        claims.set(request, c);
-        return;
+      try {
+        let record = await claim(c, requestHash);
+        if (!record) {
+          claims.set(request, c);
+          return;
+        }
+        if (record.requestHash !== requestHash) {
+          setResult({ errors: [conflict('This Idempotency-Key was used for a different request')] });
+          return;
+        }
+        if (record.response === null) record = await waitForResponse(c);
+        if (!record?.response) {
+          setResult({ errors: [conflict('A request with this Idempotency-Key is still in progress')] });
+          return;
+        }
+        replayed.add(request);
+        setResult(record.response as ExecutionResult);
+      } catch (err) {
+        setResult({ errors: [maskError(err, options.requestIdOf(context), options.log)] });
       }
-      if (record.requestHash !== requestHash) {
-        setResult({ errors: [conflict('This Idempotency-Key was used for a different request')] });
-        return;
-      }
-      if (record.response === null) record = await waitForResponse(c);
-      if (!record?.response) {
-        setResult({ errors: [conflict('A request with this Idempotency-Key is still in progress')] });
-        return;
-      }
-      replayed.add(request);
-      setResult(record.response as ExecutionResult);
     },
 
     async onResultProcess({ request, result }) {

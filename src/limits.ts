@@ -14,6 +14,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { Context } from './context.js';
+import { maskError } from './errors-mask.js';
 import { createLimiter } from './rate-limits.js';
 
 export type LimitOptions = {
@@ -116,11 +117,8 @@ export function limitPlugins(options: LimitOptions, redis?: Redis): Plugin[] {
         const res = await budget.consume(key, cost);
         ctx.rateLimit = { cost, limit: options.budget, remaining: res.remaining, resetAt: res.resetAt };
       } catch (err) {
-        if (err instanceof GraphQLError) {
-          setResultAndStopExecution({ errors: [err] });
-          return;
-        }
-        throw err;
+        // Over budget (RATE_LIMITED), or the budget's store failed (masked and logged).
+        setResultAndStopExecution({ errors: [err instanceof GraphQLError ? err : maskError(err, ctx.requestId, ctx.log)] });
       }
     },
   };

@@ -58,6 +58,12 @@ export function attachWebSockets(
         const document = parse(payload.query);
         const errors = validate(schema, document) as readonly GraphQLError[];
         if (errors.length > 0) return errors;
+        let contextValue: Context;
+        try {
+          contextValue = await contextFactory();
+        } catch (err) {
+          return [err as GraphQLError]; // masked and logged by the context factory
+        }
         if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
           inFlight++;
           (ctx.extra as { ops?: Set<string> }).ops ??= new Set();
@@ -68,7 +74,7 @@ export function attachWebSockets(
           operationName: payload.operationName,
           document,
           variableValues: payload.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         } satisfies ExecutionArgs;
       },

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { testApp } from './support/app.js';
+import { refuseTicketInsert } from './support/faults.js';
 import { createTeam } from './support/fixtures.js';
 
 const CREATE = 'mutation($title: String!) { createTicket(input: { title: $title, body: "hi" }) { ticket { id number title } } }';
@@ -83,25 +84,14 @@ describe('Idempotency-Key', () => {
 
   test('a SERVICE_UNAVAILABLE answer is not kept: a retry with the same key runs the mutation', async () => {
     const t = await createTeam();
-    // PostgreSQL refuses this one insert as a database that is shutting down does (57P03).
+    // PostgreSQL refuses this one insert as a database that is shutting down does.
     const title = `unavailable-${t.team.id}`;
-    const { db } = testApp();
-    const refuse = `refuse_${t.team.id.replaceAll('-', '_')}`;
-    await db.$executeRawUnsafe(`
-      CREATE FUNCTION ${refuse}() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.title = '${title}' THEN RAISE EXCEPTION 'the database system is shutting down' USING ERRCODE = '57P03'; END IF;
-        RETURN NEW;
-      END $$`);
-    await db.$executeRawUnsafe(
-      `CREATE TRIGGER ${refuse} BEFORE INSERT ON tickets FOR EACH ROW EXECUTE FUNCTION ${refuse}()`,
-    );
+    const restore = await refuseTicketInsert(testApp().db, title, '57P03', 'the database system is shutting down');
     let refused: Awaited<ReturnType<typeof post>>;
     try {
       refused = await post(t.keys.write, 'busy', CREATE, { title });
     } finally {
-      await db.$executeRawUnsafe(`DROP TRIGGER ${refuse} ON tickets`);
-      await db.$executeRawUnsafe(`DROP FUNCTION ${refuse}()`);
+      await restore();
     }
     expect(refused.body.errors?.[0].extensions.code).toBe('SERVICE_UNAVAILABLE');
     expect(await tickets(t.team.id)).toBe(0);
