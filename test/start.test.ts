@@ -93,8 +93,9 @@ describe('npm start on a fresh machine', () => {
     }
   }, 120_000);
 
-  test('loading the embedded PostgreSQL keeps the exit code a process sets (a failed test run stays failed)', async () => {
-    expect(await run('test/support/exit-code.ts', [], cleanEnv()).exited).toBe(3);
+  test('loading the embedded PostgreSQL keeps the exit code a process sets: a failed test run fails, a clean one passes', async () => {
+    expect(await run('test/support/exit-code.ts', [], cleanEnv({ EXIT_CODE: '3' })).exited).toBe(3);
+    expect(await run('test/support/exit-code.ts', [], cleanEnv({ EXIT_CODE: '0' })).exited).toBe(0);
   });
 
   test('a bad setting names the variable and exits 1', async () => {

