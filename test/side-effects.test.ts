@@ -6,6 +6,7 @@ import { change } from '../src/domain/change.js';
 import { decodeId, encodeId } from '../src/ids.js';
 import { refuseUrl } from '../src/webhooks/url-policy.js';
 import { createMailer } from '../src/jobs/mail.js';
+import { enqueueWebhook } from '../src/jobs/side-effects.js';
 import { startWorker } from '../src/jobs/worker.js';
 import { createLogger } from '../src/logger.js';
 import { graphql } from './generated/index.js';
@@ -31,6 +32,9 @@ const Rotate = graphql(`
 `);
 const Redeliver = graphql(`
   mutation Redeliver($input: RedeliverWebhookInput!) { redeliverWebhook(input: $input) { attempt } }
+`);
+const UpdateEndpoint = graphql(`
+  mutation UpdateEndpoint($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) { webhookEndpoint { includeInternal } } }
 `);
 
 let smtp: Awaited<ReturnType<typeof startSmtp>>;
@@ -175,6 +179,50 @@ describe('webhooks', () => {
     } finally {
       await plain.close();
       await internal.close();
+    }
+  });
+
+  test('an endpoint that stops including internal notes gets none of them again: no redelivery, no queued attempt', async () => {
+    const t = await createTeam();
+    let secret = '';
+    const receiver = await startReceiver({ secret: () => secret });
+    try {
+      const created = (
+        await execute(CreateEndpoint, { as: t.keys.admin, variables: { input: { url: receiver.url, events: ['ticket.message_added'], includeInternal: true } } })
+      ).ok().createWebhookEndpoint;
+      secret = created.signingSecret;
+      const ticket = await newTicket(t.keys.write, { title: 'Opt out' });
+      await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: ticket.id, body: 'secret note', isInternal: true } } });
+      await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: ticket.id, body: 'public reply' } } });
+      await eventually(() => receiver.hits.length === 2);
+      const { db } = testApp();
+      const endpointId = decodeId(created.webhookEndpoint.id)!.uuid;
+      const deliveries = await eventually(async () => {
+        const rows = await db.webhookDelivery.findMany({ where: { endpointId }, orderBy: { createdAt: 'asc' } });
+        return rows.length === 2 && rows;
+      });
+      const noteDelivery = deliveries.find((d) => (d.payload as { data: { message: { isInternal: boolean } } }).data.message.isInternal)!;
+      const replyDelivery = deliveries.find((d) => d !== noteDelivery)!;
+
+      const optedOut = (await execute(UpdateEndpoint, { as: t.keys.admin, variables: { input: { id: created.webhookEndpoint.id, includeInternal: false } } })).ok();
+      expect(optedOut.updateWebhookEndpoint.webhookEndpoint.includeInternal).toBe(false);
+
+      // An admin's redelivery of the note is refused and queues nothing.
+      const refused = await execute(Redeliver, { as: t.keys.admin, variables: { input: { deliveryId: encodeId('WebhookDelivery', noteDelivery.id) } } });
+      expect(refused.fails('CONFLICT').message).toBe('The endpoint no longer receives this event (its event types or includeInternal changed)');
+      // A retry of the note queued before the change is dropped when it runs.
+      await enqueueWebhook(db, { endpointId, eventId: noteDelivery.eventId, eventType: 'ticket.message_added', body: JSON.stringify(noteDelivery.payload), attempt: 2, internal: true });
+      // The public reply is still redelivered, and arrives after anything queued before it.
+      const again = (await execute(Redeliver, { as: t.keys.admin, variables: { input: { deliveryId: encodeId('WebhookDelivery', replyDelivery.id) } } })).ok();
+      expect(again.redeliverWebhook.attempt).toBe(2);
+      await eventually(() => receiver.hits.length === 3);
+      // The queued note has run (its job is gone) without a request.
+      const noteKey = `webhook:${noteDelivery.eventId}:${endpointId}:2`;
+      await eventually(async () => (await db.$queryRaw<unknown[]>`SELECT 1 FROM graphile_worker._private_jobs WHERE key = ${noteKey}`).length === 0);
+      expect(receiver.hits.map((h) => JSON.parse(h.body).data.message.body)).toEqual(['secret note', 'public reply', 'public reply']);
+      expect(await db.webhookDelivery.count({ where: { endpointId, eventId: noteDelivery.eventId } })).toBe(1);
+    } finally {
+      await receiver.close();
     }
   });
 

@@ -53,7 +53,20 @@ function messageData(message: Message) {
   };
 }
 
-export type WebhookJob = { endpointId: string; eventId: string; eventType: string; body: string; attempt: number };
+export type WebhookJob = {
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  body: string;
+  attempt: number;
+  /** The event is an internal note: sent only while the endpoint includes them. */
+  internal?: boolean;
+};
+
+/** Whether the endpoint, as it is now, still wants this job's event. */
+export function endpointWants(endpoint: { enabled: boolean; events: string[]; includeInternal: boolean }, job: Pick<WebhookJob, 'eventType' | 'internal'>) {
+  return endpoint.enabled && endpoint.events.includes(job.eventType) && (!job.internal || endpoint.includeInternal);
+}
 
 /** Queues one delivery attempt; its job key lets each (event, endpoint, attempt) be queued once. */
 export function enqueueWebhook(tx: Pick<Tx, '$executeRaw'>, job: WebhookJob, runAt?: Date): Promise<void> {
@@ -89,7 +102,7 @@ async function enqueueWebhooks(tx: Tx, event: TicketEvent, snapshot: Snapshot, t
     },
   });
   for (const endpoint of endpoints) {
-    await enqueueWebhook(tx, { endpointId: endpoint.id, eventId: event.id, eventType: type, body, attempt: 1 });
+    await enqueueWebhook(tx, { endpointId: endpoint.id, eventId: event.id, eventType: type, body, attempt: 1, internal: event.isInternal });
   }
 }
 

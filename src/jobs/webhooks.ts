@@ -5,7 +5,7 @@ import type { Tx } from '../domain/events.js';
 import { encodeId } from '../ids.js';
 import { signatureHeaders } from '../webhooks/signing.js';
 import { refuseUrl, type UrlPolicy } from '../webhooks/url-policy.js';
-import { enqueueWebhook, type WebhookJob } from './side-effects.js';
+import { endpointWants, enqueueWebhook, type WebhookJob } from './side-effects.js';
 
 /** Seconds to wait before attempts 2, 3, …: 9 attempts over about 23 hours. */
 export const DEFAULT_RETRY_SCHEDULE = [30, 120, 600, 1800, 3600, 10_800, 21_600, 43_200];
@@ -46,7 +46,9 @@ async function post(url: string, headers: Record<string, string>, body: string) 
 export async function deliverWebhook(deps: WebhookDeps, job: WebhookJob): Promise<void> {
   const { db } = deps;
   const endpoint = await db.webhookEndpoint.findUnique({ where: { id: job.endpointId } });
-  if (!endpoint?.enabled) return; // deleted or disabled since: nothing to do
+  // Deleted, disabled, or no longer wanting this event (type, internal notes) since:
+  // retries and redeliveries follow the endpoint's settings as they are now.
+  if (!endpoint || !endpointWants(endpoint, job)) return;
 
   const now = new Date();
   const secrets = [endpoint.secret];

@@ -34,13 +34,16 @@ export async function createWorld() {
       },
     },
   });
-  await db.team.update({ where: { id: a.team.id }, data: { ticketSeq: 1 } });
+  const created = await db.ticketEvent.create({
+    data: { seq: 1, teamId: a.team.id, ticketId: ticket.id, customerId: a.customer.id, type: 'CREATED', actor: { kind: 'system' } },
+  });
+  await db.team.update({ where: { id: a.team.id }, data: { ticketSeq: 1, eventSeq: 1 } });
   const readKey = await db.apiKey.findFirstOrThrow({ where: { teamId: a.team.id, name: 'READ' } });
   const endpoint = await db.webhookEndpoint.create({
     data: { teamId: a.team.id, url: 'http://localhost:9/hooks', events: ['ticket.created'], secret: 'whsec_dGVzdA==' },
   });
   const delivery = await db.webhookDelivery.create({
-    data: { endpointId: endpoint.id, eventId: ticket.id, eventType: 'ticket.created', attempt: 1, payload: { id: 'evt_x' }, error: 'HTTP 500' },
+    data: { endpointId: endpoint.id, eventId: created.id, eventType: 'ticket.created', attempt: 1, payload: { id: 'evt_x' }, error: 'HTTP 500' },
   });
   const otherToken = await signToken(JWT_SECRET, { sub: 'otto', team: a.teamId, role: 'customer', email: other.email }, '1h');
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import * as v from '../../domain/validation.js';
-import { badInput, notFound } from '../../errors.js';
+import { badInput, conflict, notFound } from '../../errors.js';
 import { encodeId } from '../../ids.js';
-import { enqueueWebhook, WEBHOOK_EVENT_TYPES, type WebhookJob } from '../../jobs/side-effects.js';
+import { endpointWants, enqueueWebhook, WEBHOOK_EVENT_TYPES, type WebhookJob } from '../../jobs/side-effects.js';
 import { newSigningSecret } from '../../webhooks/signing.js';
 import { refuseUrl } from '../../webhooks/url-policy.js';
 import { visibleWebhookEndpoints } from '../../visibility.js';
@@ -216,19 +216,30 @@ builder.relayMutationField(
     authScopes: adminOnly,
     resolve: async (_root, { input }, ctx) => {
       const id = uuidOf('WebhookDelivery', input.deliveryId, 'input.deliveryId');
-      const delivery = await ctx.db.webhookDelivery.findFirst({ where: { id, endpoint: visibleWebhookEndpoints(ctx.viewer) } });
-      if (!delivery) throw notFound('Webhook delivery');
-      const last = await ctx.db.webhookDelivery.aggregate({
-        where: { endpointId: delivery.endpointId, eventId: delivery.eventId },
-        _max: { attempt: true },
+      const delivery = await ctx.db.webhookDelivery.findFirst({
+        where: { id, endpoint: visibleWebhookEndpoints(ctx.viewer) },
+        include: { endpoint: { select: { enabled: true, events: true, includeInternal: true } } },
       });
+      if (!delivery) throw notFound('Webhook delivery');
+      const [last, event] = await Promise.all([
+        ctx.db.webhookDelivery.aggregate({ where: { endpointId: delivery.endpointId, eventId: delivery.eventId }, _max: { attempt: true } }),
+        ctx.db.ticketEvent.findUnique({ where: { id: delivery.eventId }, select: { isInternal: true } }),
+      ]);
       const job: WebhookJob = {
         endpointId: delivery.endpointId,
         eventId: delivery.eventId,
         eventType: delivery.eventType,
         body: JSON.stringify(delivery.payload),
         attempt: (last._max.attempt ?? delivery.attempt) + 1,
+        internal: event?.isInternal ?? true, // events outlive their tickets; if one is missing, assume the stricter case
       };
+      if (!endpointWants(delivery.endpoint, job)) {
+        throw conflict(
+          !delivery.endpoint.enabled
+            ? 'The endpoint is disabled; enable it before redelivering'
+            : 'The endpoint no longer receives this event (its event types or includeInternal changed)',
+        );
+      }
       await enqueueWebhook(ctx.db, job);
       return { deliveryId: encodeId('WebhookDelivery', delivery.id), attempt: job.attempt };
     },
