@@ -68,8 +68,11 @@ export const TicketEvent = builder.prismaNode('TicketEvent', {
       type: Message,
       nullable: true,
       description: 'The message, for MESSAGE_ADDED.',
-      resolve: (query, e, _args, { db, viewer }) =>
-        e.messageId ? db.message.findFirst({ ...query, where: { id: e.messageId, AND: [visibleMessages(viewer)] } }) : null,
+      resolve: (query, e, _args, { db, viewer }) => {
+        // Read before the check: events without a message need no query, which is not a mistake to warn about.
+        const selection = { ...query };
+        return e.messageId ? db.message.findFirst({ ...selection, where: { id: e.messageId, AND: [visibleMessages(viewer)] } }) : null;
+      },
     }),
     changedFields: t.stringList({
       description: 'Names of the fields that changed (those the caller may see).',
