@@ -13,6 +13,10 @@ export function createDb(url: string, poolSize: number, onQuery?: (sql: string) 
   // A request waits at most 5 s for a free connection, then gets SERVICE_UNAVAILABLE
   // (see errors-mask.ts) instead of waiting without end on an overloaded server.
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 });
+  // An idle connection that the server closes (a restart, an admin) is dropped by the
+  // pool; without a listener its 'error' event would crash the process. Prisma adds its
+  // own only once it first connects, and credential lookups use the pool before that.
+  pool.on('error', () => {});
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   const db = onQuery ? new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] }) : new PrismaClient({ adapter });
   if (onQuery) (db as PrismaClient<'query'>).$on('query', (event) => onQuery(event.query));

@@ -3,9 +3,8 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db.js';
 import { migrate } from './database/migrate.js';
-import type { Runner } from 'graphile-worker';
 import { createMailer } from './jobs/mail.js';
-import { startWorker } from './jobs/worker.js';
+import { startWorker, type JobWorker } from './jobs/worker.js';
 import { createLogger } from './logger.js';
 import { loadManifest } from './persisted-operations.js';
 import { createEventBus } from './pubsub.js';
@@ -79,7 +78,7 @@ async function main() {
     onError: (err) => log.warn({ err: (err as Error).message }, 'live event not published'),
   });
 
-  let worker: Runner | undefined;
+  let worker: JobWorker | undefined;
   if (config.workers > 0) {
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir });
     worker = await startWorker({

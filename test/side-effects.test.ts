@@ -1,5 +1,4 @@
 // Emails and webhooks with real receivers, run by a real graphile-worker.
-import type { Runner } from 'graphile-worker';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { inject } from 'vitest';
 import { change } from '../src/domain/change.js';
@@ -7,7 +6,7 @@ import { decodeId, encodeId } from '../src/ids.js';
 import { refuseUrl } from '../src/webhooks/url-policy.js';
 import { createMailer } from '../src/jobs/mail.js';
 import { enqueueWebhook } from '../src/jobs/side-effects.js';
-import { startWorker } from '../src/jobs/worker.js';
+import { startWorker, type JobWorker } from '../src/jobs/worker.js';
 import { createLogger } from '../src/logger.js';
 import { graphql } from './generated/index.js';
 import { execute, testApp } from './support/app.js';
@@ -38,7 +37,7 @@ const UpdateEndpoint = graphql(`
 `);
 
 let smtp: Awaited<ReturnType<typeof startSmtp>>;
-let worker: Runner;
+let worker: JobWorker;
 
 beforeAll(async () => {
   smtp = await startSmtp();

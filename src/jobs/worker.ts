@@ -1,7 +1,8 @@
 // The job runner (graphile-worker): any server process can host it, or
 // dedicated `npm run worker` processes. Jobs are claimed with SKIP LOCKED, so
 // any number of runners share the queue.
-import { Logger as WorkerLogger, run, type Runner } from 'graphile-worker';
+import { Logger as WorkerLogger, run } from 'graphile-worker';
+import pg from 'pg';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
 import { addJob } from './queue.js';
@@ -22,10 +23,24 @@ export type WorkerOptions = {
   pollIntervalMs?: number;
 };
 
-export async function startWorker(options: WorkerOptions): Promise<Runner> {
+export type JobWorker = {
+  /** Lets running jobs finish, then closes the worker's connections. */
+  stop(): Promise<void>;
+};
+
+export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   const log = options.log.child({ component: 'worker' });
-  return run({
-    connectionString: options.databaseUrl,
+  // The worker's own pool, ended (and awaited) here after the runner stops: a pool
+  // graphile-worker creates is ended without waiting and loses its error handler
+  // first, so PostgreSQL stopping right after (npm start's shutdown) could crash the
+  // process with an unhandled error from a closing idle connection.
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.concurrency + 2 });
+  // A connection the server closes is dropped by pg (idle) or fails its next query
+  // (checked out); the listeners only keep those errors from crashing the process.
+  pool.on('error', (err) => log.warn({ err: err.message }, 'idle worker connection failed'));
+  pool.on('connect', (client) => client.on('error', (err) => log.warn({ err: err.message }, 'worker connection failed')));
+  const runner = await run({
+    pgPool: pool,
     concurrency: options.concurrency,
     noHandleSignals: true,
     pollInterval: options.pollIntervalMs ?? 2000,
@@ -63,4 +78,10 @@ export async function startWorker(options: WorkerOptions): Promise<Runner> {
       },
     },
   });
+  return {
+    async stop() {
+      await runner.stop();
+      await pool.end();
+    },
+  };
 }
