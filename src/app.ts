@@ -11,6 +11,7 @@ import type { Db } from './db.js';
 import { errorMaskingPlugin, maskError } from './errors-mask.js';
 import { renderGraphiQL, serveGraphiQLAsset } from './graphiql.js';
 import { idempotencyPlugin } from './idempotency.js';
+import { sharedLiveResults } from './live.js';
 import type { Logger } from './logger.js';
 import { createEventBus, type EventBus } from './pubsub.js';
 import { createLimiter } from './rate-limits.js';
@@ -193,6 +194,7 @@ export function buildApp(options: AppOptions) {
     },
     plugins: [
       errorMaskingPlugin(log),
+      sharedLiveResults(),
       persistedOperationsPlugin(options.persisted?.mode ?? 'apq', options.persisted?.manifest),
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits }, redis),
       // Browsers may only send GraphQL requests that need a CORS preflight.

@@ -4,12 +4,14 @@
 // ahead of the next expected seq (another process published first, or Redis
 // was away), it waits briefly for the missing ones on the bus, and then they
 // are read from the log.
+import { createSourceEventStream, execute, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { Context } from './context.js';
 import type { Prisma, TicketEvent } from './generated/prisma/client.js';
 import type { TicketEventType } from './generated/prisma/enums.js';
 import { ClientError } from './errors.js';
 import { fromBusEvent, SlowConsumerError, type BusEvent, type TicketBusEvent } from './pubsub.js';
-import { canSeeEvent, visibleEvents } from './visibility.js';
+import { canSeeEvent, visibilityKey, visibleEvents } from './visibility.js';
 
 /** An event as subscribers get it: a log row, or the bus' copy of one (no `changes`, `actor`). */
 export type LiveEvent = Omit<TicketEvent, 'changes' | 'actor' | 'occurredAt'> & {
@@ -161,4 +163,39 @@ export async function* liveEvents(ctx: Context, options: LiveOptions): AsyncGene
     ctx.metrics.subscriptionsOpen.dec();
     await subscription.return();
   }
+}
+
+/**
+ * One execution per live event for all the subscribers of a process that asked the
+ * same (document, operation name, variables) and see alike (visibilityKey): each gets
+ * the shared result. Without it, a thousand agents' consoles on one operation run the
+ * same resolvers and queries a thousand times per event. Events read from the log
+ * (catch-up, gaps) are each subscriber's own objects and run on their own.
+ */
+export function sharedLiveResults(): Plugin {
+  const sources = new WeakMap<DocumentNode, string>();
+  const results = new WeakMap<object, Map<string, ReturnType<typeof execute>>>();
+  function keyOf(args: ExecutionArgs): string {
+    let source = sources.get(args.document);
+    if (source === undefined) sources.set(args.document, (source = print(args.document)));
+    const { viewer } = args.contextValue as Context;
+    return JSON.stringify([source, args.operationName ?? null, args.variableValues ?? {}, visibilityKey(viewer)]);
+  }
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn((async (args: ExecutionArgs) => {
+        const stream = await createSourceEventStream(args);
+        if (!isAsyncIterable(stream)) return stream as ExecutionResult;
+        const key = keyOf(args);
+        return mapAsyncIterator(stream, (event: unknown) => {
+          if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+          let byKey = results.get(event);
+          if (!byKey) results.set(event, (byKey = new Map()));
+          let result = byKey.get(key);
+          if (!result) byKey.set(key, (result = execute({ ...args, rootValue: event })));
+          return result;
+        });
+      }) as never);
+    },
+  };
 }

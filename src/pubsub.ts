@@ -48,9 +48,20 @@ export function toBusEvent(e: EventRow): BusEvent {
   };
 }
 
-/** The inverse of toBusEvent. */
-export function fromBusEvent({ kind: _kind, seq, ...rest }: TicketBusEvent): EventRow {
-  return { ...rest, seq: BigInt(seq) };
+const rows = new WeakMap<TicketBusEvent, EventRow>();
+
+/**
+ * The inverse of toBusEvent. Every subscriber of a process gets the same object for
+ * one bus event, which lets subscribers that see it alike share one result (live.ts).
+ */
+export function fromBusEvent(event: TicketBusEvent): EventRow {
+  let row = rows.get(event);
+  if (!row) {
+    const { kind: _kind, seq, ...rest } = event;
+    row = { ...rest, seq: BigInt(seq) };
+    rows.set(event, row);
+  }
+  return row;
 }
 
 export class SlowConsumerError extends Error {

@@ -68,3 +68,14 @@ export function visibleChangedFields(viewer: Viewer, fields: readonly string[]):
 
 export const visibleWebhookEndpoints = (viewer: Viewer): Prisma.WebhookEndpointWhereInput =>
   isStaff(viewer) ? { teamId: teamOf(viewer) } : { teamId: NO_TEAM };
+
+/**
+ * Everything about a viewer that what they may see depends on: the rules above, and
+ * the auth scopes (role, scopes) of builder.ts. Live subscribers with equal keys and
+ * equal operations receive one shared result per event (live.ts), so a resolver that
+ * reads any other fact of the viewer must add it here. (`assignedToMe`, which reads
+ * the agent, is a filter of Query.tickets only, which no subscription can reach.)
+ */
+export function visibilityKey(viewer: Viewer): string {
+  return [viewer.role, viewer.teamId ?? '', viewer.role === 'CUSTOMER' ? (viewer.customerId ?? '') : '', [...viewer.scopes].sort().join(',')].join('|');
+}

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeId } from '../src/ids.js';
 import { createEventBus, SlowConsumerError, type BusEvent } from '../src/pubsub.js';
-import { execute, testApp } from './support/app.js';
+import { signToken } from '../src/auth/tokens.js';
+import { execute, JWT_SECRET, testApp } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
 import { disposeLive, subscribe, subscribeSse, wsClient } from './support/live.js';
 import { AddMessage, UpdateTicket, newTicket } from './support/operations.js';
@@ -32,6 +33,36 @@ afterAll(async () => {
 
 const events = (received: Array<{ data?: Record<string, any> | null }>) =>
   received.map((r) => r.data?.ticketEvents as { cursor: string; type: string; ticketId: string; changedFields: string[]; message: unknown });
+
+describe('one execution per live event for subscribers who see alike', () => {
+  test('equal operations and visibility share one execution; each role still gets only what it may see', async () => {
+    const t = await createTeam();
+    const { db, sql } = testApp();
+    const second = await db.agent.create({ data: { teamId: t.team.id, name: 'Bea Agent', email: `bea@${t.team.slug}.test`, role: 'AGENT' } });
+    const bea = await signToken(JWT_SECRET, { sub: encodeId('Agent', second.id), team: t.teamId, role: 'agent', email: second.email }, '1h');
+    const ticket = await newTicket(t.keys.write, { title: 'Shared', customer: { email: t.customer.email } });
+    const DOC = 'subscription { ticketEvents { type changedFields ticket { category tags } } }';
+    // Three staff agents' consoles (two of one agent, one of another): one visibility.
+    const staff = [t.tokens.agent, t.tokens.agent, bea].map((token) => subscribe(wsClient(base, token), DOC));
+    // The ticket's customer: another visibility, another execution.
+    const customer = subscribe(wsClient(base, t.tokens.customer), DOC);
+    await new Promise((r) => setTimeout(r, 300));
+
+    sql.length = 0;
+    await execute(UpdateTicket, { as: t.keys.write, variables: { input: { id: ticket.id, notes: SECRETS.notes, category: 'billing' } } });
+    for (const sub of [...staff, customer]) await sub.waitFor(1);
+    await new Promise((r) => setTimeout(r, 200));
+
+    for (const sub of staff) {
+      expect(sub.received).toEqual([{ data: { ticketEvents: { type: 'UPDATED', changedFields: ['category', 'notes'], ticket: { category: 'billing', tags: [] } } } }]);
+    }
+    expect(customer.received).toEqual([{ data: { ticketEvents: { type: 'UPDATED', changedFields: ['category'], ticket: { category: 'billing', tags: [] } } } }]);
+    // The subscription's own read of the ticket (it alone selects just these columns) ran
+    // once per visibility, not once per subscriber.
+    const reads = sql.filter((q) => q.startsWith('SELECT') && q.includes('"category"') && !q.includes('"notes"'));
+    expect(reads).toHaveLength(2);
+  });
+});
 
 describe('ticketEvents over graphql-ws', () => {
   test('staff receive every event of their team, with changes and the actor, in log order', async () => {
