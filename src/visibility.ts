@@ -1,7 +1,7 @@
 // The one place that decides which rows a viewer may see. Every read path
 // (queries, node lookups, connections, counts) filters with these clauses.
 import type { Viewer } from './auth/viewer.js';
-import type { Prisma } from './generated/prisma/client.js';
+import { Prisma } from './generated/prisma/client.js';
 
 // Matches no row: the team of an anonymous viewer.
 const NO_TEAM = '00000000-0000-0000-0000-000000000000';
@@ -14,6 +14,12 @@ export const visibleTickets = (viewer: Viewer): Prisma.TicketWhereInput =>
   viewer.role === 'CUSTOMER'
     ? { teamId: teamOf(viewer), customerId: viewer.customerId ?? NO_TEAM }
     : { teamId: teamOf(viewer) };
+
+/** The same rule as visibleTickets, as SQL over the `tickets` table (hand-written statements). */
+export const visibleTicketsSql = (viewer: Viewer): Prisma.Sql =>
+  viewer.role === 'CUSTOMER'
+    ? Prisma.sql`team_id = ${teamOf(viewer)}::uuid AND customer_id = ${viewer.customerId ?? NO_TEAM}::uuid`
+    : Prisma.sql`team_id = ${teamOf(viewer)}::uuid`;
 
 export const visibleMessages = (viewer: Viewer): Prisma.MessageWhereInput =>
   viewer.role === 'CUSTOMER'

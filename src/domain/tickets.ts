@@ -6,7 +6,7 @@ import { conflict, forbidden, badInput, notFound } from '../errors.js';
 import type { Message, Prisma, Ticket } from '../generated/prisma/client.js';
 import type { MessageSender, TicketPriority, TicketStatus } from '../generated/prisma/enums.js';
 import { encodeId } from '../ids.js';
-import { visibleTickets } from '../visibility.js';
+import { visibleTicketsSql } from '../visibility.js';
 import { change, type Deps } from './change.js';
 import { actorOf, diff, type Changes, type Tx } from './events.js';
 import { deadlines } from './sla.js';
@@ -76,10 +76,21 @@ async function assigneeIn(tx: Tx, teamId: string, agentId: string | null | undef
   return agent.id;
 }
 
-/** Locks the ticket row for the rest of the transaction; NOT_FOUND when the viewer cannot see it. */
+/**
+ * Locks the ticket row for the rest of the transaction and reads it, in one
+ * hand-written statement (every ticket mutation starts here; a Prisma read after the
+ * lock cost a round trip and about 1 ms of CPU more). NOT_FOUND when the viewer
+ * cannot see it. The columns are the Ticket model's, in its field names.
+ */
 async function lockTicket(tx: Tx, viewer: Viewer, id: string): Promise<Ticket> {
-  await tx.$executeRaw`SELECT 1 FROM tickets WHERE id = ${id}::uuid FOR UPDATE`;
-  const ticket = await tx.ticket.findFirst({ where: { id, AND: [visibleTickets(viewer)] } });
+  const [ticket] = await tx.$queryRaw<Ticket[]>`
+    SELECT id, team_id AS "teamId", number, title, status::text AS status, priority::text AS priority,
+      category, tags, notes, metadata, customer_id AS "customerId", assignee_id AS "assigneeId",
+      first_response_at AS "firstResponseAt", response_deadline AS "responseDeadline",
+      resolution_deadline AS "resolutionDeadline", sla_paused_at AS "slaPausedAt", sla_paused_ms AS "slaPausedMs",
+      closed_at AS "closedAt", message_count AS "messageCount", public_message_count AS "publicMessageCount",
+      created_at AS "createdAt", updated_at AS "updatedAt"
+    FROM tickets WHERE id = ${id}::uuid AND ${visibleTicketsSql(viewer)} FOR UPDATE`;
   if (!ticket) throw notFound('Ticket');
   return ticket;
 }
