@@ -37,8 +37,9 @@ const QUERIES: Record<string, (p: URLSearchParams, body: Record<string, string>)
   // Q4: search in title, customer name and email
   q4: (p) => ({
     text: `SELECT coalesce(json_agg(x), '[]') AS json FROM (
-             SELECT t.id, t.title FROM tickets t LEFT JOIN customers c ON c.id = t.customer_id
-             WHERE t.team_id = $1 AND (t.title ILIKE $2 OR c.name ILIKE $2 OR c.email ILIKE $2)
+             SELECT t.id, t.title FROM tickets t
+             WHERE t.team_id = $1 AND (t.title ILIKE $2
+               OR t.customer_id IN (SELECT id FROM customers WHERE team_id = $1 AND (name ILIKE $2 OR email ILIKE $2)))
              ORDER BY t.created_at DESC, t.id DESC LIMIT 20) x`,
     values: [p.get('team'), `%${p.get('s')}%`],
   }),

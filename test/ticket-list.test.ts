@@ -84,6 +84,29 @@ describe('tickets: filters', () => {
     expect(await titles(t, { filter: { search: 'nothing like this' } })).toEqual({ titles: [], total: 0 });
   });
 
+  test('search: a customer matches only within their own tickets; another team\'s customers match nothing', async () => {
+    const { t } = await seed();
+    const other = await createTeam();
+    await testApp().db.customer.create({ data: { teamId: other.team.id, name: 'Bob Builder', email: `bob@${other.team.slug}.test` } });
+    // Jane (the fixture's customer) searching for Bob finds none of Bob's tickets.
+    expect(await titles(t, { filter: { search: 'builder' } }, t.tokens.customer)).toEqual({ titles: [], total: 0 });
+    expect(await titles(t, { filter: { search: 'jane' } }, t.tokens.customer)).toEqual({ titles: ['a Billing question'], total: 1 });
+    // Staff of the other team: the same name, their team only.
+    expect(await titles(other, { filter: { search: 'builder' } })).toEqual({ titles: [], total: 0 });
+  });
+
+  test('search: more than a thousand matching customers still finds their tickets', async () => {
+    const t = await createTeam();
+    const { db } = testApp();
+    await db.customer.createMany({
+      data: Array.from({ length: 1001 }, (_, i) => ({ teamId: t.team.id, name: `Many ${i}`, email: `many${i}@${t.team.slug}.test` })),
+    });
+    const [last] = await db.customer.findMany({ where: { teamId: t.team.id, name: 'Many 1000' } });
+    await newTicket(t.keys.write, { title: 'from the last one', customerId: encodeId('Customer', last!.id) });
+    await newTicket(t.keys.write, { title: 'unrelated' });
+    expect(await titles(t, { filter: { search: 'MANY' } })).toEqual({ titles: ['from the last one'], total: 1 });
+  });
+
   test('createdAfter and createdBefore', async () => {
     const t = await createTeam();
     const { db } = testApp();
