@@ -22,19 +22,32 @@ afterAll(async () => {
 const CREATE = 'mutation($title: String!) { createTicket(input: { title: $title, body: "hi" }) { ticket { id } } }';
 const SECRET_DETAIL = 'disk sector 7 unreadable in /var/lib/postgresql';
 
-/** A ticket insert that PostgreSQL fails with an error the server has no meaning for. */
-async function failingInsert() {
+/** A team whose ticket titled `title` PostgreSQL refuses with `sqlstate` until restore(). */
+async function failingInsert(sqlstate: string, message: string) {
   const t = await createTeam();
   const title = `fails-${t.team.id}`;
-  const restore = await refuseTicketInsert(testApp().db, title, 'XX000', SECRET_DETAIL);
+  const restore = await refuseTicketInsert(testApp().db, title, sqlstate, message);
   return { t, title, restore };
+}
+
+/** createTicket over graphql-ws as the team's key, against a refused insert: the errors sent back. */
+async function createOverWebSocket(sqlstate: string, message: string) {
+  const { t, title, restore } = await failingInsert(sqlstate, message);
+  try {
+    const op = subscribe(wsClient(base, t.keys.write), CREATE, { title });
+    await op.completed;
+    return op.received[0]?.errors ?? [];
+  } finally {
+    await restore();
+  }
 }
 
 const loggedFor = (requestId: string) => lines.filter((l) => l.requestId === requestId);
 
 describe('unexpected errors', () => {
   test('over HTTP: masked as INTERNAL_SERVER_ERROR with the request id, logged in full under it, nothing written', async () => {
-    const { t, title, restore } = await failingInsert();
+    // PostgreSQL fails the insert with an error the server has no meaning for.
+    const { t, title, restore } = await failingInsert('XX000', SECRET_DETAIL);
     try {
       const res = await fetch(`${base}/graphql`, {
         method: 'POST',
@@ -65,18 +78,9 @@ describe('unexpected errors', () => {
   });
 
   test('over WebSocket: the same masking, with the operation\'s own request id in the error and the log', async () => {
-    const { t, title, restore } = await failingInsert();
-    let errors: Array<{ message: string; extensions?: Record<string, unknown> }> | undefined;
-    try {
-      const op = subscribe(wsClient(base, t.keys.write), CREATE, { title });
-      await op.completed;
-      errors = op.received[0]?.errors;
-    } finally {
-      await restore();
-    }
-    expect(errors).toHaveLength(1);
-    expect(errors![0]!.message).toBe('Unexpected error');
-    const { code, requestId } = errors![0]!.extensions as { code: string; requestId: string };
+    const errors = await createOverWebSocket('XX000', SECRET_DETAIL);
+    expect(errors.map((e) => e.message)).toEqual(['Unexpected error']);
+    const { code, requestId } = errors[0]!.extensions as { code: string; requestId: string };
     expect(code).toBe('INTERNAL_SERVER_ERROR');
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
     const logged = loggedFor(requestId);
@@ -85,19 +89,9 @@ describe('unexpected errors', () => {
   });
 
   test('over WebSocket: the database going away is SERVICE_UNAVAILABLE with the request id, logged as a warning', async () => {
-    const t = await createTeam();
-    const title = `down-${t.team.id}`;
-    const restore = await refuseTicketInsert(testApp().db, title, '57P03', 'the database system is shutting down');
-    let errors: Array<{ message: string; extensions?: Record<string, unknown> }> | undefined;
-    try {
-      const op = subscribe(wsClient(base, t.keys.write), CREATE, { title });
-      await op.completed;
-      errors = op.received[0]?.errors;
-    } finally {
-      await restore();
-    }
-    expect(errors?.map((e) => e.message)).toEqual(['The database is unavailable; try again shortly']);
-    const { code, requestId } = errors![0]!.extensions as { code: string; requestId: string };
+    const errors = await createOverWebSocket('57P03', 'the database system is shutting down');
+    expect(errors.map((e) => e.message)).toEqual(['The database is unavailable; try again shortly']);
+    const { code, requestId } = errors[0]!.extensions as { code: string; requestId: string };
     expect(code).toBe('SERVICE_UNAVAILABLE');
     expect(loggedFor(requestId).map((l) => [l.level, l.msg])).toEqual([[40, 'database unavailable']]);
   });
