@@ -74,6 +74,11 @@ describe('createTicket', () => {
     expect(again.customer?.id).toBe(ticket.customer?.id);
     expect(again.messageCount).toBe(0);
 
+    // A priority the team has no SLA target for: no deadlines, and numbering goes on.
+    await testApp().db.slaTarget.deleteMany({ where: { teamId: t.team.id, priority: 'LOW' } });
+    const untargeted = await newTicket(t.keys.write, { title: 'Third', priority: 'LOW' });
+    expect(untargeted).toMatchObject({ number: 3, responseDeadline: null, resolutionDeadline: null });
+
     const events = (await execute(History, { as: t.keys.read, variables: { id: ticket.id } })).ok().ticket!.events!.edges;
     expect(events.map((e) => e.node)).toEqual([
       expect.objectContaining({ type: 'CREATED', changedFields: [], ticketId: ticket.id, actor: expect.objectContaining({ kind: 'API_KEY' }) }),
