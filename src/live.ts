@@ -10,7 +10,7 @@ import type { Context } from './context.js';
 import type { Prisma, TicketEvent } from './generated/prisma/client.js';
 import type { TicketEventType } from './generated/prisma/enums.js';
 import { ClientError } from './errors.js';
-import { fromBusEvent, SlowConsumerError, type BusEvent, type TicketBusEvent } from './pubsub.js';
+import { fromBusEvent, SlowConsumerError, type BusEvent, type Subscription, type TicketBusEvent } from './pubsub.js';
 import { canSeeEvent, visibilityKey, visibleEvents } from './visibility.js';
 
 /** An event as subscribers get it: a log row, or the bus' copy of one (no `changes`, `actor`). */
@@ -65,8 +65,25 @@ function endsFor(viewer: Context['viewer'], event: BusEvent): boolean {
   );
 }
 
-export async function* liveEvents(ctx: Context, options: LiveOptions): AsyncGenerator<LiveEvent> {
-  const { db, bus, viewer } = ctx;
+/**
+ * The subscriber's stream. Ending it (the client unsubscribes or disconnects) ends the
+ * bus subscription first: a generator waiting for the next event would otherwise only
+ * see its return() after that event arrived, holding its listener until then.
+ */
+export function liveEvents(ctx: Context, options: LiveOptions): AsyncGenerator<LiveEvent> {
+  const subscription = ctx.bus.subscribe(ctx.viewer.teamId!);
+  const stream = streamOf(ctx, options, subscription);
+  const end = stream.return.bind(stream);
+  return Object.assign(stream, {
+    async return(value?: LiveEvent) {
+      await subscription.return();
+      return end(value as never);
+    },
+  });
+}
+
+async function* streamOf(ctx: Context, options: LiveOptions, subscription: Subscription): AsyncGenerator<LiveEvent> {
+  const { db, viewer } = ctx;
   const teamId = viewer.teamId!;
   const wanted = (e: { ticketId: string; type: TicketEventType }) =>
     (!options.ticketId || e.ticketId === options.ticketId) && (!options.types || options.types.includes(e.type));
@@ -94,8 +111,8 @@ export async function* liveEvents(ctx: Context, options: LiveOptions): AsyncGene
   const endsWithTicket = (e: { type: TicketEventType; ticketId: string }) =>
     !!options.endWithTicket && e.type === 'DELETED' && e.ticketId === options.ticketId;
 
-  // Listen first, then read the log (or the log's position): nothing can fall between the two.
-  const subscription = bus.subscribe(teamId);
+  // Listening started before this (liveEvents), then the log (or the log's position)
+  // is read: nothing can fall between the two.
   ctx.metrics.subscriptionsOpen.inc();
   try {
     let last: bigint;

@@ -64,6 +64,25 @@ describe('one execution per live event for subscribers who see alike', () => {
   });
 });
 
+describe('subscriptions end cleanly', () => {
+  test('a graphql-ws unsubscribe and an SSE disconnect each release their subscription on the server', async () => {
+    const t = await createTeam();
+    const open = async () => Number(/^ticketql_subscriptions_open (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())![1]);
+    const waitFor = async (expected: number) => {
+      for (let i = 0; i < 100 && (await open()) !== expected; i++) await new Promise((r) => setTimeout(r, 20));
+      return open();
+    };
+    const before = await open();
+    const ws = subscribe(wsClient(base, t.keys.read), EVENTS);
+    const sse = subscribeSse(base, t.keys.read, EVENTS);
+    expect(await waitFor(before + 2)).toBe(before + 2);
+    ws.stop();
+    expect(await waitFor(before + 1)).toBe(before + 1);
+    sse.stop();
+    expect(await waitFor(before)).toBe(before);
+  });
+});
+
 describe('ticketEvents over graphql-ws', () => {
   test('staff receive every event of their team, with changes and the actor, in log order', async () => {
     const t = await createTeam();
