@@ -2,6 +2,7 @@
 // one operation at a time (no HTTP, no load generator, no concurrency). Steadier
 // than the load runs of `npm run bench` on a shared machine: use it to compare a
 // change before and after. See BENCHMARKS.md.
+import './production.js';
 import { inProcessApp } from './in-process.js';
 import { workloads } from './workloads.js';
 

@@ -1,6 +1,7 @@
 // Fan-out CPU per delivery inside one process, without sockets: N subscriptions
 // run through yoga's pipeline as graphql-ws runs them, and events are published
 // on the in-process bus. Steadier than S1 for comparing a change before and after.
+import './production.js';
 import { parse } from 'graphql';
 import { inProcessApp } from './in-process.js';
 
