@@ -68,9 +68,18 @@ async function searchWhere(db: Db, viewer: Viewer, search: string): Promise<Pris
   return { OR: [{ title: contains }, byCustomer] };
 }
 
-async function whereOf(db: Db, viewer: Viewer, filter: Filter | null | undefined): Promise<Prisma.TicketWhereInput[]> {
-  const agentId = viewer.agentId;
-  if (!filter) return [visibleTickets(viewer)];
+// The page and its totalCount resolve with the same filter object: its conditions
+// (with a search's customer lookup) are worked out once for both, for that viewer.
+const wheres = new WeakMap<Filter, { viewer: Viewer; where: Promise<Prisma.TicketWhereInput[]> }>();
+
+function whereOf(db: Db, viewer: Viewer, filter: Filter | null | undefined): Promise<Prisma.TicketWhereInput[]> {
+  if (!filter) return Promise.resolve([visibleTickets(viewer)]);
+  let known = wheres.get(filter);
+  if (known?.viewer !== viewer) wheres.set(filter, (known = { viewer, where: conditionsOf(db, viewer, filter) }));
+  return known.where;
+}
+
+async function conditionsOf(db: Db, viewer: Viewer, filter: Filter): Promise<Prisma.TicketWhereInput[]> {
   const where: Prisma.TicketWhereInput[] = [visibleTickets(viewer)];
   if (filter.status?.length) where.push({ status: { in: filter.status } });
   if (filter.priority?.length) where.push({ priority: { in: filter.priority } });
@@ -78,6 +87,7 @@ async function whereOf(db: Db, viewer: Viewer, filter: Filter | null | undefined
   if (filter.tags?.length) where.push({ tags: { hasSome: filter.tags.map((tag) => tag.trim().toLowerCase()) } });
   if (filter.assigneeId) where.push({ assigneeId: uuidOf('Agent', filter.assigneeId, 'filter.assigneeId') });
   if (filter.assignedToMe) {
+    const agentId = viewer.agentId;
     if (!agentId) throw badInput([{ path: 'filter.assignedToMe', message: 'needs a credential of an agent (a token)' }]);
     where.push({ assigneeId: agentId });
   }
