@@ -63,8 +63,14 @@ export type WebhookJob = {
   internal?: boolean;
 };
 
-/** Whether the endpoint, as it is now, still wants this job's event. */
-export function endpointWants(endpoint: { enabled: boolean; events: string[]; includeInternal: boolean }, job: Pick<WebhookJob, 'eventType' | 'internal'>) {
+export type EndpointChoice = { id: string; enabled: boolean; events: string[]; includeInternal: boolean };
+
+/**
+ * Whether the endpoint wants an event: enabled, subscribed to its type, and for an
+ * internal note, opted in. Checked when the first attempt is queued, and again by
+ * every attempt (retries and redeliveries follow the endpoint as it is now).
+ */
+export function endpointWants(endpoint: Omit<EndpointChoice, 'id'>, job: Pick<WebhookJob, 'eventType' | 'internal'>) {
   return endpoint.enabled && endpoint.events.includes(job.eventType) && (!job.internal || endpoint.includeInternal);
 }
 
@@ -73,22 +79,17 @@ export function enqueueWebhook(tx: Pick<Tx, '$executeRaw'>, job: WebhookJob, run
   return addJob(tx, 'webhook:deliver', job, { runAt, jobKey: `webhook:${job.eventId}:${job.endpointId}:${job.attempt}` });
 }
 
-export type EndpointChoice = { id: string; events: string[]; includeInternal: boolean };
-
 /** The enabled webhook endpoints of a team; read once per change, whatever its number of events. */
 export function endpointsOnce(tx: Tx, teamId: string): () => Promise<EndpointChoice[]> {
   let endpoints: Promise<EndpointChoice[]> | undefined;
   return () =>
     (endpoints ??= tx.$queryRaw<EndpointChoice[]>`
-      SELECT id::text, events, include_internal AS "includeInternal" FROM webhook_endpoints WHERE team_id = ${teamId}::uuid AND enabled`);
+      SELECT id::text, enabled, events, include_internal AS "includeInternal" FROM webhook_endpoints WHERE team_id = ${teamId}::uuid AND enabled`);
 }
 
 async function enqueueWebhooks(tx: Tx, event: TicketEvent, snapshot: Snapshot, teamEndpoints: () => Promise<EndpointChoice[]>) {
   const type = WEBHOOK_EVENT_TYPES[event.type];
-  const endpoints = (await teamEndpoints()).filter(
-    // An internal note goes only to endpoints that opted in.
-    (e) => e.events.includes(type) && (!event.isInternal || e.includeInternal),
-  );
+  const endpoints = (await teamEndpoints()).filter((e) => endpointWants(e, { eventType: type, internal: event.isInternal }));
   if (endpoints.length === 0) return;
   const eventId = encodeId('TicketEvent', event.id);
   const body = JSON.stringify({
