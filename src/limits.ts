@@ -14,7 +14,6 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { Context } from './context.js';
-import { maskError } from './errors-mask.js';
 import { createLimiter } from './rate-limits.js';
 
 export type LimitOptions = {
@@ -117,8 +116,9 @@ export function limitPlugins(options: LimitOptions, redis?: Redis): Plugin[] {
         const res = await budget.consume(key, cost);
         ctx.rateLimit = { cost, limit: options.budget, remaining: res.remaining, resetAt: res.resetAt };
       } catch (err) {
-        // Over budget (RATE_LIMITED), or the budget's store failed (masked and logged).
-        setResultAndStopExecution({ errors: [err instanceof GraphQLError ? err : maskError(err, ctx.requestId, ctx.log)] });
+        // Over budget (RATE_LIMITED), or the budget's store failed: errorMaskingPlugin,
+        // which runs before this plugin, masks and logs that one with the request id.
+        setResultAndStopExecution({ errors: [err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error })] });
       }
     },
   };
