@@ -8,6 +8,7 @@ import { execute, JWT_SECRET, testApp } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
 import { disposeLive, subscribe, subscribeSse, wsClient } from './support/live.js';
 import { AddMessage, UpdateTicket, newTicket } from './support/operations.js';
+import { eventually } from './support/receivers.js';
 import { graphql } from './generated/index.js';
 import { SECRETS, createWorld } from './support/world.js';
 
@@ -69,7 +70,7 @@ describe('subscriptions end cleanly', () => {
     const t = await createTeam();
     const open = async () => Number(/^ticketql_subscriptions_open (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())![1]);
     const waitFor = async (expected: number) => {
-      for (let i = 0; i < 100 && (await open()) !== expected; i++) await new Promise((r) => setTimeout(r, 20));
+      await eventually(async () => (await open()) === expected, 2000).catch(() => {});
       return open();
     };
     const before = await open();
