@@ -14,6 +14,7 @@ import { benchDatabase } from './database.js';
 import { workloads } from './workloads.js';
 import { baselineSide, benchRedis, fanout, ticketqlSide, type FanoutResult } from './fanout.js';
 import { cpuMs } from './process-cpu.js';
+import { fixedRate } from './fixed-rate.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -94,32 +95,30 @@ async function seed(db: ReturnType<typeof createDb>, sql: pg.Client) {
 
 type Measured = { rps: number; p50: number; p99: number; cpuPerReq: number; sqlPerReq: number | null; requests: number; errors: number };
 
+/**
+ * Throughput at fixed concurrency (autocannon, closed loop), or, with `rate`, latency at
+ * that fixed request rate (open loop, see fixed-rate.ts); CPU and SQL statements of the run.
+ */
 async function measure(target: { url: string; pid: number }, request: { path: string; body?: string; headers: Record<string, string> }, stats: () => Promise<number | null>, rate?: number): Promise<Measured> {
-  const run = (duration: number) =>
-    autocannon({
-      url: `${target.url}${request.path}`,
-      method: request.body ? 'POST' : 'GET',
-      headers: request.headers,
-      body: request.body,
-      connections: CONNECTIONS,
-      duration,
-      ...(rate && { overallRate: rate }),
-    });
+  const method = request.body ? 'POST' : 'GET';
+  const run = async (duration: number) => {
+    if (rate) {
+      const r = await fixedRate(`${target.url}${request.path}`, { method, body: request.body, headers: request.headers }, rate, duration);
+      return { requests: r.requests, rps: r.requests / duration, p50: r.p50, p99: r.p99, errors: r.errors };
+    }
+    const r = await autocannon({ url: `${target.url}${request.path}`, method, headers: request.headers, body: request.body, connections: CONNECTIONS, duration });
+    return { requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+  };
   await run(1); // warm-up
   const sqlBefore = await stats();
   const cpuBefore = cpuMs(target.pid);
   const result = await run(DURATION);
   const cpu = cpuMs(target.pid) - cpuBefore;
   const sqlAfter = await stats();
-  const requests = result.requests.total;
   return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuPerReq: cpu / Math.max(1, requests),
-    sqlPerReq: sqlBefore !== null && sqlAfter !== null ? (sqlAfter - sqlBefore) / Math.max(1, requests) : null,
-    requests,
-    errors: result.errors + result.non2xx,
+    ...result,
+    cpuPerReq: cpu / Math.max(1, result.requests),
+    sqlPerReq: sqlBefore !== null && sqlAfter !== null ? (sqlAfter - sqlBefore) / Math.max(1, result.requests) : null,
   };
 }
 
@@ -179,9 +178,10 @@ async function main() {
       const ours = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats);
       const rate = Math.max(1, Math.round(ours.rps * 0.7));
       const atRate = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats, rate);
+      const baseAtRate = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats, rate);
       const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(digits));
       rows.push(
-        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${ours.p50} / ${ours.p99} | ${rate} → ${atRate.p50} / ${atRate.p99} | ${fmt(base.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${ours.errors + atRate.errors} |`,
+        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${ours.p50} / ${ours.p99} | ${rate} → ${fmt(atRate.p50)} / ${fmt(atRate.p99)} (${fmt(baseAtRate.p50)} / ${fmt(baseAtRate.p99)}) | ${fmt(base.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${ours.errors + atRate.errors} |`,
       );
       log(rows.at(-1)!);
     }
@@ -219,7 +219,7 @@ async function main() {
     const header = [
       `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — scale ${SCALE} (${10_000 * SCALE} tickets, ${100_000 * SCALE} messages), ${CONNECTIONS} connections, ${DURATION} s per run, ${os.cpus().length} cores`,
       '',
-      '| | workload | baseline req/s | ticketql req/s | ratio | ticketql p50 / p99 ms (peak) | at 70 % of peak: req/s → p50 / p99 ms | CPU ms/req baseline / ticketql | SQL statements/req baseline / ticketql | errors |',
+      '| | workload | baseline req/s | ticketql req/s | ratio | ticketql p50 / p99 ms (peak) | fixed rate, 70 % of ticketql\'s peak: req/s → ticketql p50 / p99 ms (baseline p50 / p99) | CPU ms/req baseline / ticketql | SQL statements/req baseline / ticketql | errors |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
     const table = [...header, ...rows, '', s1].join('\n');
