@@ -12,7 +12,7 @@ const CHANNEL = 'baseline:tickets';
 
 const TICKET_FIELDS = `t.id, t.number, t.title, t.status, t.priority, t.category, t.created_at, t.updated_at`;
 
-const QUERIES: Record<string, (p: URLSearchParams, body: Record<string, string>) => { text: string; values: unknown[] }> = {
+export const QUERIES: Record<string, (p: URLSearchParams, body: Record<string, string>) => { text: string; values: unknown[] }> = {
   // Q1: one ticket, 8 fields
   q1: (p) => ({ text: `SELECT row_to_json(x) AS json FROM (SELECT ${TICKET_FIELDS} FROM tickets t WHERE t.id = $1 AND t.team_id = $2) x`, values: [p.get('id'), p.get('team')] }),
   // Q2: a ticket with its last 20 messages and their authors

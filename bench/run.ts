@@ -11,7 +11,7 @@ import pg from 'pg';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { createDb } from '../src/db.js';
 import { benchDatabase } from './database.js';
-import { workloads } from './workloads.js';
+import { floorOperation, workloads } from './workloads.js';
 import { baselineSide, benchRedis, fanout, ticketqlSide, type FanoutResult } from './fanout.js';
 import { cpuMs } from './process-cpu.js';
 import { fixedRate } from './fixed-rate.js';
@@ -160,6 +160,8 @@ async function main() {
     children.push(ticketql.child);
     const baseline = await spawnServer('bench/baseline-server.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: poolSize });
     children.push(baseline.child);
+    const floor = await spawnServer('bench/floor-server.ts', { NODE_ENV: 'production', DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: poolSize });
+    children.push(floor.child);
 
     const rows: string[] = [];
     const only = args.only?.split(',');
@@ -174,14 +176,16 @@ async function main() {
       // One request first: a workload that answers GraphQL errors would measure nothing.
       const probe = (await (await fetch(`${ticketql.url}/graphql`, { method: 'POST', headers: gqlRequest.headers, body: gqlRequest.body })).json()) as { errors?: unknown };
       if (probe.errors) throw new Error(`${w.name} answers errors: ${JSON.stringify(probe.errors)}`);
+      const floorRequest = { path: '/graphql', body: JSON.stringify(floorOperation(w)), headers: { 'content-type': 'application/json' } };
       const base = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats);
+      const bare = await measure({ url: floor.url, pid: floor.child.pid! }, floorRequest, stats);
       const ours = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats);
       const rate = Math.max(1, Math.round(ours.rps * 0.7));
       const atRate = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats, rate);
       const baseAtRate = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats, rate);
       const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(digits));
       rows.push(
-        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${ours.p50} / ${ours.p99} | ${rate} → ${fmt(atRate.p50)} / ${fmt(atRate.p99)} (${fmt(baseAtRate.p50)} / ${fmt(baseAtRate.p99)}) | ${fmt(base.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${ours.errors + atRate.errors} |`,
+        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(bare.rps, 0)} (${fmt((bare.rps / base.rps) * 100, 0)} %) | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${fmt((ours.rps / bare.rps) * 100, 0)} % | ${ours.p50} / ${ours.p99} | ${rate} → ${fmt(atRate.p50)} / ${fmt(atRate.p99)} (${fmt(baseAtRate.p50)} / ${fmt(baseAtRate.p99)}) | ${fmt(base.cpuPerReq, 2)} / ${fmt(bare.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${ours.errors + atRate.errors + bare.errors} |`,
       );
       log(rows.at(-1)!);
     }
@@ -219,8 +223,8 @@ async function main() {
     const header = [
       `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — scale ${SCALE} (${10_000 * SCALE} tickets, ${100_000 * SCALE} messages), ${CONNECTIONS} connections, ${DURATION} s per run, ${os.cpus().length} cores`,
       '',
-      '| | workload | baseline req/s | ticketql req/s | ratio | ticketql p50 / p99 ms (peak) | fixed rate, 70 % of ticketql\'s peak: req/s → ticketql p50 / p99 ms (baseline p50 / p99) | CPU ms/req baseline / ticketql | SQL statements/req baseline / ticketql | errors |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| | workload | baseline req/s | yoga floor req/s (of baseline) | ticketql req/s | ratio | ticketql of floor | ticketql p50 / p99 ms (peak) | fixed rate, 70 % of ticketql\'s peak: req/s → ticketql p50 / p99 ms (baseline p50 / p99) | CPU ms/req baseline / floor / ticketql | SQL statements/req baseline / ticketql | errors |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
     const table = [...header, ...rows, '', s1].join('\n');
     process.stdout.write(`${table}\n`);

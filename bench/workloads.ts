@@ -46,3 +46,11 @@ export function workloads(s: { teamId: string; ticketId: string }): Workload[] {
     },
   ];
 }
+
+/** The same question for the floor server (bench/floor-server.ts): the baseline's SQL behind one yoga field. */
+export function floorOperation(w: Workload): { query: string; variables: Record<string, unknown> } {
+  const url = new URL(w.baseline.path, 'http://floor');
+  const name = url.pathname.slice(1);
+  const operation = name.startsWith('m') ? 'mutation' : 'query';
+  return { query: `${operation}($p: JSON!) { run(name: "${name}", params: $p) }`, variables: { p: { ...Object.fromEntries(url.searchParams), ...w.baseline.body } } };
+}
