@@ -51,6 +51,9 @@ async function startServer(): Promise<{ base: string; p: Running }> {
       JWT_SECRET,
       PORT: '0',
       MIGRATE_ON_START: 'false',
+      // No job workers: on the suite's shared database they would take other files'
+      // email and webhook jobs (side-effects.test.ts waits for its own on its SMTP server).
+      WORKERS: '0',
       LOG_LEVEL: 'error',
     }),
   );
