@@ -5,7 +5,16 @@
 // concurrency, and its coordinated-omission correction assumes a 1 ms interval.
 import http from 'node:http';
 
-export type FixedRateResult = { rate: number; requests: number; errors: number; p50: number; p99: number; max: number };
+export type FixedRateResult = {
+  rate: number;
+  requests: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** How late the driver itself sent requests (99th percentile, ms): high means the load generator, not the server, was behind. */
+  lagP99: number;
+};
 
 /** Sends `rate` requests a second for `durationS` seconds; latencies in milliseconds. */
 export async function fixedRate(url: string, request: { method: string; body?: string; headers: Record<string, string> }, rate: number, durationS: number): Promise<FixedRateResult> {
@@ -14,9 +23,11 @@ export async function fixedRate(url: string, request: { method: string; body?: s
   const total = Math.max(1, Math.round(rate * durationS));
   const intervalMs = 1000 / rate;
   const latencies: number[] = [];
+  const lags: number[] = [];
   let errors = 0;
   const send = (due: number) =>
     new Promise<void>((resolve) => {
+      lags.push(performance.now() - due);
       const req = http.request(url, { method: request.method, headers: request.headers, agent }, (res) => {
         res.resume();
         res.on('end', () => {
@@ -43,7 +54,9 @@ export async function fixedRate(url: string, request: { method: string; body?: s
   await Promise.all(pending);
   agent.destroy();
 
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! : NaN);
-  return { rate, requests: latencies.length, errors, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? NaN };
+  const at = (values: number[], q: number) => {
+    values.sort((a, b) => a - b);
+    return values.length ? values[Math.min(values.length - 1, Math.floor(q * values.length))]! : NaN;
+  };
+  return { rate, requests: latencies.length, errors, p50: at(latencies, 0.5), p99: at(latencies, 0.99), max: at(latencies, 1), lagP99: at(lags, 0.99) };
 }

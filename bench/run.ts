@@ -22,6 +22,7 @@ const { values: args } = parseArgs({
     scale: { type: 'string', default: '1' },
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '10' },
+    pool: { type: 'string' },
     only: { type: 'string' },
     s1: { type: 'boolean', default: false },
     subscribers: { type: 'string', default: '1000' },
@@ -93,7 +94,7 @@ async function seed(db: ReturnType<typeof createDb>, sql: pg.Client) {
   return { teamId: team.id, key: secret, ticketId: rows[0]!.id };
 }
 
-type Measured = { rps: number; p50: number; p99: number; cpuPerReq: number; sqlPerReq: number | null; requests: number; errors: number };
+type Measured = { rps: number; p50: number; p99: number; cpuPerReq: number; sqlPerReq: number | null; requests: number; errors: number; lagP99: number | null };
 
 /**
  * Throughput at fixed concurrency (autocannon, closed loop), or, with `rate`, latency at
@@ -104,10 +105,10 @@ async function measure(target: { url: string; pid: number }, request: { path: st
   const run = async (duration: number) => {
     if (rate) {
       const r = await fixedRate(`${target.url}${request.path}`, { method, body: request.body, headers: request.headers }, rate, duration);
-      return { requests: r.requests, rps: r.requests / duration, p50: r.p50, p99: r.p99, errors: r.errors };
+      return { requests: r.requests, rps: r.requests / duration, p50: r.p50, p99: r.p99, errors: r.errors, lagP99: r.lagP99 };
     }
     const r = await autocannon({ url: `${target.url}${request.path}`, method, headers: request.headers, body: request.body, connections: CONNECTIONS, duration });
-    return { requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+    return { requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, lagP99: null };
   };
   await run(1); // warm-up
   const sqlBefore = await stats();
@@ -140,7 +141,7 @@ async function main() {
     const s = await seed(db, sql);
     await db.$disconnect();
 
-    const poolSize = String(Math.max(4, os.cpus().length * 4));
+    const poolSize = args.pool ?? String(Math.max(4, os.cpus().length * 4));
     // ticketql as in production, without job workers and with the cost budget lifted.
     const serverEnv = (redisUrl: string) => ({
       NODE_ENV: 'production',
@@ -185,7 +186,7 @@ async function main() {
       const baseAtRate = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats, rate);
       const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(digits));
       rows.push(
-        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(bare.rps, 0)} (${fmt((bare.rps / base.rps) * 100, 0)} %) | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${fmt((ours.rps / bare.rps) * 100, 0)} % | ${ours.p50} / ${ours.p99} | ${rate} → ${fmt(atRate.p50)} / ${fmt(atRate.p99)} (${fmt(baseAtRate.p50)} / ${fmt(baseAtRate.p99)}) | ${fmt(base.cpuPerReq, 2)} / ${fmt(bare.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${ours.errors + atRate.errors + bare.errors} |`,
+        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(bare.rps, 0)} (${fmt((bare.rps / base.rps) * 100, 0)} %) | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${fmt((ours.rps / bare.rps) * 100, 0)} % | ${ours.p50} / ${ours.p99} | ${rate} → ${fmt(atRate.p50)} / ${fmt(atRate.p99)} (${fmt(baseAtRate.p50)} / ${fmt(baseAtRate.p99)}) | ${fmt(atRate.lagP99)} | ${fmt(base.cpuPerReq, 2)} / ${fmt(bare.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${ours.errors + atRate.errors + bare.errors} |`,
       );
       log(rows.at(-1)!);
     }
@@ -221,16 +222,16 @@ async function main() {
       log(s1);
     }
     const header = [
-      `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — scale ${SCALE} (${10_000 * SCALE} tickets, ${100_000 * SCALE} messages), ${CONNECTIONS} connections, ${DURATION} s per run, ${os.cpus().length} cores`,
+      `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — scale ${SCALE} (${10_000 * SCALE} tickets, ${100_000 * SCALE} messages), ${CONNECTIONS} connections, ${DURATION} s per run, pools of ${poolSize} connections, ${os.cpus().length} cores`,
       '',
-      '| | workload | baseline req/s | yoga floor req/s (of baseline) | ticketql req/s | ratio | ticketql of floor | ticketql p50 / p99 ms (peak) | fixed rate, 70 % of ticketql\'s peak: req/s → ticketql p50 / p99 ms (baseline p50 / p99) | CPU ms/req baseline / floor / ticketql | SQL statements/req baseline / ticketql | errors |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| | workload | baseline req/s | yoga floor req/s (of baseline) | ticketql req/s | ratio | ticketql of floor | ticketql p50 / p99 ms (peak) | fixed rate, 70 % of ticketql\'s peak: req/s → ticketql p50 / p99 ms (baseline p50 / p99) | load generator late by, p99 ms | CPU ms/req baseline / floor / ticketql | SQL statements/req baseline / ticketql | errors |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
     const table = [...header, ...rows, '', s1].join('\n');
     process.stdout.write(`${table}\n`);
     const resultsDir = path.join(root, 'bench', 'results');
     fs.mkdirSync(resultsDir, { recursive: true });
-    const variant = `${args.only ? `-${args.only.replace(/,/g, '')}` : ''}${args.s1 ? '-s1' : ''}`;
+    const variant = `${args.only ? `-${args.only.replace(/,/g, '')}` : ''}${args.pool ? `-pool${args.pool}` : ''}${args.s1 ? `-s1-${args.interval}ms` : ''}`;
     const file = path.join(resultsDir, `${new Date().toISOString().slice(0, 10)}-scale${SCALE}${variant}.md`);
     fs.writeFileSync(file, table);
     log(`wrote ${path.relative(root, file)}`);

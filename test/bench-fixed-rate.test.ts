@@ -34,6 +34,7 @@ describe('fixedRate', () => {
     const result = await fixedRate(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, 100, 1);
     expect(result.requests).toBe(100);
     expect(result.errors).toBe(0);
+    expect(Number.isFinite(result.lagP99)).toBe(true);
     const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
     // 10 ms apart on average; a closed-loop burst would send most of them under 1 ms apart.
     expect(gaps.filter((g) => g < 3).length).toBeLessThan(20);
