@@ -181,10 +181,12 @@ async function main() {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${s.key}` },
       };
       const baseRequest = { path: w.baseline.path, body: w.baseline.body && JSON.stringify(w.baseline.body), headers: { 'content-type': 'application/json' } };
-      // One request first: a workload that answers GraphQL errors would measure nothing.
-      const probe = (await (await fetch(`${ticketql.url}/graphql`, { method: 'POST', headers: gqlRequest.headers, body: gqlRequest.body })).json()) as { errors?: unknown };
-      if (probe.errors) throw new Error(`${w.name} answers errors: ${JSON.stringify(probe.errors)}`);
       const floorRequest = { path: '/graphql', body: JSON.stringify(floorOperation(w)), headers: { 'content-type': 'application/json' } };
+      // One request first: a workload that answers GraphQL errors would measure nothing.
+      for (const [server, request] of [[ticketql, gqlRequest], [floor, floorRequest]] as const) {
+        const probe = (await (await fetch(`${server.url}/graphql`, { method: 'POST', headers: request.headers, body: request.body })).json()) as { errors?: unknown };
+        if (probe.errors) throw new Error(`${w.name} answers errors: ${JSON.stringify(probe.errors)}`);
+      }
       const base = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats);
       const bare = await measure({ url: floor.url, pid: floor.child.pid! }, floorRequest, stats);
       const ours = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats);
