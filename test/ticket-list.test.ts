@@ -107,6 +107,16 @@ describe('tickets: filters', () => {
     expect(await titles(t, { filter: { search: 'MANY' } })).toEqual({ titles: ['from the last one'], total: 1 });
   });
 
+  test('search and tag filters read GIN indexes that take new rows directly: no pending list for each search to scan', async () => {
+    const { db } = testApp();
+    const indexes = await db.$queryRaw<Array<{ name: string; options: string[] | null }>>`
+      SELECT c.relname::text AS name, c.reloptions::text[] AS options FROM pg_class c JOIN pg_am am ON am.oid = c.relam
+      WHERE am.amname = 'gin' AND c.relnamespace = 'public'::regnamespace ORDER BY c.relname`;
+    expect(indexes).toEqual(
+      ['customers_email_trgm_idx', 'customers_name_trgm_idx', 'tickets_tags_idx', 'tickets_title_trgm_idx'].map((name) => ({ name, options: ['fastupdate=off'] })),
+    );
+  });
+
   test('createdAfter and createdBefore', async () => {
     const t = await createTeam();
     const { db } = testApp();
