@@ -22,6 +22,16 @@ const RETRYABLE = new Set(['INTERNAL_SERVER_ERROR', 'SERVICE_UNAVAILABLE']);
 
 type Claim = { scope: string; key: string };
 
+/**
+ * Deletes the records past their 24 hours. A key that is used again frees its own
+ * expired record when it is claimed; this removes the rest (most keys are used once),
+ * run hourly by the job worker (jobs/worker.ts).
+ */
+export async function purgeExpiredIdempotencyRecords(db: Db, now = new Date()): Promise<number> {
+  const { count } = await db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } });
+  return count;
+}
+
 function isMutation(query: string | undefined, operationName: string | undefined): boolean {
   if (!query) return false;
   try {

@@ -322,3 +322,25 @@ describe('jobs survive a crash', () => {
     await eventually(() => mailsTo(customer).length === 1, 30_000);
   }, 60_000);
 });
+
+describe('upkeep', () => {
+  test('idempotency records past their 24 hours are deleted by an hourly job; records within them stay', async () => {
+    const { db } = testApp();
+    const scope = `upkeep-${Date.now()}`;
+    const hour = 3600_000;
+    await db.idempotencyRecord.createMany({
+      data: [
+        { scope, key: 'expired', requestHash: 'h', response: { data: {} }, createdAt: new Date(Date.now() - 25 * hour), expiresAt: new Date(Date.now() - hour) },
+        { scope, key: 'live', requestHash: 'h', response: { data: {} }, expiresAt: new Date(Date.now() + hour) },
+      ],
+    });
+    // The worker registered the schedule when it started.
+    const crons = await db.$queryRaw<Array<{ identifier: string }>>`
+      SELECT identifier FROM graphile_worker._private_known_crontabs WHERE identifier = 'idempotency:purge'`;
+    expect(crons).toEqual([{ identifier: 'idempotency:purge' }]);
+    // The hourly job, queued now rather than at minute 17.
+    await db.$executeRaw`SELECT graphile_worker.add_job('idempotency:purge')`;
+    await eventually(async () => (await db.idempotencyRecord.count({ where: { scope } })) === 1);
+    expect((await db.idempotencyRecord.findMany({ where: { scope }, select: { key: true } })).map((r) => r.key)).toEqual(['live']);
+  });
+});

@@ -5,6 +5,7 @@ import { Logger as WorkerLogger, run } from 'graphile-worker';
 import pg from 'pg';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
+import { purgeExpiredIdempotencyRecords } from '../idempotency.js';
 import { addJob } from './queue.js';
 import type { Email, Mailer } from './mail.js';
 import type { WebhookJob } from './side-effects.js';
@@ -44,12 +45,19 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
     concurrency: options.concurrency,
     noHandleSignals: true,
     pollInterval: options.pollIntervalMs ?? 2000,
+    // Hourly upkeep. graphile-worker's cron schedules each run once, whichever of the
+    // processes hosting workers gets there first; a missed hour is not run late (no backfill).
+    crontab: '17 * * * * idempotency:purge ?max=1',
     logger: new WorkerLogger(() => (level, message) => {
       if (level === 'error') log.error(message);
       else if (level === 'warning') log.warn(message);
       else log.debug(message);
     }),
     taskList: {
+      'idempotency:purge': async () => {
+        const purged = await purgeExpiredIdempotencyRecords(options.db);
+        if (purged > 0) log.info({ purged }, 'expired idempotency records deleted');
+      },
       'email:send': async (payload) => {
         await options.mailer.send(payload as Email);
       },
