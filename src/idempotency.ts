@@ -27,8 +27,8 @@ type Claim = { scope: string; key: string };
  * expired record when it is claimed; this removes the rest (most keys are used once),
  * run hourly by the job worker (jobs/worker.ts).
  */
-export async function purgeExpiredIdempotencyRecords(db: Db, now = new Date()): Promise<number> {
-  const { count } = await db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } });
+export async function purgeExpiredIdempotencyRecords(db: Db): Promise<number> {
+  const { count } = await db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: new Date() } } });
   return count;
 }
 
