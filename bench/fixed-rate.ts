@@ -6,12 +6,10 @@
 import http from 'node:http';
 
 export type FixedRateResult = {
-  rate: number;
   requests: number;
   errors: number;
   p50: number;
   p99: number;
-  max: number;
   /** How late the driver itself sent requests (99th percentile, ms): high means the load generator, not the server, was behind. */
   lagP99: number;
 };
@@ -58,5 +56,5 @@ export async function fixedRate(url: string, request: { method: string; body?: s
     values.sort((a, b) => a - b);
     return values.length ? values[Math.min(values.length - 1, Math.floor(q * values.length))]! : NaN;
   };
-  return { rate, requests: latencies.length, errors, p50: at(latencies, 0.5), p99: at(latencies, 0.99), max: at(latencies, 1), lagP99: at(lags, 0.99) };
+  return { requests: latencies.length, errors, p50: at(latencies, 0.5), p99: at(latencies, 0.99), lagP99: at(lags, 0.99) };
 }
