@@ -9,6 +9,7 @@ import { createLogger } from '../src/logger.js';
 import { graphql } from './generated/index.js';
 import { execute, JWT_SECRET, testApp } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
+import { eventually } from './support/receivers.js';
 import { CreateTicket, GetTicket } from './support/operations.js';
 import { createWorld, SECRETS } from './support/world.js';
 
@@ -165,7 +166,11 @@ describe('API keys', () => {
     expect(created.apiKey).toMatchObject({ name: 'Zapier', scopes: ['READ', 'WRITE'], mode: 'TEST', prefix: created.secret.slice(0, 12), lastUsedAt: null, revokedAt: null });
 
     expect((await execute(Who, { as: created.secret })).ok().viewer.role).toBe('AGENT');
-    const listed = (await execute(ListKeys, { as: t.keys.admin })).ok().apiKeys.edges.map((e) => e.node);
+    // lastUsedAt is written off the request's path (auth/viewer.ts): it lands shortly after.
+    const listed = await eventually(async () => {
+      const nodes = (await execute(ListKeys, { as: t.keys.admin })).ok().apiKeys.edges.map((e) => e.node);
+      return nodes.find((k) => k.id === created.apiKey.id)?.lastUsedAt ? nodes : undefined;
+    });
     const mine = listed.find((k) => k.id === created.apiKey.id)!;
     expect(mine.lastUsedAt).not.toBeNull();
     expect(JSON.stringify(listed)).not.toContain(created.secret);
