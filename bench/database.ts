@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres } from '../src/database/embedded.js';
-import { migrate } from '../src/database/migrate.js';
+import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
+import { migrate } from '../src/platform/migrate.js';
 
 export async function benchDatabase(): Promise<{ url: string; stop(): Promise<void> }> {
   let url = process.env.BENCH_DATABASE_URL;

@@ -1,33 +1,36 @@
-// The HTTP server: GraphQL (yoga), GraphiQL assets, health and readiness.
-import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { GraphQLError } from 'graphql';
+// The server: yoga with its plugins behind the HTTP server, and graphql-ws on the
+// same path. `buildApp` wires the parts; each part lives in its own module.
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { authenticate, type Viewer } from './auth/viewer.js';
-import type { Context } from './context.js';
+import { DEFAULT_LIMITS, type LimitOptions } from './config.js';
+import type { Context, ServerContext } from './context.js';
 import type { Db } from './db.js';
-import { errorMaskingPlugin, maskError } from './errors-mask.js';
-import { renderGraphiQL, serveGraphiQLAsset } from './graphiql.js';
-import { idempotencyPlugin } from './idempotency.js';
-import { sharedLiveResults } from './live.js';
+import { clientIpOf } from './http/client-ip.js';
+import { renderGraphiQL } from './http/graphiql.js';
+import { readiness } from './http/health.js';
+import { closeGracefully, createHttpServer, listen } from './http/server.js';
+import { attachWebSockets } from './http/ws.js';
+import { createEventBus, type EventBus } from './live/bus.js';
 import type { Logger } from './logger.js';
-import { createEventBus, type EventBus } from './pubsub.js';
-import { createLimiter } from './rate-limits.js';
-import { DEFAULT_LIMITS, limitPlugins, type LimitOptions, type RateLimitState } from './limits.js';
-import { createMetrics, type Metrics } from './metrics.js';
-import { persistedOperationsPlugin, type PersistedMode } from './persisted-operations.js';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { createMetrics } from './platform/metrics.js';
+import { createLimiter } from './platform/rate-limits.js';
+import { errorMaskingPlugin, maskError } from './plugins/error-masking.js';
+import { idempotencyPlugin } from './plugins/idempotency.js';
+import { limitPlugins } from './plugins/limits.js';
+import { persistedOperationsPlugin, type PersistedMode } from './plugins/persisted-operations.js';
+import { prometheusPlugin } from './plugins/prometheus.js';
+import { rateLimitHeadersPlugin } from './plugins/rate-limit-headers.js';
+import { responseExtensionsPlugin } from './plugins/response-extensions.js';
+import { sharedLiveResults } from './plugins/shared-live-results.js';
 import { schema } from './schema/index.js';
-import { attachWebSockets } from './ws.js';
 
 export type AppOptions = {
   db: Db;
   log: Logger;
   jwtSecret: string;
-  /** Checked by /readyz when given. */
+  /** Checked by /readyz, and shares rate limits and budgets, when given. */
   redis?: Redis;
   /** Live events. @default an in-process bus */
   bus?: EventBus;
@@ -51,86 +54,6 @@ export type AppOptions = {
   persisted?: { mode: PersistedMode; manifest?: Map<string, string> };
 };
 
-/** What the HTTP server and the WebSocket server hand to yoga for each operation. */
-export type ServerContext = {
-  req: http.IncomingMessage;
-  res?: http.ServerResponse;
-  requestId: string;
-  /** WebSocket: the connection_init payload, which carries `authorization`. */
-  connectionParams?: Record<string, unknown>;
-  /** WebSocket: closes the connection of a subscriber that cannot keep up. */
-  dropConnection?: () => void;
-};
-
-const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
-
-/** RateLimit-* headers (IETF draft) from the cost budget of the operation. */
-function rateLimitHeaders(): Plugin<Record<string, unknown>, ServerContext> {
-  const states = new WeakMap<Request, RateLimitState>();
-  return {
-    onExecute({ args }) {
-      const ctx = args.contextValue as unknown as Context & { request: Request };
-      return {
-        onExecuteDone() {
-          if (ctx.rateLimit && ctx.request) states.set(ctx.request, ctx.rateLimit);
-        },
-      };
-    },
-    onResponse({ request, response }) {
-      const state = states.get(request);
-      if (!state) return;
-      response.headers.set('ratelimit-limit', String(state.limit));
-      response.headers.set('ratelimit-remaining', String(state.remaining));
-      response.headers.set('ratelimit-reset', String(Math.max(0, Math.ceil((state.resetAt.getTime() - Date.now()) / 1000))));
-    },
-  };
-}
-
-/**
- * Every error leaves with an extensions.code: graphql-armor's limit errors get
- * QUERY_TOO_COMPLEX, other syntax errors GRAPHQL_PARSE_FAILED.
- */
-function codeOf(error: { message: string; extensions?: Record<string, unknown> }): string {
-  if (/limit of \d+ exceeded/.test(error.message)) return 'QUERY_TOO_COMPLEX';
-  const given = error.extensions?.code;
-  if (typeof given === 'string') return given;
-  if (error.message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
-  return 'GRAPHQL_VALIDATION_FAILED';
-}
-
-/** Every GraphQL response: an extensions.code on each error (counted in metrics) and extensions.requestId. */
-function responseExtensions(metrics: Metrics): Plugin<Record<string, unknown>, ServerContext> {
-  const withCodes = <T extends { errors?: readonly GraphQLError[] }>(r: T): T => {
-    if (!r.errors?.length) return r;
-    const errors = r.errors.map((e) => {
-      const code = codeOf(e);
-      metrics.errors.inc({ code });
-      if (e.extensions?.code === code) return e;
-      return new GraphQLError(e.message, {
-        nodes: e.nodes,
-        source: e.source,
-        positions: e.positions,
-        path: e.path,
-        originalError: e.originalError,
-        extensions: { ...e.extensions, code, ...(code === 'QUERY_TOO_COMPLEX' && { http: { status: 400 } }) },
-      });
-    });
-    return { ...r, errors };
-  };
-  return {
-    onResultProcess({ result, setResult, serverContext }) {
-      if (Array.isArray(result)) result = result.map(withCodes);
-      else if (!(Symbol.asyncIterator in result)) result = withCodes(result);
-      const add = <T extends { extensions?: Record<string, unknown> }>(r: T): T => ({
-        ...r,
-        extensions: { ...r.extensions, requestId: serverContext.requestId },
-      });
-      if (Array.isArray(result)) setResult(result.map(add));
-      else if (!(Symbol.asyncIterator in result)) setResult(add(result));
-    },
-  };
-}
-
 export function buildApp(options: AppOptions) {
   const { db, log, jwtSecret, redis } = options;
   const bus = options.bus ?? createEventBus({});
@@ -139,29 +62,23 @@ export function buildApp(options: AppOptions) {
   const limits = {
     publicTickets: createLimiter({ name: 'public-tickets', points: options.publicTicketsPerHour ?? 10, durationSeconds: 3600, redis }),
   };
-  const clientIp = (req: http.IncomingMessage): string => {
-    const forwarded = options.trustProxy ? req.headers['x-forwarded-for'] : undefined;
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    return first || req.socket.remoteAddress || 'unknown';
-  };
+  const clientIp = (req: ServerContext['req'] | undefined) => (req ? clientIpOf(req, options.trustProxy ?? false) : 'unknown');
 
-  // One authentication per request, shared by the idempotency check and the context.
+  // One authentication per HTTP request, shared by the idempotency check and the context.
   const viewers = new WeakMap<Request, Promise<Viewer>>();
-  const viewerOf = (request: Request, authorization = request.headers.get('authorization')) => {
+  const viewerOf = (request: Request): Promise<Viewer> => {
     let viewer = viewers.get(request);
-    if (!viewer) {
-      viewer = authenticate(db, authorization, jwtSecret);
-      viewers.set(request, viewer);
-    }
+    if (!viewer) viewers.set(request, (viewer = authenticate(db, request.headers.get('authorization'), jwtSecret)));
     return viewer;
   };
+  const wsViewer = (params: Record<string, unknown>) =>
+    authenticate(db, typeof params.authorization === 'string' ? params.authorization : undefined, jwtSecret);
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    // Bodies sent without Content-Length are cut off here too.
-    maxRequestBodySize: options.maxBodyBytes ?? 1_048_576,
+    maxRequestBodySize: maxBodyBytes,
     // GraphQL-over-HTTP persisted documents are sent as `documentId`.
     extraParamNames: ['documentId'],
     graphiql: options.graphiql === false ? false : { title: 'ticketql', subscriptionsProtocol: 'WS' },
@@ -172,21 +89,18 @@ export function buildApp(options: AppOptions) {
     logging: false,
     maskedErrors: { maskError: (error) => maskError(error, undefined, log) },
     context: async ({ request, requestId, req, connectionParams, dropConnection }): Promise<Context> => {
-      const authorization = connectionParams ? connectionParams.authorization : request?.headers.get('authorization');
       try {
         return {
           db,
           bus,
           requestId,
           log: log.child({ requestId }),
-          clientIp: req ? clientIp(req) : 'unknown',
+          clientIp: clientIp(req),
           production: options.production ?? false,
           metrics,
           limits,
           dropConnection,
-          viewer: connectionParams
-            ? await authenticate(db, typeof authorization === 'string' ? authorization : undefined, jwtSecret)
-            : await viewerOf(request),
+          viewer: await (connectionParams ? wsViewer(connectionParams) : viewerOf(request)),
         };
       } catch (err) {
         throw maskError(err, requestId, log);
@@ -199,81 +113,24 @@ export function buildApp(options: AppOptions) {
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits }, redis),
       // Browsers may only send GraphQL requests that need a CORS preflight.
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
-      rateLimitHeaders(),
-      usePrometheus({
-        endpoint: '/metrics',
-        registry: metrics.registry,
-        // Operation counts and durations, and HTTP durations. The per-phase histograms,
-        // the summary and the deprecated-field counter (which walks every document)
-        // cost measurable CPU on each request and add little to these.
-        metrics: {
-          graphql_envelop_request: true,
-          graphql_envelop_request_duration: true,
-          graphql_envelop_error_result: true,
-          graphql_envelop_schema_change: true,
-          graphql_yoga_http_duration: true,
-          graphql_envelop_request_time_summary: false,
-          graphql_envelop_phase_parse: false,
-          graphql_envelop_phase_validate: false,
-          graphql_envelop_phase_context: false,
-          graphql_envelop_phase_execute: false,
-          graphql_envelop_phase_subscribe: false,
-          graphql_envelop_deprecated_field: false,
-          graphql_envelop_execute_resolver: false,
-        },
-      }),
-      responseExtensions(metrics),
+      rateLimitHeadersPlugin(),
+      prometheusPlugin(metrics),
+      responseExtensionsPlugin(metrics),
       ...((options.plugins ?? []) as Plugin<Record<string, unknown>, ServerContext>[]),
       idempotencyPlugin({
         db,
         log,
-        viewerOf: (request) => viewerOf(request),
+        viewerOf,
         requestIdOf: (ctx) => (ctx as ServerContext).requestId,
-        clientIpOf: (ctx) => ((ctx as ServerContext).req ? clientIp((ctx as ServerContext).req) : 'unknown'),
+        clientIpOf: (ctx) => clientIp((ctx as ServerContext).req),
       }),
     ],
   });
 
-  async function ready(): Promise<Record<string, 'ok' | 'down'>> {
-    const checks: Record<string, 'ok' | 'down'> = {};
-    const [database, cache] = await Promise.allSettled([
-      db.$queryRaw`SELECT 1`,
-      redis ? redis.ping() : Promise.resolve('skip'),
-    ]);
-    checks.database = database.status === 'fulfilled' ? 'ok' : 'down';
-    if (redis) checks.redis = cache.status === 'fulfilled' ? 'ok' : 'down';
-    return checks;
-  }
-
-  function sendJson(res: http.ServerResponse, status: number, body: unknown) {
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(JSON.stringify(body));
-  }
-
-  const server = http.createServer((req, res) => {
-    const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
-    res.setHeader('X-Request-Id', requestId);
-    const pathname = (req.url ?? '/').split('?')[0]!;
-    if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (pathname === '/readyz') {
-      ready().then(
-        (checks) => sendJson(res, Object.values(checks).every((c) => c === 'ok') ? 200 : 503, checks),
-        () => sendJson(res, 503, { status: 'down' }),
-      );
-      return;
-    }
-    if (req.method === 'GET' && serveGraphiQLAsset(pathname, res)) return;
-    if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) return sendJson(res, 413, { errors: [{ message: 'Request body too large' }] });
-    void yoga(req, res, { requestId });
-  });
-
+  const server = createHttpServer({ graphql: yoga, ready: () => readiness(db, redis), maxBodyBytes });
   const sockets = attachWebSockets(server, yoga, {
     path: '/graphql',
-    authorize: (authorization) => authenticate(db, authorization, jwtSecret).then(
-      (viewer) => viewer.role !== 'ANONYMOUS',
-      () => false,
-    ),
+    authorize: (authorization) => authenticate(db, authorization, jwtSecret).then((viewer) => viewer.role !== 'ANONYMOUS', () => false),
   });
 
   return {
@@ -282,17 +139,7 @@ export function buildApp(options: AppOptions) {
     bus,
     sockets,
     /** Listens and resolves with the base URL (port 0 picks a free port). */
-    start(port: number, host = '127.0.0.1'): Promise<string> {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          const shownHost = host === '0.0.0.0' || host === '::' || host === '127.0.0.1' ? 'localhost' : host;
-          resolve(`http://${shownHost}:${address.port}`);
-        });
-      });
-    },
+    start: (port: number, host = '127.0.0.1'): Promise<string> => listen(server, port, host),
     /**
      * Stops accepting connections, lets open requests and WebSocket operations
      * finish (up to the timeout), then closes sockets with 1001.
@@ -300,14 +147,7 @@ export function buildApp(options: AppOptions) {
     async stop(): Promise<void> {
       if (!server.listening) return;
       const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
-      const http = new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      const http = closeGracefully(server, timeoutMs);
       await sockets.close(timeoutMs);
       await http;
     },

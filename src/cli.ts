@@ -5,11 +5,11 @@ import { createApiKey } from './auth/api-keys.js';
 import { signToken, TOKEN_ROLES, type TokenRole } from './auth/tokens.js';
 import { loadConfig } from './config.js';
 import { createDb, type Db } from './db.js';
-import { migrate } from './database/migrate.js';
+import { migrate } from './platform/migrate.js';
 import { createTeam } from './domain/teams.js';
 import type { ApiKeyScope } from './generated/prisma/enums.js';
 import { encodeId } from './ids.js';
-import { jwtSecretFor, openDatabase } from './runtime.js';
+import { jwtSecretFor, openDatabase } from './platform/runtime.js';
 
 const USAGE = `Usage: ticketql <command> [options]
 

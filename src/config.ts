@@ -2,7 +2,31 @@
 // one stops the process with a message that names the variable.
 import { z } from 'zod';
 import path from 'node:path';
-import type { LimitOptions } from './limits.js';
+
+/** Limits on operations and the cost budget (see plugins/limits.ts). */
+export type LimitOptions = {
+  /** @default 12 */ maxDepth: number;
+  /** @default 30 */ maxAliases: number;
+  /** @default 5000 */ maxTokens: number;
+  /** @default 20 */ maxDirectives: number;
+  /** Highest cost of one operation. @default 50000 */ maxCost: number;
+  /** Cost a credential may spend per window. @default 100000 */ budget: number;
+  /** @default 60 */ budgetWindowSeconds: number;
+  /** Answer introspection queries. @default true outside production */ introspection: boolean;
+  /** Hide "Did you mean …?" suggestions. @default true in production */ hideSuggestions: boolean;
+};
+
+export const DEFAULT_LIMITS: LimitOptions = {
+  maxDepth: 12,
+  maxAliases: 30,
+  maxTokens: 5000,
+  maxDirectives: 20,
+  maxCost: 50_000,
+  budget: 100_000,
+  budgetWindowSeconds: 60,
+  introspection: true,
+  hideSuggestions: false,
+};
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])

@@ -1,10 +1,10 @@
+import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { Viewer } from './auth/viewer.js';
 import type { Db } from './db.js';
-import type { RateLimitState } from './limits.js';
-import type { Metrics } from './metrics.js';
-import type { EventBus } from './pubsub.js';
-import type { Limiter } from './rate-limits.js';
+import type { Limiter, RateLimitState } from './platform/rate-limits.js';
+import type { Metrics } from './platform/metrics.js';
+import type { EventBus } from './live/bus.js';
 
 /** What every resolver receives. Built per request (HTTP) or per operation (WebSocket). */
 export type Context = {
@@ -23,5 +23,16 @@ export type Context = {
   /** The cost budget after this operation (set before execution). */
   rateLimit?: RateLimitState;
   /** WebSocket only: drops the connection of a subscriber that cannot keep up. */
+  dropConnection?: () => void;
+};
+
+/** What the HTTP server and the WebSocket server hand to yoga for each operation. */
+export type ServerContext = {
+  req: http.IncomingMessage;
+  res?: http.ServerResponse;
+  requestId: string;
+  /** WebSocket: the connection_init payload, which carries `authorization`. */
+  connectionParams?: Record<string, unknown>;
+  /** WebSocket: closes the connection of a subscriber that cannot keep up. */
   dropConnection?: () => void;
 };

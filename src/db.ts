@@ -1,9 +1,11 @@
 // The Prisma client of the running server: pure JavaScript through the pg driver adapter.
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaClient } from './generated/prisma/client.js';
+import { PrismaClient, type Prisma } from './generated/prisma/client.js';
 
 export type Db = PrismaClient;
+/** The client inside `db.$transaction`. */
+export type Tx = Prisma.TransactionClient;
 
 /** The connection pool behind each client, for metrics. */
 export const poolOf = new WeakMap<Db, pg.Pool>();
@@ -11,7 +13,7 @@ export const poolOf = new WeakMap<Db, pg.Pool>();
 /** A client with its own pool; `onQuery` sees every SQL statement (tests count them). */
 export function createDb(url: string, poolSize: number, onQuery?: (sql: string) => void): Db {
   // A request waits at most 5 s for a free connection, then gets SERVICE_UNAVAILABLE
-  // (see errors-mask.ts) instead of waiting without end on an overloaded server.
+  // (see plugins/error-masking.ts) instead of waiting without end on an overloaded server.
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 });
   // An idle connection that the server closes (a restart, an admin) is dropped by the
   // pool; without a listener its 'error' event would crash the process. Prisma adds its

@@ -2,15 +2,16 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db.js';
-import { migrate } from './database/migrate.js';
+import { migrate } from './platform/migrate.js';
 import { createMailer } from './jobs/mail.js';
 import { startWorker, type JobWorker } from './jobs/worker.js';
 import { createLogger } from './logger.js';
-import { loadManifest } from './persisted-operations.js';
-import { createEventBus } from './pubsub.js';
-import { createTracing } from './tracing.js';
-import { connectRedis } from './redis.js';
-import { ensureDemoTeam, jwtSecretFor, openDatabase, type DatabaseHandle } from './runtime.js';
+import { loadManifest } from './plugins/persisted-operations.js';
+import { createEventBus } from './live/bus.js';
+import { createTracing } from './platform/tracing.js';
+import { connectRedis } from './live/redis.js';
+import { ensureDemoTeam } from './domain/demo.js';
+import { jwtSecretFor, openDatabase, type DatabaseHandle } from './platform/runtime.js';
 
 function fail(message: string): never {
   process.stderr.write(`ticketql: ${message}\n`);

@@ -5,7 +5,7 @@ import { createDb } from './db.js';
 import { createMailer } from './jobs/mail.js';
 import { startWorker } from './jobs/worker.js';
 import { createLogger } from './logger.js';
-import { openDatabase } from './runtime.js';
+import { openDatabase } from './platform/runtime.js';
 
 async function main() {
   const config = loadConfig();

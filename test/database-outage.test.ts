@@ -9,7 +9,7 @@ import { afterAll, describe, expect, inject, test } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { createApiKey } from '../src/auth/api-keys.js';
 import { createDb, queryOne } from '../src/db.js';
-import { migrate } from '../src/database/migrate.js';
+import { migrate } from '../src/platform/migrate.js';
 import { createLogger } from '../src/logger.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketql-outage-'));

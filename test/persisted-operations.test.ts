@@ -6,7 +6,7 @@ import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db.js';
 import { createLogger } from '../src/logger.js';
-import { loadManifest } from '../src/persisted-operations.js';
+import { loadManifest } from '../src/plugins/persisted-operations.js';
 import { JWT_SECRET, testApp } from './support/app.js';
 import { createTeam, type TeamFixture } from './support/fixtures.js';
 

@@ -2,7 +2,7 @@
 // receives, catch-up, endings, and failures.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeId } from '../src/ids.js';
-import { createEventBus, SlowConsumerError, type BusEvent } from '../src/pubsub.js';
+import { createEventBus, SlowConsumerError, type BusEvent } from '../src/live/bus.js';
 import { signToken } from '../src/auth/tokens.js';
 import { execute, JWT_SECRET, testApp } from './support/app.js';
 import { createTeam } from './support/fixtures.js';

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { createDb } from '../src/db.js';
 import { createLogger } from '../src/logger.js';
-import { createTracing } from '../src/tracing.js';
+import { createTracing } from '../src/platform/tracing.js';
 import { JWT_SECRET } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
 

@@ -1,9 +1,10 @@
 // A change to tickets: one transaction, its events recorded inside it and
 // published to live subscribers only once it has committed.
 import type { Db } from '../db.js';
-import { toBusEvent, type EventBus } from '../pubsub.js';
+import { toBusEvent, type EventBus } from '../live/bus.js';
 import { endpointsOnce, enqueueSideEffects, type Snapshot } from '../jobs/side-effects.js';
-import { recordEvent, type NewEvent, type Tx } from './events.js';
+import type { Tx } from '../db.js';
+import { recordEvent, type NewEvent } from './events.js';
 
 export type Deps = { db: Db; bus: EventBus };
 

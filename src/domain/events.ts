@@ -1,11 +1,10 @@
 // The ticket event log: one row per change, written in the transaction that
 // makes the change. It is the ticket's history and the feed live consoles follow.
 import type { Viewer } from '../auth/viewer.js';
+import type { Tx } from '../db.js';
 import { v7 as uuidv7 } from 'uuid';
 import type { Prisma, TicketEvent } from '../generated/prisma/client.js';
 import type { TicketEventType } from '../generated/prisma/enums.js';
-
-export type Tx = Prisma.TransactionClient;
 
 export type Actor = {
   kind: 'apiKey' | 'agent' | 'customer' | 'anonymous';

@@ -6,9 +6,10 @@ import { conflict, forbidden, badInput, notFound } from '../errors.js';
 import type { Message, Prisma, Ticket } from '../generated/prisma/client.js';
 import type { MessageSender, TicketPriority, TicketStatus } from '../generated/prisma/enums.js';
 import { encodeId } from '../ids.js';
-import { visibleTicketsSql } from '../visibility.js';
+import { visibleTicketsSql } from '../auth/visibility.js';
 import { change, type Deps } from './change.js';
-import { actorOf, diff, type Changes, type Tx } from './events.js';
+import type { Tx } from '../db.js';
+import { actorOf, diff, type Changes } from './events.js';
 import { deadlines } from './sla.js';
 import * as v from './validation.js';
 

@@ -1,6 +1,6 @@
 // Jobs go into graphile-worker's PostgreSQL queue with plain SQL, inside the
 // caller's transaction: they exist if and only if the change they belong to commits.
-import type { Tx } from '../domain/events.js';
+import type { Tx } from '../db.js';
 
 export type TaskName = 'email:send' | 'webhook:deliver';
 

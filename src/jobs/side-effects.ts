@@ -1,7 +1,7 @@
 // What a ticket event sets in motion outside the database: emails to people and
 // signed webhooks to integrations. Decided and enqueued inside the transaction
 // of the change, so they happen if and only if the change commits.
-import type { Tx } from '../domain/events.js';
+import type { Tx } from '../db.js';
 import type { Message, Ticket, TicketEvent } from '../generated/prisma/client.js';
 import type { TicketEventType } from '../generated/prisma/enums.js';
 import { encodeId } from '../ids.js';

@@ -1,7 +1,7 @@
 // Delivering one webhook: sign, POST, record the attempt, and schedule the next
 // attempt (exponential backoff with jitter) in the same transaction as the record.
 import type { Db } from '../db.js';
-import type { Tx } from '../domain/events.js';
+import type { Tx } from '../db.js';
 import { encodeId } from '../ids.js';
 import { signatureHeaders } from '../webhooks/signing.js';
 import { refuseUrl, type UrlPolicy } from '../webhooks/url-policy.js';

@@ -5,7 +5,7 @@ import { Logger as WorkerLogger, run } from 'graphile-worker';
 import pg from 'pg';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
-import { purgeExpiredIdempotencyRecords } from '../idempotency.js';
+import { purgeExpiredIdempotencyRecords } from './upkeep.js';
 import { addJob } from './queue.js';
 import type { Email, Mailer } from './mail.js';
 import type { WebhookJob } from './side-effects.js';

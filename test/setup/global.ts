@@ -7,8 +7,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../../src/database/embedded.js';
-import { migrate } from '../../src/database/migrate.js';
+import { startEmbeddedPostgres } from '../../src/platform/embedded-postgres.js';
+import { migrate } from '../../src/platform/migrate.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

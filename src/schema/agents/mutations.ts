@@ -2,7 +2,7 @@ import { z } from 'zod';
 import * as v from '../../domain/validation.js';
 import { conflictOnDuplicate, notFound } from '../../errors.js';
 import { encodeId } from '../../ids.js';
-import { visibleAgents } from '../../visibility.js';
+import { visibleAgents } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';

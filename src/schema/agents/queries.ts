@@ -1,5 +1,5 @@
 import { notFound } from '../../errors.js';
-import { visibleAgents } from '../../visibility.js';
+import { visibleAgents } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { staffRead } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';

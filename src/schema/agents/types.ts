@@ -1,5 +1,5 @@
 import { builder } from '../builder.js';
-import { visibleAgents } from '../../visibility.js';
+import { visibleAgents } from '../../auth/visibility.js';
 
 export const AgentRoleEnum = builder.enumType('AgentRole', {
   description: 'What a staff member may do.',

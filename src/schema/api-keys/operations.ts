@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { createApiKey } from '../../auth/api-keys.js';
 import * as v from '../../domain/validation.js';
 import { notFound } from '../../errors.js';
-import { visibleApiKeys } from '../../visibility.js';
+import { visibleApiKeys } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';

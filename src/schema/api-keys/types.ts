@@ -1,5 +1,5 @@
 import { builder } from '../builder.js';
-import { visibleApiKeys } from '../../visibility.js';
+import { visibleApiKeys } from '../../auth/visibility.js';
 
 export const ApiKeyScopeEnum = builder.enumType('ApiKeyScope', {
   description: 'What an API key may do.',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { conflictOnDuplicate, notFound } from '../../errors.js';
 import * as v from '../../domain/validation.js';
 import { encodeId } from '../../ids.js';
-import { visibleCustomers } from '../../visibility.js';
+import { visibleCustomers } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { staffDelete, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';

@@ -1,5 +1,5 @@
 import { notFound } from '../../errors.js';
-import { visibleCustomers } from '../../visibility.js';
+import { visibleCustomers } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';

@@ -1,5 +1,5 @@
 import { builder } from '../builder.js';
-import { visibleCustomers } from '../../visibility.js';
+import { visibleCustomers } from '../../auth/visibility.js';
 
 export const Customer = builder.prismaNode('Customer', {
   description: 'A person who asks the team for help. One per email address and team.',

@@ -1,8 +1,8 @@
 import type { Context } from '../../context.js';
 import type { TicketEvent as TicketEventRow } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
-import { liveEvents } from '../../live.js';
-import { visibleMessages, visibleTickets } from '../../visibility.js';
+import { liveEvents } from '../../live/streams.js';
+import { visibleMessages, visibleTickets } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Message } from '../messages/types.js';

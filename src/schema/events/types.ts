@@ -1,7 +1,7 @@
 import type { Actor } from '../../domain/events.js';
 import { encodeId } from '../../ids.js';
 import type { Db } from '../../db.js';
-import { visibleChangedFields, visibleEvents, visibleMessages, visibleTickets } from '../../visibility.js';
+import { visibleChangedFields, visibleEvents, visibleMessages, visibleTickets } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { Message } from '../messages/types.js';
 

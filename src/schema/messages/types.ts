@@ -1,7 +1,7 @@
 import { builder } from '../builder.js';
 import { Agent } from '../agents/types.js';
 import { Customer } from '../customers/types.js';
-import { visibleMessages } from '../../visibility.js';
+import { visibleMessages } from '../../auth/visibility.js';
 
 export const MessageSenderEnum = builder.enumType('MessageSender', {
   description: 'Who a message is from.',

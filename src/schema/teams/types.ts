@@ -1,5 +1,5 @@
 import { builder } from '../builder.js';
-import { visibleTeams } from '../../visibility.js';
+import { visibleTeams } from '../../auth/visibility.js';
 import { notFound } from '../../errors.js';
 
 export const TicketPriorityEnum = builder.enumType('TicketPriority', {

@@ -2,7 +2,7 @@ import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { badInput, notFound } from '../../errors.js';
-import { visibleCustomers, visibleTickets } from '../../visibility.js';
+import { visibleCustomers, visibleTickets } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { OrderDirectionEnum } from '../common/enums.js';
 import { uuidOf } from '../common/global-ids.js';

@@ -1,5 +1,5 @@
 import { slaTier } from '../../domain/sla.js';
-import { visibleEvents, visibleMessages, visibleTickets } from '../../visibility.js';
+import { visibleEvents, visibleMessages, visibleTickets } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { Customer } from '../customers/types.js';

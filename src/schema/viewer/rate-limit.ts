@@ -1,4 +1,4 @@
-import type { RateLimitState } from '../../limits.js';
+import type { RateLimitState } from '../../platform/rate-limits.js';
 import { builder } from '../builder.js';
 
 const RateLimit = builder.objectRef<RateLimitState>('RateLimit').implement({

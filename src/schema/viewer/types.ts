@@ -1,6 +1,6 @@
 import type { Viewer as ViewerShape } from '../../auth/viewer.js';
 import { notFound } from '../../errors.js';
-import { visibleTeams } from '../../visibility.js';
+import { visibleTeams } from '../../auth/visibility.js';
 import { Agent } from '../agents/types.js';
 import { ApiKeyScopeEnum } from '../api-keys/types.js';
 import { builder } from '../builder.js';

@@ -5,7 +5,7 @@ import { encodeId } from '../../ids.js';
 import { endpointWants, enqueueWebhook, WEBHOOK_EVENT_TYPES, type WebhookJob } from '../../jobs/side-effects.js';
 import { newSigningSecret } from '../../webhooks/signing.js';
 import { refuseUrl } from '../../webhooks/url-policy.js';
-import { visibleWebhookEndpoints } from '../../visibility.js';
+import { visibleWebhookEndpoints } from '../../auth/visibility.js';
 import type { Context } from '../../context.js';
 import { builder } from '../builder.js';
 import { adminOnly } from '../common/scopes.js';

@@ -1,5 +1,5 @@
 import { encodeId } from '../../ids.js';
-import { visibleWebhookEndpoints } from '../../visibility.js';
+import { visibleWebhookEndpoints } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { adminOnly } from '../common/scopes.js';
 

@@ -3,7 +3,7 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { PothosValidationError } from '@pothos/core';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 // Connection failures of the database (driver codes, Prisma's P1001/P1017): the
 // client gets SERVICE_UNAVAILABLE (503) and retries; the pool reconnects by itself.

@@ -4,14 +4,14 @@
 // ahead of the next expected seq (another process published first, or Redis
 // was away), it waits briefly for the missing ones on the bus, and then they
 // are read from the log.
-import { createSourceEventStream, execute, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
-import type { Context } from './context.js';
-import type { Prisma, TicketEvent } from './generated/prisma/client.js';
-import type { TicketEventType } from './generated/prisma/enums.js';
-import { ClientError } from './errors.js';
-import { fromBusEvent, SlowConsumerError, type BusEvent, type Subscription, type TicketBusEvent } from './pubsub.js';
-import { canSeeEvent, visibilityKey, visibleEvents } from './visibility.js';
+import type { Viewer } from '../auth/viewer.js';
+import type { Db } from '../db.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { Prisma, TicketEvent } from '../generated/prisma/client.js';
+import type { TicketEventType } from '../generated/prisma/enums.js';
+import { ClientError } from '../errors.js';
+import { fromBusEvent, SlowConsumerError, type BusEvent, type EventBus, type Subscription, type TicketBusEvent } from './bus.js';
+import { canSeeEvent, visibleEvents } from '../auth/visibility.js';
 
 /** An event as subscribers get it: a log row, or the bus' copy of one (no `changes`, `actor`). */
 export type LiveEvent = Omit<TicketEvent, 'changes' | 'actor' | 'occurredAt'> & {
@@ -27,6 +27,15 @@ export type LiveOptions = {
   types?: readonly TicketEventType[];
   /** End the stream when the ticket is deleted (subscriptions to one ticket). */
   endWithTicket?: boolean;
+};
+
+/** What a stream needs of the subscriber's context. */
+export type StreamContext = {
+  db: Db;
+  bus: EventBus;
+  viewer: Viewer;
+  metrics: Metrics;
+  dropConnection?: () => void;
 };
 
 const PAGE = 200;
@@ -55,7 +64,7 @@ export function parseCursor(cursor: string): bigint {
   return BigInt(cursor);
 }
 
-function endsFor(viewer: Context['viewer'], event: BusEvent): boolean {
+function endsFor(viewer: Viewer, event: BusEvent): boolean {
   if (event.kind === 'team-deleted') return true;
   if (event.kind !== 'credential-revoked') return false;
   return (
@@ -70,7 +79,7 @@ function endsFor(viewer: Context['viewer'], event: BusEvent): boolean {
  * bus subscription first: a generator waiting for the next event would otherwise only
  * see its return() after that event arrived, holding its listener until then.
  */
-export function liveEvents(ctx: Context, options: LiveOptions): AsyncGenerator<LiveEvent> {
+export function liveEvents(ctx: StreamContext, options: LiveOptions): AsyncGenerator<LiveEvent> {
   const subscription = ctx.bus.subscribe(ctx.viewer.teamId!);
   const stream = streamOf(ctx, options, subscription);
   const end = stream.return.bind(stream);
@@ -82,7 +91,7 @@ export function liveEvents(ctx: Context, options: LiveOptions): AsyncGenerator<L
   });
 }
 
-async function* streamOf(ctx: Context, options: LiveOptions, subscription: Subscription): AsyncGenerator<LiveEvent> {
+async function* streamOf(ctx: StreamContext, options: LiveOptions, subscription: Subscription): AsyncGenerator<LiveEvent> {
   const { db, viewer } = ctx;
   const teamId = viewer.teamId!;
   const wanted = (e: { ticketId: string; type: TicketEventType }) =>
@@ -180,39 +189,4 @@ async function* streamOf(ctx: Context, options: LiveOptions, subscription: Subsc
     ctx.metrics.subscriptionsOpen.dec();
     await subscription.return();
   }
-}
-
-/**
- * One execution per live event for all the subscribers of a process that asked the
- * same (document, operation name, variables) and see alike (visibilityKey): each gets
- * the shared result. Without it, a thousand agents' consoles on one operation run the
- * same resolvers and queries a thousand times per event. Events read from the log
- * (catch-up, gaps) are each subscriber's own objects and run on their own.
- */
-export function sharedLiveResults(): Plugin {
-  const sources = new WeakMap<DocumentNode, string>();
-  const results = new WeakMap<object, Map<string, ReturnType<typeof execute>>>();
-  function keyOf(args: ExecutionArgs): string {
-    let source = sources.get(args.document);
-    if (source === undefined) sources.set(args.document, (source = print(args.document)));
-    const { viewer } = args.contextValue as Context;
-    return JSON.stringify([source, args.operationName ?? null, args.variableValues ?? {}, visibilityKey(viewer)]);
-  }
-  return {
-    onSubscribe({ setSubscribeFn }) {
-      setSubscribeFn((async (args: ExecutionArgs) => {
-        const stream = await createSourceEventStream(args);
-        if (!isAsyncIterable(stream)) return stream as ExecutionResult;
-        const key = keyOf(args);
-        return mapAsyncIterator(stream, (event: unknown) => {
-          if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
-          let byKey = results.get(event);
-          if (!byKey) results.set(event, (byKey = new Map()));
-          let result = byKey.get(key);
-          if (!result) byKey.set(key, (result = execute({ ...args, rootValue: event })));
-          return result;
-        });
-      }) as never);
-    },
-  };
 }

@@ -1,7 +1,7 @@
 // Prometheus metrics on /metrics: request count and latency per operation and
 // errors (from @graphql-yoga/plugin-prometheus), plus the product's own gauges.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { poolOf, type Db } from './db.js';
+import { poolOf, type Db } from '../db.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 

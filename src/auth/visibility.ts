@@ -1,7 +1,7 @@
 // The one place that decides which rows a viewer may see. Every read path
 // (queries, node lookups, connections, counts) filters with these clauses.
-import type { Viewer } from './auth/viewer.js';
-import { Prisma } from './generated/prisma/client.js';
+import type { Viewer } from './viewer.js';
+import { Prisma } from '../generated/prisma/client.js';
 
 // Matches no row: the team of an anonymous viewer.
 const NO_TEAM = '00000000-0000-0000-0000-000000000000';

@@ -4,7 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { Redis } from 'ioredis';
-import type { TicketEventType } from './generated/prisma/enums.js';
+import type { TicketEventType } from '../generated/prisma/enums.js';
 
 /**
  * What crosses the bus: ids and the facts visibility decides on, never content.

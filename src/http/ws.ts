@@ -7,8 +7,7 @@ import { getOperationAST, type ExecutionArgs, type GraphQLError } from 'graphql'
 import type { ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import type { ServerContext } from './app.js';
-import type { Context } from './context.js';
+import type { Context, ServerContext } from '../context.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 /** Close code and reason for a subscriber that cannot keep up. */

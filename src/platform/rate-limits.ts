@@ -1,8 +1,11 @@
-// Abuse limits that do not depend on a credential: anonymous ticket submission per IP.
-// In memory per process, or shared through Redis when the server has one.
+// Rate limiters (the cost budget per credential, anonymous ticket submission per IP)
+// and the operation limits' settings. In memory per process, or shared through
+// Redis when the server has one.
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { ClientError } from './errors.js';
+import { ClientError } from '../errors.js';
+
+export type RateLimitState = { cost: number; limit: number; remaining: number; resetAt: Date };
 
 export type Limiter = {
   /** Spends `points` (default 1) for `key`; RATE_LIMITED when there are not enough left. */

@@ -13,34 +13,9 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
-import type { Context } from './context.js';
-import { createLimiter } from './rate-limits.js';
-
-export type LimitOptions = {
-  /** @default 12 */ maxDepth: number;
-  /** @default 30 */ maxAliases: number;
-  /** @default 5000 */ maxTokens: number;
-  /** @default 20 */ maxDirectives: number;
-  /** Highest cost of one operation. @default 50000 */ maxCost: number;
-  /** Cost a credential may spend per window. @default 100000 */ budget: number;
-  /** @default 60 */ budgetWindowSeconds: number;
-  /** Answer introspection queries. @default true outside production */ introspection: boolean;
-  /** Hide "Did you mean …?" suggestions. @default true in production */ hideSuggestions: boolean;
-};
-
-export const DEFAULT_LIMITS: LimitOptions = {
-  maxDepth: 12,
-  maxAliases: 30,
-  maxTokens: 5000,
-  maxDirectives: 20,
-  maxCost: 50_000,
-  budget: 100_000,
-  budgetWindowSeconds: 60,
-  introspection: true,
-  hideSuggestions: false,
-};
-
-export type RateLimitState = { cost: number; limit: number; remaining: number; resetAt: Date };
+import type { Context } from '../context.js';
+import type { LimitOptions } from '../config.js';
+import { createLimiter } from '../platform/rate-limits.js';
 
 const DEFAULT_PAGE = 20;
 

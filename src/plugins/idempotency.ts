@@ -5,12 +5,12 @@
 import { createHash } from 'node:crypto';
 import { getOperationAST, parse, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Viewer } from './auth/viewer.js';
-import type { Db } from './db.js';
-import { conflict } from './errors.js';
-import { maskError } from './errors-mask.js';
-import type { Logger } from './logger.js';
-import { Prisma } from './generated/prisma/client.js';
+import type { Viewer } from '../auth/viewer.js';
+import type { Db } from '../db.js';
+import { conflict } from '../errors.js';
+import { maskError } from './error-masking.js';
+import type { Logger } from '../logger.js';
+import { Prisma } from '../generated/prisma/client.js';
 
 const TTL_MS = 24 * 3600_000;
 /** A first request that has not answered after this long is taken to have died. */
@@ -21,16 +21,6 @@ const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 const RETRYABLE = new Set(['INTERNAL_SERVER_ERROR', 'SERVICE_UNAVAILABLE']);
 
 type Claim = { scope: string; key: string };
-
-/**
- * Deletes the records past their 24 hours. A key that is used again frees its own
- * expired record when it is claimed; this removes the rest (most keys are used once),
- * run hourly by the job worker (jobs/worker.ts).
- */
-export async function purgeExpiredIdempotencyRecords(db: Db): Promise<number> {
-  const { count } = await db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: new Date() } } });
-  return count;
-}
 
 function isMutation(query: string | undefined, operationName: string | undefined): boolean {
   if (!query) return false;

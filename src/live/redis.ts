@@ -1,7 +1,7 @@
 // Redis connections for the event bus: one publishes, one subscribes (a
 // subscribed connection can do nothing else). Both reconnect on their own.
 import { Redis } from 'ioredis';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 export type RedisClients = { publish: Redis; subscribe: Redis; close(): Promise<void> };
 

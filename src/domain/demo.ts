@@ -1,0 +1,28 @@
+// The demo team of a fresh development database (`npm start` with no DATABASE_URL).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../db.js';
+import { createTeam } from './teams.js';
+
+const DEV_KEY_FILE = 'dev-admin-key';
+
+/**
+ * On a database with no team yet, creates the demo team with an admin agent and
+ * an admin API key, and keeps the key in DATA_DIR so that every start can print it.
+ * Returns the key when it is known and still valid.
+ */
+export async function ensureDemoTeam(db: Db, dataDir: string): Promise<string | undefined> {
+  const file = path.join(dataDir, DEV_KEY_FILE);
+  if ((await db.team.count()) === 0) {
+    const { team, key } = await createTeam(
+      db,
+      { name: 'Demo', slug: 'demo', supportEmail: 'support@demo.test', acceptsPublicTickets: true },
+      'TEST',
+    );
+    await db.agent.create({ data: { teamId: team.id, name: 'Demo Admin', email: 'admin@demo.test', role: 'ADMIN' } });
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(file, key.secret, { mode: 0o600 });
+    return key.secret;
+  }
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
+}

@@ -1,0 +1,74 @@
+// The HTTP server in front of yoga: request ids, /healthz, /readyz, GraphiQL's
+// assets and the body limit; everything else is GraphQL.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serveGraphiQLAsset } from './graphiql.js';
+import type { Checks } from './health.js';
+
+const REQUEST_ID_RE = /^[\w.:-]{1,128}$/;
+
+export type HttpServerOptions = {
+  /** yoga's node handler. */
+  graphql(req: http.IncomingMessage, res: http.ServerResponse, context: { requestId: string }): unknown;
+  ready(): Promise<Checks>;
+  maxBodyBytes: number;
+};
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+/** A valid incoming X-Request-Id is kept; otherwise a new one is made. */
+function requestIdOf(req: http.IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+}
+
+export function createHttpServer(options: HttpServerOptions): http.Server {
+  return http.createServer((req, res) => {
+    const requestId = requestIdOf(req);
+    res.setHeader('X-Request-Id', requestId);
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (pathname === '/readyz') {
+      options.ready().then(
+        (checks) => sendJson(res, Object.values(checks).every((c) => c === 'ok') ? 200 : 503, checks),
+        () => sendJson(res, 503, { status: 'down' }),
+      );
+      return;
+    }
+    if (req.method === 'GET' && serveGraphiQLAsset(pathname, res)) return;
+    // Bodies sent without Content-Length are cut off by yoga (maxRequestBodySize).
+    if (Number(req.headers['content-length'] ?? 0) > options.maxBodyBytes) {
+      return sendJson(res, 413, { errors: [{ message: 'Request body too large' }] });
+    }
+    void options.graphql(req, res, { requestId });
+  });
+}
+
+/** Listens and resolves with the base URL (port 0 picks a free port). */
+export function listen(server: http.Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const { port: bound } = server.address() as AddressInfo;
+      const shownHost = host === '0.0.0.0' || host === '::' || host === '127.0.0.1' ? 'localhost' : host;
+      resolve(`http://${shownHost}:${bound}`);
+    });
+  });
+}
+
+/** Stops accepting connections and resolves once open requests are done (or cut off after `timeoutMs`). */
+export function closeGracefully(server: http.Server, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,50 @@
+// Every GraphQL response: an extensions.code on each error (counted in metrics)
+// and extensions.requestId.
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { ServerContext } from '../context.js';
+import type { Metrics } from '../platform/metrics.js';
+
+/**
+ * Every error leaves with an extensions.code: graphql-armor's limit errors get
+ * QUERY_TOO_COMPLEX, other syntax errors GRAPHQL_PARSE_FAILED.
+ */
+function codeOf(error: { message: string; extensions?: Record<string, unknown> }): string {
+  if (/limit of \d+ exceeded/.test(error.message)) return 'QUERY_TOO_COMPLEX';
+  const given = error.extensions?.code;
+  if (typeof given === 'string') return given;
+  if (error.message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
+  return 'GRAPHQL_VALIDATION_FAILED';
+}
+
+export function responseExtensionsPlugin(metrics: Metrics): Plugin<Record<string, unknown>, ServerContext> {
+  const withCodes = <T extends { errors?: readonly GraphQLError[] }>(r: T): T => {
+    if (!r.errors?.length) return r;
+    const errors = r.errors.map((e) => {
+      const code = codeOf(e);
+      metrics.errors.inc({ code });
+      if (e.extensions?.code === code) return e;
+      return new GraphQLError(e.message, {
+        nodes: e.nodes,
+        source: e.source,
+        positions: e.positions,
+        path: e.path,
+        originalError: e.originalError,
+        extensions: { ...e.extensions, code, ...(code === 'QUERY_TOO_COMPLEX' && { http: { status: 400 } }) },
+      });
+    });
+    return { ...r, errors };
+  };
+  return {
+    onResultProcess({ result, setResult, serverContext }) {
+      if (Array.isArray(result)) result = result.map(withCodes);
+      else if (!(Symbol.asyncIterator in result)) result = withCodes(result);
+      const add = <T extends { extensions?: Record<string, unknown> }>(r: T): T => ({
+        ...r,
+        extensions: { ...r.extensions, requestId: serverContext.requestId },
+      });
+      if (Array.isArray(result)) setResult(result.map(add));
+      else if (!(Symbol.asyncIterator in result)) setResult(add(result));
+    },
+  };
+}
