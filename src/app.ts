@@ -16,10 +16,11 @@ import { createEventBus, type EventBus } from './live/bus.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { createLimiter } from './platform/rate-limits.js';
+import { boundedParserCaches } from './plugins/document-cache.js';
 import { errorMaskingPlugin, maskError } from './plugins/error-masking.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { limitPlugins } from './plugins/limits.js';
-import { persistedOperationsPlugin, type PersistedMode } from './plugins/persisted-operations.js';
+import { createPersistedOperations, type PersistedMode } from './plugins/persisted-operations.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
 import { rateLimitHeadersPlugin } from './plugins/rate-limit-headers.js';
 import { responseExtensionsPlugin } from './plugins/response-extensions.js';
@@ -40,8 +41,10 @@ export type AppOptions = {
   shutdownTimeoutMs?: number;
   /** Anonymous ticket submissions per client IP and hour. @default 10 */
   publicTicketsPerHour?: number;
-  /** Trust X-Forwarded-For for the client IP. @default false */
-  trustProxy?: boolean;
+  /** Trusted proxies in front (X-Forwarded-For entries counted from the right); true is 1. @default 0 */
+  trustProxy?: boolean | number;
+  /** Timeouts, the metrics token and subscription caps. @default DEFAULT_TRANSPORT */
+  transport?: Partial<TransportOptions>;
   /** Production rules (https-only webhooks, no private addresses). @default false */
   production?: boolean;
   /** Operation limits and cost budget. @default DEFAULT_LIMITS */
@@ -54,6 +57,21 @@ export type AppOptions = {
   persisted?: { mode: PersistedMode; manifest?: Map<string, string> };
 };
 
+export type TransportOptions = {
+  /** @default 30000 */ requestTimeoutMs: number;
+  /** @default 5000 */ keepAliveTimeoutMs: number;
+  /** Bearer token for /metrics. @default unset (open) */ metricsToken?: string;
+  /** @default 100 */ maxSubscriptionsPerConnection: number;
+  /** @default 500 */ maxSubscriptionsPerCredential: number;
+};
+
+export const DEFAULT_TRANSPORT: TransportOptions = {
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxSubscriptionsPerConnection: 100,
+  maxSubscriptionsPerCredential: 500,
+};
+
 export function buildApp(options: AppOptions) {
   const { db, log, jwtSecret, redis } = options;
   const bus = options.bus ?? createEventBus({});
@@ -62,7 +80,9 @@ export function buildApp(options: AppOptions) {
   const limits = {
     publicTickets: createLimiter({ name: 'public-tickets', points: options.publicTicketsPerHour ?? 10, durationSeconds: 3600, redis }),
   };
-  const clientIp = (req: ServerContext['req'] | undefined) => (req ? clientIpOf(req, options.trustProxy ?? false) : 'unknown');
+  const transport = { ...DEFAULT_TRANSPORT, ...options.transport };
+  const proxies = Number(options.trustProxy ?? 0);
+  const clientIp = (req: ServerContext['req'] | undefined) => (req ? clientIpOf(req, proxies) : 'unknown');
 
   // One authentication per HTTP request, shared by the idempotency check and the context.
   const viewers = new WeakMap<Request, Promise<Viewer>>();
@@ -74,11 +94,14 @@ export function buildApp(options: AppOptions) {
   const wsViewer = (params: Record<string, unknown>) =>
     authenticate(db, typeof params.authorization === 'string' ? params.authorization : undefined, jwtSecret);
 
+  const persisted = createPersistedOperations(options.persisted?.mode ?? 'apq', options.persisted?.manifest);
+
   const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     maxRequestBodySize: maxBodyBytes,
+    parserAndValidationCache: boundedParserCaches(),
     // GraphQL-over-HTTP persisted documents are sent as `documentId`.
     extraParamNames: ['documentId'],
     graphiql: options.graphiql === false ? false : { title: 'ticketql', subscriptionsProtocol: 'WS' },
@@ -109,7 +132,7 @@ export function buildApp(options: AppOptions) {
     plugins: [
       errorMaskingPlugin(log),
       sharedLiveResults(),
-      persistedOperationsPlugin(options.persisted?.mode ?? 'apq', options.persisted?.manifest),
+      persisted.plugin,
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits }, redis),
       // Browsers may only send GraphQL requests that need a CORS preflight.
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
@@ -127,10 +150,14 @@ export function buildApp(options: AppOptions) {
     ],
   });
 
-  const server = createHttpServer({ graphql: yoga, ready: () => readiness(db, redis), maxBodyBytes });
+  const server = createHttpServer({ graphql: yoga, ready: () => readiness(db, redis), maxBodyBytes, ...transport });
   const sockets = attachWebSockets(server, yoga, {
     path: '/graphql',
     authorize: (authorization) => authenticate(db, authorization, jwtSecret).then((viewer) => viewer.role !== 'ANONYMOUS', () => false),
+    persisted,
+    maxPayloadBytes: maxBodyBytes,
+    maxSubscriptionsPerConnection: transport.maxSubscriptionsPerConnection,
+    maxSubscriptionsPerCredential: transport.maxSubscriptionsPerCredential,
   });
 
   return {

@@ -61,8 +61,26 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Anonymous ticket submissions allowed per client IP and hour. @default 10 */
   PUBLIC_TICKETS_PER_HOUR: z.coerce.number().int().min(0).default(10),
-  /** Take the client IP from X-Forwarded-For (behind a trusted proxy). @default false */
-  TRUST_PROXY: bool.default(false),
+  /**
+   * Proxies in front of the server whose X-Forwarded-For entries are trusted: `true` is
+   * one (a load balancer), a number that many; the client IP is the entry that many
+   * from the right. @default false
+   */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|yes|no|\d{1,2})$/, 'must be true, false or a number of proxies')
+    .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v)))
+    .default(0),
+  /** Milliseconds a client has to send a whole request (headers and body). @default 30000 */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Milliseconds an idle keep-alive connection stays open; set above the load balancer's idle timeout. @default 5000 */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Bearer token that /metrics requires. Unset: /metrics is open (protect it at the load balancer). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Subscriptions one WebSocket connection may hold open at once. @default 100 */
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(100),
+  /** Subscriptions one credential may hold open at once on one process. @default 500 */
+  MAX_SUBSCRIPTIONS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(500),
   /** SMTP server for outgoing mail (smtp:// or smtps://). Unset: .eml files under DATA_DIR/mail. */
   SMTP_URL: z.string().refine((v) => /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL').optional(),
   /** Sender of outgoing mail. @default "ticketql <no-reply@localhost>" */
@@ -115,7 +133,13 @@ export type Config = {
   logLevel: string;
   shutdownTimeoutMs: number;
   publicTicketsPerHour: number;
-  trustProxy: boolean;
+  /** Trusted proxies in front of the server (0: none). */
+  trustProxy: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  metricsToken: string | undefined;
+  maxSubscriptionsPerConnection: number;
+  maxSubscriptionsPerCredential: number;
   smtpUrl: string | undefined;
   mailFrom: string;
   workers: number;
@@ -168,6 +192,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicTicketsPerHour: e.PUBLIC_TICKETS_PER_HOUR,
     trustProxy: e.TRUST_PROXY,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
+    maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    maxSubscriptionsPerCredential: e.MAX_SUBSCRIPTIONS_PER_CREDENTIAL,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     workers: e.WORKERS,

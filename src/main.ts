@@ -110,6 +110,13 @@ async function main() {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     publicTicketsPerHour: config.publicTicketsPerHour,
     trustProxy: config.trustProxy,
+    transport: {
+      requestTimeoutMs: config.requestTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      metricsToken: config.metricsToken,
+      maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+      maxSubscriptionsPerCredential: config.maxSubscriptionsPerCredential,
+    },
     production: config.nodeEnv === 'production',
     limits: config.limits,
     maxBodyBytes: config.maxBodyBytes,

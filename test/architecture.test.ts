@@ -15,7 +15,8 @@ const LAYERS: string[][] = [
   ['live', 'jobs'],
   ['domain'],
   ['context.ts'],
-  ['plugins', 'schema', 'http'],
+  ['plugins', 'schema'],
+  ['http'],
   ['app.ts'],
   ['main.ts', 'worker-main.ts', 'cli.ts'],
 ];

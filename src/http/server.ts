@@ -1,6 +1,6 @@
 // The HTTP server in front of yoga: request ids, /healthz, /readyz, GraphiQL's
 // assets and the body limit; everything else is GraphQL.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveGraphiQLAsset } from './graphiql.js';
@@ -13,7 +13,20 @@ export type HttpServerOptions = {
   graphql(req: http.IncomingMessage, res: http.ServerResponse, context: { requestId: string }): unknown;
   ready(): Promise<Checks>;
   maxBodyBytes: number;
+  /** Time a client has to send a whole request; a body sent byte by byte is cut off after it. */
+  requestTimeoutMs: number;
+  /** Time an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+  /** When set, /metrics answers only requests bearing it. */
+  metricsToken?: string;
 };
+
+/** Constant-time comparison of a request's bearer token with the expected one. */
+function bears(req: http.IncomingMessage, token: string): boolean {
+  const given = Buffer.from(req.headers.authorization ?? '');
+  const expected = Buffer.from(`Bearer ${token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
@@ -27,7 +40,9 @@ function requestIdOf(req: http.IncomingMessage): string {
 }
 
 export function createHttpServer(options: HttpServerOptions): http.Server {
-  return http.createServer((req, res) => {
+  // Node checks the request and header timeouts on this interval (30 s by default).
+  const connectionsCheckingInterval = Math.min(5_000, Math.ceil(options.requestTimeoutMs / 2));
+  const server = http.createServer({ connectionsCheckingInterval }, (req, res) => {
     const requestId = requestIdOf(req);
     res.setHeader('X-Request-Id', requestId);
     const pathname = (req.url ?? '/').split('?')[0]!;
@@ -39,6 +54,10 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
       );
       return;
     }
+    if (pathname === '/metrics' && options.metricsToken && !bears(req, options.metricsToken)) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      return sendJson(res, 401, { errors: [{ message: 'A metrics token is required', extensions: { code: 'UNAUTHENTICATED' } }] });
+    }
     if (req.method === 'GET' && serveGraphiQLAsset(pathname, res)) return;
     // Bodies sent without Content-Length are cut off by yoga (maxRequestBodySize).
     if (Number(req.headers['content-length'] ?? 0) > options.maxBodyBytes) {
@@ -46,6 +65,12 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
     }
     void options.graphql(req, res, { requestId });
   });
+  server.requestTimeout = options.requestTimeoutMs;
+  server.keepAliveTimeout = options.keepAliveTimeoutMs;
+  // Headers must come within the request timeout, and after the keep-alive timeout,
+  // so that a connection being reused is not cut off while its next request arrives.
+  server.headersTimeout = Math.min(options.requestTimeoutMs, Math.max(10_000, options.keepAliveTimeoutMs + 1_000));
+  return server;
 }
 
 /** Listens and resolves with the base URL (port 0 picks a free port). */

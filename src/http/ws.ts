@@ -3,17 +3,20 @@
 // plugins, context and error masking.
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { getOperationAST, type ExecutionArgs, type GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Context, ServerContext } from '../context.js';
+import type { OperationParams, PersistedOperations } from '../plugins/persisted-operations.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 /** Close code and reason for a subscriber that cannot keep up. */
 export const SLOW_CONSUMER_CLOSE = { code: 1008, reason: 'Slow consumer: too many events waiting' } as const;
 
 type Run = ServerOptions['execute'] & {};
+/** What this server keeps on each connection, beside graphql-ws' own socket and request. */
+type Extra = { ops?: Set<string>; subscriptions?: Set<string>; credential?: string };
 type Enveloped = { execute: Run; subscribe: Run };
 
 export function attachWebSockets(
@@ -23,10 +26,17 @@ export function attachWebSockets(
     path: string;
     /** Checks connectionParams.authorization; false closes the socket with 4403. */
     authorize(authorization: string | undefined): Promise<boolean>;
+    /** The persisted-operations policy HTTP requests follow. */
+    persisted: PersistedOperations;
+    /** Largest message a client may send, before or after authenticating. */
+    maxPayloadBytes: number;
+    /** Subscriptions open at once on one connection, and for one credential on this process. */
+    maxSubscriptionsPerConnection: number;
+    maxSubscriptionsPerCredential: number;
   },
 ) {
   // noServer: the HTTP server's own errors (a busy port) stay its own.
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   server.on('upgrade', (request, socket, head) => {
     if ((request.url ?? '').split('?')[0] !== options.path) {
       socket.destroy();
@@ -36,6 +46,15 @@ export function attachWebSockets(
   });
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  /** Open subscriptions per credential on this process. */
+  const perCredential = new Map<string, number>();
+  const tooMany = (message: string) => [new GraphQLError(message, { extensions: { code: 'RATE_LIMITED' } })];
+  const endSubscription = (extra: Extra, id: string) => {
+    if (!extra.subscriptions?.delete(id) || !extra.credential) return;
+    const left = (perCredential.get(extra.credential) ?? 1) - 1;
+    if (left > 0) perCredential.set(extra.credential, left);
+    else perCredential.delete(extra.credential);
+  };
 
   useServer<Record<string, unknown>, { requestId: string }>(
     {
@@ -54,19 +73,52 @@ export function attachWebSockets(
           params: payload,
           dropConnection: () => socket.close(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason),
         });
-        const document = parse(payload.query);
+        const found = options.persisted.lookup(payload as OperationParams);
+        if ('error' in found) return [found.error];
+        if (!found.query) return [new GraphQLError('Must provide a query', { extensions: { code: 'BAD_REQUEST' } })];
+        let document: DocumentNode;
+        try {
+          document = parse(found.query);
+        } catch (err) {
+          if (err instanceof GraphQLError) return [err];
+          throw err;
+        }
         const errors = validate(schema, document) as readonly GraphQLError[];
         if (errors.length > 0) return errors;
+        // A subscription takes its place on the connection before anything is awaited,
+        // so that the cap counts subscriptions in the order the client sent them.
+        const extra = ctx.extra as Extra;
+        const isSubscription = getOperationAST(document, payload.operationName)?.operation === 'subscription';
+        if (isSubscription) {
+          extra.subscriptions ??= new Set();
+          // graphql-ws forgets a subscription as soon as the client completes it; its
+          // own ending (onComplete) may come after the client's next subscribe.
+          for (const open of [...extra.subscriptions]) if (!(open in ctx.subscriptions)) endSubscription(extra, open);
+          if (extra.subscriptions.size >= options.maxSubscriptionsPerConnection) {
+            return tooMany(`At most ${options.maxSubscriptionsPerConnection} subscriptions per connection`);
+          }
+          extra.subscriptions.add(id);
+        }
         let contextValue: Context;
         try {
           contextValue = await contextFactory();
         } catch (err) {
+          extra.subscriptions?.delete(id);
           return [err as GraphQLError]; // masked and logged by the context factory
         }
-        if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
+        options.persisted.register(found.register, contextValue.viewer);
+        if (isSubscription) {
+          const { viewer } = contextValue;
+          extra.credential ??= viewer.apiKeyId ?? viewer.agentId ?? viewer.customerId ?? undefined;
+          const open = extra.credential ? (perCredential.get(extra.credential) ?? 0) : 0;
+          if (open >= options.maxSubscriptionsPerCredential) {
+            extra.subscriptions?.delete(id);
+            return tooMany(`At most ${options.maxSubscriptionsPerCredential} subscriptions per credential`);
+          }
+          if (extra.credential) perCredential.set(extra.credential, open + 1);
+        } else {
           inFlight++;
-          (ctx.extra as { ops?: Set<string> }).ops ??= new Set();
-          (ctx.extra as { ops?: Set<string> }).ops!.add(id);
+          (extra.ops ??= new Set()).add(id);
         }
         return {
           schema,
@@ -78,11 +130,16 @@ export function attachWebSockets(
         } satisfies ExecutionArgs;
       },
       onComplete: (ctx, id) => {
-        const ops = (ctx.extra as { ops?: Set<string> }).ops;
-        if (ops?.delete(id)) {
+        const extra = ctx.extra as Extra;
+        endSubscription(extra, id);
+        if (extra.ops?.delete(id)) {
           inFlight--;
           if (inFlight === 0) idle?.();
         }
+      },
+      onClose: (ctx) => {
+        const extra = ctx.extra as Extra;
+        for (const id of [...(extra.subscriptions ?? [])]) endSubscription(extra, id);
       },
     },
     wss,

@@ -2,68 +2,57 @@
 // ask for over time. Checked before execution starts.
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import {
-  getOperationAST,
   GraphQLError,
-  Kind,
   NoSchemaIntrospectionCustomRule,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type SelectionSetNode,
+  type ExecutionArgs,
+  type ExecutionResult,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { Context } from '../context.js';
 import type { LimitOptions } from '../config.js';
 import { createLimiter } from '../platform/rate-limits.js';
-
-const DEFAULT_PAGE = 20;
-
-/**
- * Cost of an operation: each object field costs 1, times the page size of every
- * connection above it (first/last, 20 when not given). Scalars are free.
- */
-export function operationCost(document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown> = {}): number {
-  const operation = getOperationAST(document, operationName);
-  if (!operation) return 0;
-  const fragments = new Map(
-    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
-  );
-  const pageSize = (field: FieldNode): number | undefined => {
-    let size: number | undefined;
-    for (const arg of field.arguments ?? []) {
-      if (arg.name.value !== 'first' && arg.name.value !== 'last') continue;
-      const value = arg.value.kind === Kind.VARIABLE ? variables[arg.value.name.value] : arg.value.kind === Kind.INT ? Number(arg.value.value) : undefined;
-      if (typeof value === 'number') size = Math.max(size ?? 0, value);
-    }
-    return size;
-  };
-  const seen = new Set<string>();
-  const walk = (set: SelectionSetNode | undefined, multiplier: number): number => {
-    let cost = 0;
-    for (const selection of set?.selections ?? []) {
-      if (selection.kind === Kind.FIELD) {
-        if (!selection.selectionSet) continue;
-        const isConnection = selection.arguments?.some((a) => ['first', 'last', 'after', 'before'].includes(a.name.value)) || /Connection$/.test(selection.name.value);
-        const size = pageSize(selection) ?? (isConnection ? DEFAULT_PAGE : 1);
-        cost += multiplier + walk(selection.selectionSet, multiplier * size);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        cost += walk(selection.selectionSet, multiplier);
-      } else if (!seen.has(selection.name.value)) {
-        seen.add(selection.name.value);
-        cost += walk(fragments.get(selection.name.value)?.selectionSet, multiplier);
-        seen.delete(selection.name.value);
-      }
-    }
-    return cost;
-  };
-  return Math.max(1, walk(operation.selectionSet, 1));
-}
+import { operationCost } from './cost.js';
 
 function tooCostly(cost: number, max: number) {
   return new GraphQLError(`Operation cost ${cost} exceeds the limit of ${max}: ask for smaller pages or fewer fields`, {
     extensions: { code: 'QUERY_TOO_COMPLEX', cost, maxCost: max },
   });
+}
+
+/**
+ * The events of a subscription, each paid for before it is delivered; the stream ends
+ * with the refusal once the budget is spent. Not a generator: a generator waiting for
+ * the next event would see an unsubscribe only after that event came, so return()
+ * goes straight to the source.
+ */
+function charged(events: AsyncIterable<ExecutionResult>, pay: () => Promise<GraphQLError | undefined>): AsyncIterableIterator<ExecutionResult> {
+  const source = events[Symbol.asyncIterator]();
+  let ended = false;
+  const end = async (): Promise<IteratorResult<ExecutionResult>> => {
+    ended = true;
+    await source.return?.();
+    return { done: true, value: undefined };
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      if (ended) return { done: true, value: undefined };
+      const event = await source.next();
+      if (event.done) return event;
+      const refused = await pay();
+      if (!refused) return event;
+      await end();
+      return { done: false, value: { errors: [refused] } };
+    },
+    return: end,
+    async throw(err: unknown) {
+      await end();
+      throw err;
+    },
+  };
 }
 
 /** graphql-armor's limits, the cost limit and budget, and the introspection switch. */
@@ -78,23 +67,50 @@ export function limitPlugins(options: LimitOptions, redis?: Redis): Plugin[] {
     blockFieldSuggestion: { enabled: options.hideSuggestions },
   }).protect();
 
+  const key = (ctx: Context) => ctx.viewer.apiKeyId ?? ctx.viewer.agentId ?? ctx.viewer.customerId ?? `ip:${ctx.clientIp}`;
+  /** Spends `cost` of the caller's budget; the error to answer with when it cannot. */
+  const spend = async (ctx: Context, cost: number): Promise<GraphQLError | undefined> => {
+    try {
+      const res = await budget.consume(key(ctx), cost);
+      ctx.rateLimit = { cost, limit: options.budget, remaining: res.remaining, resetAt: res.resetAt };
+      return undefined;
+    } catch (err) {
+      // Over budget (RATE_LIMITED), or the budget's store failed: errorMaskingPlugin,
+      // which runs before this plugin, masks and logs that one with the request id.
+      return err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error });
+    }
+  };
+  /** The operation's cost, or the error that refuses it (too costly, bad arguments). */
+  const price = (args: ExecutionArgs): number | GraphQLError => {
+    try {
+      const cost = operationCost(args.schema, args.document, args.operationName ?? undefined, args.variableValues ?? {});
+      return cost > options.maxCost ? tooCostly(cost, options.maxCost) : cost;
+    } catch (err) {
+      if (err instanceof GraphQLError) return err;
+      throw err;
+    }
+  };
+
   const costPlugin: Plugin<Context> = {
     async onExecute({ args, setResultAndStopExecution }) {
-      const ctx = args.contextValue;
-      const cost = operationCost(args.document, args.operationName ?? undefined, args.variableValues ?? {});
-      if (cost > options.maxCost) {
-        setResultAndStopExecution({ errors: [tooCostly(cost, options.maxCost)] });
+      const cost = price(args);
+      const refused = typeof cost === 'number' ? await spend(args.contextValue, cost) : cost;
+      if (refused) setResultAndStopExecution({ errors: [refused] });
+    },
+    // A subscription is priced when it starts, and each event it delivers spends the
+    // same cost again: a subscriber out of budget gets RATE_LIMITED and its stream ends.
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const cost = price(args);
+      const refused = typeof cost === 'number' ? await spend(args.contextValue, cost) : cost;
+      if (refused) {
+        setResultAndStopExecution({ errors: [refused] });
         return;
       }
-      const key = ctx.viewer.apiKeyId ?? ctx.viewer.agentId ?? ctx.viewer.customerId ?? `ip:${ctx.clientIp}`;
-      try {
-        const res = await budget.consume(key, cost);
-        ctx.rateLimit = { cost, limit: options.budget, remaining: res.remaining, resetAt: res.resetAt };
-      } catch (err) {
-        // Over budget (RATE_LIMITED), or the budget's store failed: errorMaskingPlugin,
-        // which runs before this plugin, masks and logs that one with the request id.
-        setResultAndStopExecution({ errors: [err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error })] });
-      }
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (isAsyncIterable(result)) setResult(charged(result, () => spend(args.contextValue, cost as number)));
+        },
+      };
     },
   };
 

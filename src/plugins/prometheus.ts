@@ -10,6 +10,9 @@ export function prometheusPlugin(metrics: Metrics) {
     // Operation counts and durations, and HTTP durations. The per-phase histograms,
     // the summary and the deprecated-field counter (which walks every document)
     // cost measurable CPU on each request and add little to these.
+    // Label values come from the schema and the server only: operation names and URLs
+    // are chosen by clients (unbounded, and GET URLs carry variables), so neither is a label.
+    labels: { operationName: false, url: false, fieldName: false, typeName: false },
     metrics: {
       graphql_envelop_request: true,
       graphql_envelop_request_duration: true,

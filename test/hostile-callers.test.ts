@@ -1,0 +1,192 @@
+// Limits hold on every transport: HTTP, server-sent events and graphql-ws run the
+// same cost limit, budget and persisted-operation policy; transport limits cap what
+// a connection may hold or send; /metrics shows nothing a client chose.
+import net from 'node:net';
+import { createHash } from 'node:crypto';
+import WebSocket from 'ws';
+import { afterAll, describe, expect, test } from 'vitest';
+import { inject } from 'vitest';
+import { buildApp, type AppOptions } from '../src/app.js';
+import { createDb } from '../src/db.js';
+import { createLogger } from '../src/logger.js';
+import { JWT_SECRET } from './support/app.js';
+import { createTeam } from './support/fixtures.js';
+import { disposeLive, subscribe, subscribeSse, wsClient } from './support/live.js';
+
+const apps: Array<{ stop(): Promise<void> }> = [];
+afterAll(async () => {
+  disposeLive();
+  for (const app of apps.splice(0)) await app.stop();
+});
+
+/** A server of its own on a free port, with the given options. */
+async function serve(options: Partial<AppOptions> = {}) {
+  const db = createDb(inject('databaseUrl'), 3);
+  const app = buildApp({ db, log: createLogger('silent'), jwtSecret: JWT_SECRET, ...options });
+  const base = await app.start(0);
+  apps.push({ stop: async () => (await app.stop(), await db.$disconnect()) });
+  return { app, db, base };
+}
+
+async function post(base: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as { data?: any; errors?: Array<{ message: string; extensions: Record<string, any> }> } };
+}
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** Twenty aliases of a page of tickets with their threads: far over the default cost limit. */
+const COSTLY_SELECTION = Array.from(
+  { length: 20 },
+  (_, i) => `a${i}: ticket { messages(first: 100) { edges { node { ticket { messages(first: 100) { edges { node { id } } } } } } } }`,
+).join(' ');
+
+describe('the cost limit and the budget on every transport', () => {
+  test('a selection refused as a query is refused as a subscription, over graphql-ws and over SSE', async () => {
+    const { base } = await serve();
+    const t = await createTeam();
+    const query = await post(base, { query: `{ ${COSTLY_SELECTION.replace(/(a\d+): ticket \{/g, '$1: ticket(id: "tkt_0") {')} }` }, bearer(t.keys.read));
+    expect(query.body.errors![0]!.extensions, JSON.stringify(query.body)).toMatchObject({ code: 'QUERY_TOO_COMPLEX', maxCost: 50_000 });
+
+    const document = `subscription { ticketEvents { ${COSTLY_SELECTION} } }`;
+    const ws = subscribe(wsClient(base, t.keys.read), document);
+    await ws.completed;
+    expect(ws.received).toHaveLength(1);
+    expect(ws.received[0]!.errors![0]!.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', maxCost: 50_000 });
+
+    const sse = subscribeSse(base, t.keys.read, document);
+    await sse.completed;
+    expect(sse.received[0]!.errors![0]!.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', maxCost: 50_000 });
+  });
+
+  test('each event a subscription delivers spends its cost; out of budget, it ends with RATE_LIMITED', async () => {
+    // `ticketEvents { ticket { title } }` costs 2: the start and two events fit a budget of 6, the third does not.
+    const { base } = await serve({ limits: { budget: 6 } });
+    const t = await createTeam();
+    const sub = subscribe(wsClient(base, t.keys.write), 'subscription { ticketEvents { type ticket { title } } }');
+    // The first mutation costs the key 2 as well (on the same budget): use another credential to write.
+    const create = (title: string) =>
+      post(base, { query: 'mutation($t: String!) { createTicket(input: { title: $t, body: "b", customer: { email: "c@d.test" } }) { ticket { id } } }', variables: { t: title } }, bearer(t.keys.admin));
+    await sub.waitFor(0);
+    for (const title of ['one', 'two', 'three']) expect((await create(title)).body.errors).toBeUndefined();
+    await sub.completed;
+    expect(sub.received.map((r) => r.data?.ticketEvents?.ticket?.title ?? r.errors?.[0]?.extensions?.code)).toEqual(['one', 'two', 'RATE_LIMITED']);
+  });
+
+  test('connections cost their page size when `first` is not given, nodes(ids:) the number of IDs, at most 100', async () => {
+    const { base } = await serve();
+    const t = await createTeam();
+    const cost = async (query: string) => (await post(base, { query: `{ rateLimit { cost } ${query} }` }, bearer(t.keys.read))).body;
+    // rateLimit 1 + tickets 1 + 20 × (edges 1 + node 1)
+    expect((await cost('tickets { edges { node { id } } }')).data.rateLimit.cost).toBe(42);
+    expect((await cost('tickets(first: 20) { edges { node { id } } }')).data.rateLimit.cost).toBe(42);
+    const ids = (n: number) => JSON.stringify(Array.from({ length: n }, () => t.teamId));
+    // rateLimit 1 + nodes 1 + 3 IDs × slaTargets 1 (its scalars are free)
+    expect((await cost(`nodes(ids: ${ids(3)}) { ... on Team { slaTargets { priority } } }`)).data.rateLimit.cost).toBe(5);
+    const tooMany = await cost(`nodes(ids: ${ids(101)}) { id }`);
+    expect(tooMany.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ path: 'ids', message: 'at most 100 IDs per request' }] });
+  });
+});
+
+describe('persisted operations on every transport', () => {
+  test('PERSISTED_OPERATIONS=only runs nothing but the allow-list over graphql-ws too', async () => {
+    const allowed = 'query Allowed { viewer { role } }';
+    const hash = createHash('sha256').update(allowed).digest('hex');
+    const { base } = await serve({ persisted: { mode: 'only', manifest: new Map([[hash, allowed]]) } });
+    const t = await createTeam();
+    const client = wsClient(base, t.keys.read);
+    const refused = subscribe(client, '{ viewer { role team { name } } }');
+    await refused.completed;
+    expect(refused.received[0]!.errors![0]!.extensions).toMatchObject({ code: 'PERSISTED_QUERY_NOT_FOUND' });
+
+    const byHash = await new Promise<unknown>((resolve, reject) => {
+      client.subscribe({ query: '', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }, { next: resolve, error: reject, complete: () => {} });
+    });
+    expect(byHash).toEqual({ data: { viewer: { role: 'AGENT' } } });
+  });
+
+  test('an anonymous caller cannot park documents in the APQ store', async () => {
+    const { base } = await serve();
+    const t = await createTeam();
+    const query = '{ __typename anonymousParked: __typename }';
+    const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') };
+    expect((await post(base, { query, extensions: { persistedQuery } })).body.data).toEqual({ __typename: 'Query', anonymousParked: 'Query' });
+    expect((await post(base, { extensions: { persistedQuery } })).body.errors![0]!.extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    // A credential's registration is kept.
+    expect((await post(base, { query, extensions: { persistedQuery } }, bearer(t.keys.read))).body.errors).toBeUndefined();
+    expect((await post(base, { extensions: { persistedQuery } })).body.data).toEqual({ __typename: 'Query', anonymousParked: 'Query' });
+  });
+});
+
+describe('transport limits', () => {
+  test('a WebSocket message larger than the body limit closes the socket before authentication (1009)', async () => {
+    const { base } = await serve({ maxBodyBytes: 64 * 1024 });
+    const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    await new Promise((resolve) => socket.once('open', resolve));
+    const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(65 * 1024) } }));
+    expect(await closed).toBe(1009);
+  });
+
+  test('subscriptions per connection are capped', async () => {
+    const { base } = await serve({ transport: { maxSubscriptionsPerConnection: 2 } });
+    const t = await createTeam();
+    const client = wsClient(base, t.keys.read);
+    const first = subscribe(client, 'subscription { ticketEvents { type } }');
+    const second = subscribe(client, 'subscription { ticketEvents { cursor } }');
+    const third = subscribe(client, 'subscription { ticketEvents { ticketId } }');
+    await third.completed;
+    expect(third.received[0]!.errors![0]).toMatchObject({ message: 'At most 2 subscriptions per connection', extensions: { code: 'RATE_LIMITED' } });
+    // Ending one frees its place.
+    first.stop();
+    second.stop();
+    const again = subscribe(client, 'subscription { ticketEvents { type } }');
+    const created = await post(base, { query: 'mutation { createTicket(input: { title: "t", body: "b", customer: { email: "c@d.test" } }) { ticket { id } } }' }, bearer(t.keys.write));
+    expect(created.body.errors).toBeUndefined();
+    await again.waitFor(1);
+    expect(again.received[0]).toEqual({ data: { ticketEvents: { type: 'CREATED' } } });
+  });
+
+  test('a request body sent too slowly is cut off at the request timeout', async () => {
+    const { base } = await serve({ transport: { requestTimeoutMs: 1_000 } });
+    const { port } = new URL(base);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  test('behind one trusted proxy, the client is the rightmost X-Forwarded-For entry, whatever the client put before it', async () => {
+    const { base, db } = await serve({ publicTicketsPerHour: 1, trustProxy: 1 });
+    const t = await createTeam({ acceptsPublicTickets: true });
+    const submit = (forwardedFor: string) =>
+      post(base, {
+        query: 'mutation($input: CreateTicketInput!) { createTicket(input: $input) { ticketId } }',
+        variables: { input: { title: 'hello', teamSlug: t.team.slug, customer: { email: 'a@b.test' } } },
+      }, { 'x-forwarded-for': forwardedFor });
+    expect((await submit('10.0.0.1, 203.0.113.9')).body.errors).toBeUndefined();
+    expect((await submit('10.0.0.2, 203.0.113.9')).body.errors![0]!.extensions.code).toBe('RATE_LIMITED');
+    expect((await submit('10.0.0.1, 198.51.100.4')).body.errors).toBeUndefined();
+    expect(await db.ticket.count({ where: { teamId: t.team.id } })).toBe(2);
+  });
+});
+
+describe('/metrics', () => {
+  test('labels hold no operation names, URLs or variables; METRICS_TOKEN guards the path', async () => {
+    const { base } = await serve({ transport: { metricsToken: 'metrics-token-0123456789' } });
+    const t = await createTeam();
+    await post(base, { query: 'query SecretOperationName { viewer { role } }' }, bearer(t.keys.read));
+    await fetch(`${base}/graphql?query=${encodeURIComponent('query($v: String) { viewer { role } }')}&variables=${encodeURIComponent('{"v":"SECRET-VARIABLE"}')}`, {
+      headers: { ...bearer(t.keys.read), 'x-graphql-csrf': '1' },
+    });
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const metrics = await (await fetch(`${base}/metrics`, { headers: bearer('metrics-token-0123456789') })).text();
+    expect(metrics).toContain('graphql_envelop_request_duration');
+    expect(metrics).not.toContain('SecretOperationName');
+    expect(metrics).not.toContain('SECRET-VARIABLE');
+    expect(metrics).not.toContain('url=');
+  });
+});
