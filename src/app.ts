@@ -19,6 +19,7 @@ import { createLimiter } from './platform/rate-limits.js';
 import { boundedParserCaches } from './plugins/document-cache.js';
 import { errorMaskingPlugin, maskError } from './plugins/error-masking.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
+import { inputHygienePlugin } from './plugins/input-hygiene.js';
 import { limitPlugins } from './plugins/limits.js';
 import { createPersistedOperations, type PersistedMode } from './plugins/persisted-operations.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
@@ -134,6 +135,7 @@ export function buildApp(options: AppOptions) {
       sharedLiveResults(),
       persisted.plugin,
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits }, redis),
+      inputHygienePlugin(),
       // Browsers may only send GraphQL requests that need a CORS preflight.
       useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
       rateLimitHeadersPlugin(),

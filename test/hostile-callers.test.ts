@@ -30,7 +30,7 @@ async function serve(options: Partial<AppOptions> = {}) {
 
 async function post(base: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as { data?: any; errors?: Array<{ message: string; extensions: Record<string, any> }> } };
+  return { status: res.status, body: (await res.json()) as { data?: any; errors?: Array<{ message: string; extensions: Record<string, any> }>; extensions?: Record<string, unknown> } };
 }
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -188,5 +188,59 @@ describe('/metrics', () => {
     expect(metrics).not.toContain('SecretOperationName');
     expect(metrics).not.toContain('SECRET-VARIABLE');
     expect(metrics).not.toContain('url=');
+  });
+});
+
+describe('bad input is answered, never an internal error', () => {
+  const gpc = (id: string) => Buffer.from(`GPC:S:${id}`).toString('base64');
+
+  test('NUL characters and lone surrogates are BAD_USER_INPUT and write nothing, in variables and in literals', async () => {
+    const { base, db } = await serve();
+    const t = await createTeam();
+    const create = 'mutation($input: CreateTicketInput!) { createTicket(input: $input) { ticket { id } } }';
+    const nul = await post(base, { query: create, variables: { input: { title: 'a\u0000b', body: 'b', customer: { email: 'n@u.test' } } } }, bearer(t.keys.write));
+    expect(nul.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ path: 'input.title' }] });
+    const lone = await post(base, { query: 'query($s: String) { tickets(filter: { search: $s }) { totalCount } }', variables: { s: 'x\ud800' } }, bearer(t.keys.read));
+    expect(lone.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ path: 's' }] });
+    const literal = await post(base, { query: 'mutation { createTicket(input: { title: "a\\u0000b", body: "b", customer: { email: "n@u.test" } }) { ticket { id } } }' }, bearer(t.keys.write));
+    expect(literal.body.errors![0]!.extensions.code).toBe('BAD_USER_INPUT');
+    expect(await db.ticket.count({ where: { teamId: t.team.id } })).toBe(0);
+  });
+
+  test('hand-made cursors are BAD_USER_INPUT; another team’s ticket as a cursor answers like one that does not exist', async () => {
+    const { base, db } = await serve();
+    const mine = await createTeam();
+    const theirs = await createTeam();
+    const page = (after: string) => post(base, { query: '{ tickets(first: 5, after: $after) { edges { node { title } } } }'.replace('$after', JSON.stringify(after)) }, bearer(mine.keys.read));
+    for (const cursor of ['not base64 at all', gpc('not-a-uuid'), Buffer.from('GPC:N:12').toString('base64')]) {
+      expect((await page(cursor)).body.errors![0]!.extensions.code, cursor).toBe('BAD_USER_INPUT');
+    }
+    const foreign = await db.ticket.create({ data: { teamId: theirs.team.id, number: 1, title: 'theirs' } });
+    const missing = await page(gpc('00000000-0000-4000-8000-000000000000'));
+    const forged = await page(gpc(foreign.id));
+    expect(forged.body).toEqual({ ...missing.body, extensions: forged.body.extensions });
+    expect(forged.body.errors![0]!.extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  test('search takes %, _ and \\ literally', async () => {
+    const { base, db } = await serve();
+    const t = await createTeam();
+    for (const [number, title] of [[1, 'Refund 100% of order'], [2, 'Refund 1000 widgets'], [3, 'a_c'], [4, 'abc'], [5, 'path C:\\temp']] as const) {
+      await db.ticket.create({ data: { teamId: t.team.id, number, title } });
+    }
+    const found = async (search: string) =>
+      ((await post(base, { query: '{ tickets(filter: { search: $s }) { edges { node { title } } } }'.replace('$s', JSON.stringify(search)) }, bearer(t.keys.read))).body.data.tickets.edges as Array<{ node: { title: string } }>).map((e) => e.node.title);
+    expect(await found('100%')).toEqual(['Refund 100% of order']);
+    expect(await found('a_c')).toEqual(['a_c']);
+    expect(await found('C:\\temp')).toEqual(['path C:\\temp']);
+  });
+
+  test('webhook URLs: IPv4-compatible and IPv4-mapped IPv6 literals are judged by their IPv4 address', async () => {
+    const { refuseUrl } = await import('../src/webhooks/url-policy.js');
+    const production = { production: true };
+    expect(await refuseUrl('https://[::127.0.0.1]/hook', production)).toBe('resolves to a loopback address');
+    expect(await refuseUrl('https://[::169.254.169.254]/hook', production)).toBe('resolves to a linkLocal address');
+    expect(await refuseUrl('https://[::ffff:10.0.0.1]/hook', production)).toBe('resolves to a private address');
+    expect(await refuseUrl('https://[::1]/hook', production)).toBe('resolves to a loopback address');
   });
 });

@@ -20,15 +20,32 @@ const UNAVAILABLE = [
   { pattern: DB_BUSY, log: 'database pool exhausted', message: 'The server is busy; try again shortly' },
 ];
 
-function matches(err: unknown, pattern: RegExp): boolean {
-  for (let e = err as { message?: string; code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (pattern.test(`${e.code ?? ''} ${e.message ?? ''}`)) return true;
-  }
-  return false;
+type Cause = { message?: string; code?: string; cause?: unknown };
+
+/** The error and its causes, at most five deep. */
+function causes(err: unknown): Cause[] {
+  const chain: Cause[] = [];
+  for (let e = err as Cause | undefined; e && chain.length < 5; e = e.cause as Cause | undefined) chain.push(e);
+  return chain;
 }
+
+function matches(err: unknown, pattern: RegExp): boolean {
+  return causes(err).some((e) => pattern.test(`${e.code ?? ''} ${e.message ?? ''}`));
+}
+
+// A value the database cannot read as its column's type (a hand-made ID or cursor that
+// is no UUID): PostgreSQL's invalid_text_representation, Prisma's P2023.
+const MALFORMED_VALUE = /^(22P02|P2023)$/;
 
 export function maskError(error: unknown, requestId: string | undefined, log: Logger): GraphQLError {
   const original = error instanceof GraphQLError ? error.originalError : error;
+  if (original && !(original instanceof GraphQLError) && causes(original).some((e) => MALFORMED_VALUE.test(String(e.code ?? '')))) {
+    return new GraphQLError('An ID or cursor is malformed', {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: 'BAD_USER_INPUT', fields: [] },
+    });
+  }
   const unavailable =
     original && !(original instanceof GraphQLError) ? UNAVAILABLE.find((u) => matches(original, u.pattern)) : undefined;
   if (unavailable) {

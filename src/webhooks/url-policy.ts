@@ -30,8 +30,24 @@ export async function refuseUrl(raw: string, policy: UrlPolicy): Promise<string 
     return 'host does not resolve';
   }
   for (const address of addresses) {
-    const range = ipaddr.process(address).range();
+    const range = rangeOf(address);
     if (range !== 'unicast') return `resolves to a ${range} address`;
   }
   return undefined;
+}
+
+/**
+ * The address's range, for the address a connection would really reach: IPv4-mapped
+ * (::ffff:a.b.c.d) and the deprecated IPv4-compatible (::a.b.c.d) IPv6 addresses are
+ * judged by their IPv4 address.
+ */
+function rangeOf(address: string): string {
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === 'ipv6') {
+    const parts = (parsed as ipaddr.IPv6).parts;
+    if (parts.slice(0, 6).every((part) => part === 0) && (parts[6] !== 0 || parts[7]! > 1)) {
+      return ipaddr.IPv4.parse(`${parts[6]! >> 8}.${parts[6]! & 255}.${parts[7]! >> 8}.${parts[7]! & 255}`).range();
+    }
+  }
+  return parsed.range();
 }

@@ -1,6 +1,8 @@
 import { notFound } from '../../errors.js';
 import { visibleCustomers } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
+import { containsText } from '../common/search.js';
+import { checkCursor } from '../common/cursors.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { Customer } from './types.js';
@@ -31,12 +33,14 @@ builder.queryFields((t) => ({
       args: { search: t.arg.string({ description: 'Substring of the name or email, case-insensitive.' }) },
       totalCount: (_c, { search }, { db, viewer }) =>
         db.customer.count({ where: { AND: [visibleCustomers(viewer), searchWhere(search)] } }),
-      resolve: (query, _root, { search }, { db, viewer }) =>
-        db.customer.findMany({
+      resolve: async (query, _root, args, { db, viewer }) => {
+        await checkCursor(query, args, (id) => db.customer.count({ where: { id, AND: [visibleCustomers(viewer)] } }));
+        return db.customer.findMany({
           ...query,
-          where: { AND: [visibleCustomers(viewer), searchWhere(search)] },
+          where: { AND: [visibleCustomers(viewer), searchWhere(args.search)] },
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+        });
+      },
     },
     { name: 'CustomerConnection', description: 'A page of customers.' },
     { name: 'CustomerEdge', description: 'A customer in a page.' },
@@ -46,6 +50,6 @@ builder.queryFields((t) => ({
 function searchWhere(search: string | null | undefined) {
   const text = search?.trim();
   if (!text) return {};
-  const contains = { contains: text, mode: 'insensitive' as const };
+  const contains = containsText(text);
   return { OR: [{ name: contains }, { email: contains }] };
 }

@@ -4,6 +4,8 @@ import type { Prisma } from '../../generated/prisma/client.js';
 import { badInput, notFound } from '../../errors.js';
 import { visibleCustomers, visibleTickets } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
+import { containsText } from '../common/search.js';
+import { checkCursor } from '../common/cursors.js';
 import { OrderDirectionEnum } from '../common/enums.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
@@ -56,7 +58,7 @@ const SEARCH_CUSTOMER_IDS = 1000;
  * BENCHMARKS.md), while an OR of the title and a list of customer IDs can use indexes.
  */
 async function searchWhere(db: Db, viewer: Viewer, search: string): Promise<Prisma.TicketWhereInput> {
-  const contains = { contains: search, mode: 'insensitive' as const };
+  const contains = containsText(search);
   const customerMatches: Prisma.CustomerWhereInput = { OR: [{ name: contains }, { email: contains }] };
   const customers = await db.customer.findMany({
     where: { AND: [visibleCustomers(viewer), customerMatches] },
@@ -127,7 +129,9 @@ builder.queryFields((t) => ({
         orderBy: t.arg({ type: TicketOrder, description: 'Sort order; newest first by default.' }),
       },
       totalCount: async (_connection, { filter }, { db, viewer }) => db.ticket.count({ where: { AND: await whereOf(db, viewer, filter) } }),
-      resolve: async (query, _root, { filter, orderBy }, { db, viewer }) => {
+      resolve: async (query, _root, args, { db, viewer }) => {
+        const { filter, orderBy } = args;
+        await checkCursor(query, args, (id) => db.ticket.count({ where: { id, AND: [visibleTickets(viewer)] } }));
         const direction = orderBy?.direction === 'ASC' ? 'asc' : 'desc';
         const column = ORDER_COLUMNS[orderBy?.field ?? 'CREATED_AT'];
         const where = { AND: await whereOf(db, viewer, filter) };
