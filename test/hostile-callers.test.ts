@@ -9,6 +9,8 @@ import { inject } from 'vitest';
 import { buildApp, type AppOptions } from '../src/app.js';
 import { createDb } from '../src/db.js';
 import { createLogger } from '../src/logger.js';
+import { signToken } from '../src/auth/tokens.js';
+import { encodeId } from '../src/ids.js';
 import { JWT_SECRET } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
 import { disposeLive, subscribe, subscribeSse, wsClient } from './support/live.js';
@@ -171,6 +173,17 @@ describe('transport limits', () => {
     expect((await submit('10.0.0.2, 203.0.113.9')).body.errors![0]!.extensions.code).toBe('RATE_LIMITED');
     expect((await submit('10.0.0.1, 198.51.100.4')).body.errors).toBeUndefined();
     expect(await db.ticket.count({ where: { teamId: t.team.id } })).toBe(2);
+  });
+});
+
+describe('credentials that end', () => {
+  test('a subscription opened with a token ends with UNAUTHENTICATED when the token expires', async () => {
+    const { base } = await serve();
+    const t = await createTeam();
+    const shortLived = await signToken(JWT_SECRET, { sub: encodeId('Agent', t.agent.id), team: t.teamId, role: 'agent', email: t.agent.email }, '2s');
+    const sub = subscribe(wsClient(base, shortLived), 'subscription { ticketEvents { type } }');
+    await sub.completed;
+    expect(sub.received.at(-1)!.errors![0]).toMatchObject({ message: 'The credential expired: subscribe again with a new one' });
   });
 });
 

@@ -28,11 +28,11 @@ export async function signToken(secret: string, claims: TokenClaims, ttl = '1h')
 }
 
 /** The claims of a valid token, or undefined for any bad, expired or malformed one. */
-export async function verifyToken(secret: string, token: string): Promise<TokenClaims | undefined> {
+export async function verifyToken(secret: string, token: string): Promise<(TokenClaims & { exp: number }) | undefined> {
   try {
     const { payload } = await jwtVerify(token, key(secret), { algorithms: ['HS256'], requiredClaims: ['exp'] });
     const parsed = ClaimsSchema.safeParse(payload);
-    return parsed.success ? parsed.data : undefined;
+    return parsed.success ? { ...parsed.data, exp: payload.exp! } : undefined;
   } catch {
     return undefined;
   }

@@ -19,6 +19,8 @@ export type Viewer = {
   customerId?: string;
   name?: string;
   email?: string;
+  /** When the credential stops being valid (tokens): open subscriptions end then. */
+  expiresAt?: Date;
 };
 
 export const ANONYMOUS: Viewer = { role: 'ANONYMOUS', teamId: null, scopes: new Set() };
@@ -90,6 +92,7 @@ async function fromToken(db: Db, token: string, jwtSecret: string): Promise<View
       customerId: customer.id,
       name: customer.name ?? claims.name,
       email,
+      expiresAt: new Date(claims.exp * 1000),
     };
   }
 
@@ -110,6 +113,7 @@ async function fromToken(db: Db, token: string, jwtSecret: string): Promise<View
     agentId: agent.id,
     name: agent.name,
     email: agent.email,
+    expiresAt: new Date(claims.exp * 1000),
   };
 }
 

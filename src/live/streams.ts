@@ -81,17 +81,36 @@ function endsFor(viewer: Viewer, event: BusEvent): boolean {
  */
 export function liveEvents(ctx: StreamContext, options: LiveOptions): AsyncGenerator<LiveEvent> {
   const subscription = ctx.bus.subscribe(ctx.viewer.teamId!);
-  const stream = streamOf(ctx, options, subscription);
+  // A token's subscription ends when the token expires: the bus subscription ends,
+  // which wakes the stream, and the stream reports why.
+  const expiry = { passed: false, timer: undefined as NodeJS.Timeout | undefined };
+  const expiresAt = ctx.viewer.expiresAt?.getTime();
+  if (expiresAt !== undefined) {
+    // Timers hold at most 2^31 - 1 ms; a token valid for longer is checked again then.
+    const arm = () => {
+      const wait = expiresAt - Date.now();
+      expiry.timer = setTimeout(() => (Date.now() >= expiresAt ? ((expiry.passed = true), void subscription.return()) : arm()), Math.min(wait, 2 ** 31 - 1));
+      expiry.timer.unref();
+    };
+    arm();
+  }
+  const stream = streamOf(ctx, options, subscription, expiry);
   const end = stream.return.bind(stream);
   return Object.assign(stream, {
     async return(value?: LiveEvent) {
+      clearTimeout(expiry.timer);
       await subscription.return();
       return end(value as never);
     },
   });
 }
 
-async function* streamOf(ctx: StreamContext, options: LiveOptions, subscription: Subscription): AsyncGenerator<LiveEvent> {
+async function* streamOf(
+  ctx: StreamContext,
+  options: LiveOptions,
+  subscription: Subscription,
+  expiry: { passed: boolean; timer?: NodeJS.Timeout },
+): AsyncGenerator<LiveEvent> {
   const { db, viewer } = ctx;
   const teamId = viewer.teamId!;
   const wanted = (e: { ticketId: string; type: TicketEventType }) =>
@@ -168,7 +187,10 @@ async function* streamOf(ctx: StreamContext, options: LiveOptions, subscription:
         continue;
       }
       pending = undefined;
-      if (next.done) return;
+      if (next.done) {
+        if (expiry.passed) throw new ClientError('UNAUTHENTICATED', 'The credential expired: subscribe again with a new one');
+        return;
+      }
       const event = next.value;
       if (endsFor(viewer, event)) return;
       if (event.kind !== 'ticket-event') continue;
@@ -186,6 +208,7 @@ async function* streamOf(ctx: StreamContext, options: LiveOptions, subscription:
     }
     throw err;
   } finally {
+    clearTimeout(expiry.timer);
     ctx.metrics.subscriptionsOpen.dec();
     await subscription.return();
   }
