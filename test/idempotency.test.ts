@@ -105,3 +105,25 @@ describe('Idempotency-Key', () => {
     expect(again.body.data).toEqual(retry.body.data);
   });
 });
+
+describe('Idempotency-Key and secrets shown once', () => {
+  test('a replay of createApiKey does not show the secret again, and the stored answer holds no secret', async () => {
+    const t = await createTeam();
+    const query = 'mutation { createApiKey(input: { name: "ci", scopes: [READ] }) { apiKey { id } secret } }';
+    const first = await post(t.keys.admin, 'key-once', query, {});
+    const secret = first.body.data.createApiKey.secret as string;
+    expect(secret).toMatch(/^sk_(live|test)_/);
+    const again = await post(t.keys.admin, 'key-once', query, {});
+    expect(again.replayed).toBe(true);
+    expect(again.body.data).toBeNull();
+    expect(again.body.errors![0]).toMatchObject({
+      message: `The first request with this Idempotency-Key created a secret, which is shown only in its first answer; it created ${first.body.data.createApiKey.apiKey.id}`,
+      extensions: { code: 'CONFLICT' },
+    });
+    expect(JSON.stringify(again.body)).not.toContain(secret);
+    const stored = await testApp().db.idempotencyRecord.findMany({ where: { key: 'key-once' } });
+    expect(stored).toHaveLength(1);
+    expect(JSON.stringify(stored[0]!.response)).not.toContain(secret);
+    expect(await testApp().db.apiKey.count({ where: { teamId: t.team.id, name: 'ci' } })).toBe(1);
+  });
+});

@@ -22,6 +22,41 @@ const RETRYABLE = new Set(['INTERNAL_SERVER_ERROR', 'SERVICE_UNAVAILABLE']);
 
 type Claim = { scope: string; key: string };
 
+/** API key secrets and webhook signing secrets: shown once, so never kept in a stored answer. */
+const SECRET = /^(sk_(live|test)_|whsec_)/;
+
+/** Every string under `key` in a JSON value. */
+function valuesOf(value: unknown, key: string, found: string[] = []): string[] {
+  if (Array.isArray(value)) for (const item of value) valuesOf(item, key, found);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === key && typeof v === 'string') found.push(v);
+      else valuesOf(v, key, found);
+    }
+  }
+  return found;
+}
+
+/**
+ * The answer as it is kept for replays. An answer that carries a secret is kept as a
+ * CONFLICT that names what was created instead: a replay must not show the secret again,
+ * and the secret must not sit in the table for 24 hours.
+ */
+function withoutSecrets(result: ExecutionResult): ExecutionResult {
+  const secrets = valuesOf(result.data, 'secret').filter((v) => SECRET.test(v));
+  if (!secrets.length) return result;
+  const created = valuesOf(result.data, 'id');
+  return {
+    data: null,
+    errors: [
+      conflict(
+        `The first request with this Idempotency-Key created a secret, which is shown only in its first answer` +
+          (created.length ? `; it created ${created.join(', ')}` : ''),
+      ),
+    ],
+  };
+}
+
 function isMutation(query: string | undefined, operationName: string | undefined): boolean {
   if (!query) return false;
   try {
@@ -126,7 +161,7 @@ export function idempotencyPlugin(options: {
       const { extensions: _requestSpecific, ...stored } = result;
       await db.idempotencyRecord.update({
         where: { scope_key: c },
-        data: { response: JSON.parse(JSON.stringify(stored)) as Prisma.InputJsonValue },
+        data: { response: JSON.parse(JSON.stringify(withoutSecrets(stored))) as Prisma.InputJsonValue },
       });
     },
 
