@@ -4,6 +4,8 @@ import type { Viewer } from '../auth/viewer.js';
 import { visibleAgents } from '../auth/visibility.js';
 import { conflictOnDuplicate, notFound } from '../errors.js';
 import { change, type Deps } from './change.js';
+import { actorOf } from './events.js';
+import { unassignAgent } from './tickets.js';
 import * as v from './validation.js';
 
 const DUPLICATE = 'An agent with this email exists in the team';
@@ -36,11 +38,21 @@ export async function updateAgent(deps: Deps, viewer: Viewer, id: string, raw: z
   );
 }
 
-/** Removes an agent. Their tickets become unassigned; their messages stay; their live subscriptions end. */
+/**
+ * Removes an agent. Their tickets become unassigned, each with an UPDATED event (and
+ * its webhooks); their messages stay, without an author; their live subscriptions end.
+ */
 export async function deleteAgent(deps: Deps, viewer: Viewer, id: string) {
-  return change(deps, async ({ tx, announce }) => {
-    const { count } = await tx.agent.deleteMany({ where: { id, AND: [visibleAgents(viewer)] } });
-    if (count === 0) throw notFound('Agent');
-    announce({ kind: 'credential-revoked', teamId: viewer.teamId!, agentId: id });
+  return change(deps, async (scope) => {
+    const { tx, announce } = scope;
+    const found = await tx.agent.findFirst({ where: { id, AND: [visibleAgents(viewer)] }, select: { id: true, teamId: true } });
+    if (!found) throw notFound('Agent');
+    // Held until the commit: an assignment to this agent made meanwhile waits for it
+    // (and then fails), instead of being cleared by the foreign key without an event.
+    const locked = await tx.$queryRaw<unknown[]>`SELECT 1 FROM agents WHERE id = ${id}::uuid FOR UPDATE`;
+    if (locked.length === 0) throw notFound('Agent');
+    await unassignAgent(scope, actorOf(viewer), found.teamId, id);
+    await tx.agent.delete({ where: { id } });
+    announce({ kind: 'credential-revoked', teamId: found.teamId, agentId: id });
   });
 }

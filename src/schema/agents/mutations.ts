@@ -66,7 +66,8 @@ builder.relayMutationField(
     inputFields: (t) => ({ id: t.id({ required: true, description: 'The agent (agt_… or UUID).' }) }),
   },
   {
-    description: 'Removes an agent (admins). Their tickets become unassigned; their messages stay.',
+    description:
+      'Removes an agent (admins). Each of their tickets becomes unassigned with an UPDATED event (changedFields assigneeId), sent to webhooks as ticket.updated; their messages stay.',
     authScopes: adminOnly,
     resolve: async (_root, { input }, ctx) => {
       const id = uuidOf('Agent', input.id, 'input.id');
