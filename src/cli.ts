@@ -1,12 +1,14 @@
 // `npm run cli -- <command>` (also the `ticketql` bin): operator commands on the
 // server's configuration. JSON on stdout; errors on stderr with exit code 1.
 import { parseArgs } from 'node:util';
-import { createApiKey } from './auth/api-keys.js';
 import { signToken, TOKEN_ROLES, type TokenRole } from './auth/tokens.js';
 import { loadConfig } from './config.js';
 import { createDb, type Db } from './db.js';
 import { migrate } from './platform/migrate.js';
+import { createApiKey } from './domain/api-keys.js';
+import type { Deps } from './domain/change.js';
 import { createTeam } from './domain/teams.js';
+import { createEventBus } from './live/bus.js';
 import type { ApiKeyScope } from './generated/prisma/enums.js';
 import { encodeId } from './ids.js';
 import { jwtSecretFor, openDatabase } from './platform/runtime.js';
@@ -53,28 +55,23 @@ function parseMode(value = 'live'): 'LIVE' | 'TEST' {
   return value === 'live' ? 'LIVE' : 'TEST';
 }
 
-const commands: Record<string, (db: Db, options: Options, secret: () => string) => Promise<unknown>> = {
-  async 'create-team'(db, options) {
+const commands: Record<string, (deps: Deps, options: Options, secret: () => string) => Promise<unknown>> = {
+  async 'create-team'(deps, options) {
     const name = required(options, 'name');
     const slug = required(options, 'slug');
     if (!SLUG_RE.test(slug)) throw new UsageError(`--slug must be lowercase letters, digits and dashes; got "${slug}"`);
-    const { team, key } = await createTeam(db, { name, slug }, parseMode(options.mode));
+    const { team, key } = await createTeam(deps, { name, slug }, parseMode(options.mode));
     return { team: { id: encodeId('Team', team.id), name, slug }, apiKey: { id: encodeId('ApiKey', key.id), secret: key.secret } };
   },
 
-  async 'create-key'(db, options) {
+  async 'create-key'(deps, options) {
     const scopes = parseScopes(required(options, 'scopes'));
-    const team = await teamBySlug(db, required(options, 'team'));
-    const key = await createApiKey(db, {
-      teamId: team.id,
-      name: options.name ?? 'CLI key',
-      scopes,
-      mode: parseMode(options.mode),
-    });
+    const team = await teamBySlug(deps.db, required(options, 'team'));
+    const key = await createApiKey(deps, team.id, { name: options.name ?? 'CLI key', scopes }, parseMode(options.mode));
     return { id: encodeId('ApiKey', key.id), team: team.slug, scopes, secret: key.secret };
   },
 
-  async 'sign-token'(db, options, secret) {
+  async 'sign-token'({ db }, options, secret) {
     const role = required(options, 'role') as TokenRole;
     if (!TOKEN_ROLES.includes(role)) throw new UsageError(`--role is one of ${TOKEN_ROLES.join(', ')}; got "${role}"`);
     const team = await teamBySlug(db, required(options, 'team'));
@@ -119,7 +116,8 @@ async function run(argv: string[]): Promise<unknown> {
     if (command === 'migrate') return { applied };
     const db = createDb(database.url, 2);
     try {
-      return await commands[command]!(db, parsed, () => jwtSecretFor(config));
+      // No subscriber listens to this process: an in-process bus hears its changes.
+      return await commands[command]!({ db, bus: createEventBus({}) }, parsed, () => jwtSecretFor(config));
     } finally {
       await db.$disconnect();
     }

@@ -85,3 +85,16 @@ describe('the layout of src/', () => {
     expect(missing).toEqual([]);
   });
 });
+
+test('src/schema writes nothing itself: every write and publish goes through a src/domain change', () => {
+  const WRITE =
+    /\b(?:db|tx|prisma)\s*\.\s*\w+\s*\.\s*(?:create|createMany|createManyAndReturn|update|updateMany|updateManyAndReturn|upsert|delete|deleteMany)\s*\(|\$executeRaw|\$transaction|\b(?:addJob|enqueueWebhook)\s*\(|\bbus\s*\.\s*publish\s*\(/g;
+  // The pattern itself catches the forms resolvers used to write with.
+  const samples = ['ctx.db.webhookEndpoint.update({', 'db.agent\n  .deleteMany({', 'tx.slaTarget.upsert({', 'db.$executeRaw`', 'bus.publish({', 'enqueueWebhook(ctx.db, job)'];
+  expect(samples.filter((s) => !s.match(WRITE))).toEqual([]);
+  const writes = sourceFiles(path.join(SRC, 'schema')).flatMap((file) => {
+    const text = fs.readFileSync(file, 'utf8');
+    return [...text.matchAll(WRITE)].map((m) => `${path.relative(SRC, file)}:${text.slice(0, m.index).split('\n').length}: ${m[0].replace(/\s+/g, '')}`);
+  });
+  expect(writes).toEqual([]);
+});

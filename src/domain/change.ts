@@ -1,12 +1,15 @@
-// A change to tickets: one transaction, its events recorded inside it and
-// published to live subscribers only once it has committed.
+// A change: one transaction; the ticket events it records are written inside it,
+// and everything live subscribers hear of it is published only once it has committed.
 import type { Db } from '../db.js';
-import { toBusEvent, type EventBus } from '../live/bus.js';
+import { toBusEvent, type BusEvent, type EventBus } from '../live/bus.js';
 import { endpointsOnce, enqueueSideEffects, type Snapshot } from '../jobs/side-effects.js';
 import type { Tx } from '../db.js';
 import { recordEvent, type NewEvent } from './events.js';
 
 export type Deps = { db: Db; bus: EventBus };
+
+/** What a change may announce besides ticket events: credentials and teams that are gone. */
+export type Announcement = Exclude<BusEvent, { kind: 'ticket-event' }>;
 
 export type ChangeScope = {
   tx: Tx;
@@ -15,10 +18,12 @@ export type ChangeScope = {
    * (from `snapshot`: the ticket as it now is); it is published after the commit.
    */
   record(event: NewEvent, snapshot: Snapshot): Promise<void>;
+  /** Publishes `event` after the commit, in order with the recorded events; never if the change rolls back. */
+  announce(event: Announcement): void;
 };
 
 export async function change<T>(deps: Deps, work: (scope: ChangeScope) => Promise<T>): Promise<T> {
-  const recorded: Array<Awaited<ReturnType<typeof recordEvent>>> = [];
+  const published: BusEvent[] = [];
   const result = await deps.db.$transaction(async (tx) => {
     let endpoints: ReturnType<typeof endpointsOnce> | undefined;
     return work({
@@ -27,10 +32,13 @@ export async function change<T>(deps: Deps, work: (scope: ChangeScope) => Promis
         const row = await recordEvent(tx, event);
         endpoints ??= endpointsOnce(tx, event.teamId);
         await enqueueSideEffects(tx, row, snapshot, endpoints);
-        recorded.push(row);
+        published.push(toBusEvent(row));
+      },
+      announce(event) {
+        published.push(event);
       },
     });
   });
-  for (const e of recorded) deps.bus.publish(toBusEvent(e));
+  for (const e of published) deps.bus.publish(e);
   return result;
 }

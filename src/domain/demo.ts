@@ -2,6 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db.js';
+import { createEventBus } from '../live/bus.js';
+import { createAgent } from './agents.js';
 import { createTeam } from './teams.js';
 
 const DEV_KEY_FILE = 'dev-admin-key';
@@ -14,12 +16,14 @@ const DEV_KEY_FILE = 'dev-admin-key';
 export async function ensureDemoTeam(db: Db, dataDir: string): Promise<string | undefined> {
   const file = path.join(dataDir, DEV_KEY_FILE);
   if ((await db.team.count()) === 0) {
+    // Before the server starts nobody subscribes: an in-process bus hears its changes.
+    const deps = { db, bus: createEventBus({}) };
     const { team, key } = await createTeam(
-      db,
+      deps,
       { name: 'Demo', slug: 'demo', supportEmail: 'support@demo.test', acceptsPublicTickets: true },
       'TEST',
     );
-    await db.agent.create({ data: { teamId: team.id, name: 'Demo Admin', email: 'admin@demo.test', role: 'ADMIN' } });
+    await createAgent(deps, team.id, { name: 'Demo Admin', email: 'admin@demo.test', role: 'ADMIN' });
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(file, key.secret, { mode: 0o600 });
     return key.secret;

@@ -1,9 +1,10 @@
 // Teams: created with default SLA targets and a first ADMIN key.
 import { z } from 'zod';
 import { createApiKey } from '../auth/api-keys.js';
-import type { Db } from '../db.js';
-import { conflictOnDuplicate } from '../errors.js';
+import type { Viewer } from '../auth/viewer.js';
+import { conflictOnDuplicate, notFound } from '../errors.js';
 import type { ApiKeyMode, TicketPriority } from '../generated/prisma/enums.js';
+import { change, type Deps } from './change.js';
 import { DEFAULT_SLA_TARGETS } from './sla.js';
 import * as v from './validation.js';
 
@@ -25,14 +26,14 @@ export const TeamFields = z.object({
 export const DUPLICATE_SLUG = 'A team with this slug exists';
 
 /** Creates a team (default SLA targets for priorities not given) and its first key, with every scope. */
-export async function createTeam(db: Db, raw: z.input<typeof TeamFields>, keyMode: ApiKeyMode = 'LIVE') {
+export async function createTeam(deps: Deps, raw: z.input<typeof TeamFields>, keyMode: ApiKeyMode = 'LIVE') {
   const input = v.parseInput(TeamFields, raw);
   const targets = new Map<TicketPriority, { firstResponseMinutes: number; resolutionMinutes: number }>(
     Object.entries(DEFAULT_SLA_TARGETS) as Array<[TicketPriority, { firstResponseMinutes: number; resolutionMinutes: number }]>,
   );
   for (const t of input.slaTargets ?? []) targets.set(t.priority, t);
   return conflictOnDuplicate(
-    db.$transaction(async (tx) => {
+    change(deps, async ({ tx }) => {
       const team = await tx.team.create({
         data: {
           name: input.name,
@@ -47,4 +48,46 @@ export async function createTeam(db: Db, raw: z.input<typeof TeamFields>, keyMod
     }),
     DUPLICATE_SLUG,
   );
+}
+
+/** The viewer's own team, or NOT_FOUND: another team's ID answers like a missing one. */
+function ownTeam(viewer: Viewer, id: string) {
+  if (id !== viewer.teamId) throw notFound('Team');
+  return id;
+}
+
+/** Changes the settings; SLA targets given replace those of their priority (new tickets and priority changes use them). */
+export async function updateTeam(deps: Deps, viewer: Viewer, teamId: string, raw: z.input<ReturnType<typeof TeamFields.partial>>) {
+  const id = ownTeam(viewer, teamId);
+  const input = v.parseInput(TeamFields.partial(), raw);
+  return conflictOnDuplicate(
+    change(deps, async ({ tx }) => {
+      for (const target of input.slaTargets ?? []) {
+        await tx.slaTarget.upsert({
+          where: { teamId_priority: { teamId: id, priority: target.priority } },
+          create: { teamId: id, ...target },
+          update: target,
+        });
+      }
+      return tx.team.update({
+        where: { id },
+        data: {
+          ...(input.name !== undefined && { name: input.name }),
+          ...(input.slug !== undefined && { slug: input.slug }),
+          ...(input.supportEmail !== undefined && { supportEmail: input.supportEmail }),
+          ...(input.acceptsPublicTickets != null && { acceptsPublicTickets: input.acceptsPublicTickets }),
+        },
+      });
+    }),
+    DUPLICATE_SLUG,
+  );
+}
+
+/** Deletes the team with everything in it; every live subscription of it ends. */
+export async function deleteTeam(deps: Deps, viewer: Viewer, teamId: string) {
+  const id = ownTeam(viewer, teamId);
+  return change(deps, async ({ tx, announce }) => {
+    await tx.team.delete({ where: { id } });
+    announce({ kind: 'team-deleted', teamId: id });
+  });
 }

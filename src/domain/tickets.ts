@@ -7,9 +7,9 @@ import type { Message, Prisma, Ticket } from '../generated/prisma/client.js';
 import type { MessageSender, TicketPriority, TicketStatus } from '../generated/prisma/enums.js';
 import { encodeId } from '../ids.js';
 import { visibleTicketsSql } from '../auth/visibility.js';
-import { change, type Deps } from './change.js';
+import { change, type ChangeScope, type Deps } from './change.js';
 import type { Tx } from '../db.js';
-import { actorOf, diff, type Changes } from './events.js';
+import { actorOf, diff, type Actor, type Changes } from './events.js';
 import { deadlines } from './sla.js';
 import * as v from './validation.js';
 
@@ -257,6 +257,25 @@ export async function deleteTicket(deps: Deps, viewer: Viewer, id: string) {
     );
     return ticket;
   });
+}
+
+/**
+ * Inside the change that removes an agent: unassigns every ticket of theirs and records
+ * each unassignment as updateTicket does (UPDATED, assigneeId old → null), so that
+ * webhooks and live consoles learn of it. The caller holds the agent's row lock, so no
+ * ticket can be assigned to them meanwhile and lose its assignee without an event.
+ */
+export async function unassignAgent({ tx, record }: ChangeScope, actor: Actor, teamId: string, agentId: string) {
+  const now = new Date();
+  const tickets = await tx.ticket.updateManyAndReturn({
+    where: { teamId, assigneeId: agentId },
+    data: { assigneeId: null, updatedAt: now },
+  });
+  const changes = publicChanges({ assigneeId: { old: agentId, new: null } });
+  for (const ticket of tickets.sort((a, b) => a.number - b.number)) {
+    await record({ teamId, ticketId: ticket.id, customerId: ticket.customerId, type: 'UPDATED', actor, changes }, { ticket });
+  }
+  return tickets;
 }
 
 export async function addMessage(deps: Deps, viewer: Viewer, ticketId: string, args: AddMessageArgs) {

@@ -1,14 +1,9 @@
-import { z } from 'zod';
-import * as v from '../../domain/validation.js';
-import { conflictOnDuplicate, notFound } from '../../errors.js';
+import * as agents from '../../domain/agents.js';
 import { encodeId } from '../../ids.js';
-import { visibleAgents } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Agent, AgentRoleEnum } from './types.js';
-
-const DUPLICATE = 'An agent with this email exists in the team';
 
 builder.relayMutationField(
   'createAgent',
@@ -24,19 +19,7 @@ builder.relayMutationField(
   {
     description: 'Adds a staff member to the team (admins).',
     authScopes: adminOnly,
-    resolve: async (_root, { input }, { db, viewer }) => {
-      const data = v.parseInput(
-        z.object({ name: v.name, email: v.email, role: z.enum(['ADMIN', 'AGENT']).nullish(), avatarUrl: v.url.nullish() }),
-        input,
-      );
-      const agent = await conflictOnDuplicate(
-        db.agent.create({
-          data: { teamId: viewer.teamId!, name: data.name, email: data.email, role: data.role ?? 'AGENT', avatarUrl: data.avatarUrl ?? null },
-        }),
-        DUPLICATE,
-      );
-      return { agent };
-    },
+    resolve: async (_root, { input }, ctx) => ({ agent: await agents.createAgent(ctx, ctx.viewer.teamId!, input) }),
   },
   {
     description: 'The created agent.',
@@ -59,20 +42,14 @@ builder.relayMutationField(
   {
     description: 'Changes an agent (admins).',
     authScopes: adminOnly,
-    resolve: async (_root, { input }, { db, viewer }) => {
+    resolve: async (_root, { input }, ctx) => {
       const id = uuidOf('Agent', input.id, 'input.id');
-      const data = v.parseInput(
-        z.object({
-          name: v.name.optional(),
-          email: v.email.optional(),
-          role: z.enum(['ADMIN', 'AGENT']).optional(),
-          avatarUrl: v.url.nullish(),
-        }),
-        { name: input.name ?? undefined, email: input.email ?? undefined, role: input.role ?? undefined, avatarUrl: input.avatarUrl },
-      );
-      const found = await db.agent.findFirst({ where: { id, AND: [visibleAgents(viewer)] }, select: { id: true } });
-      if (!found) throw notFound('Agent');
-      const agent = await conflictOnDuplicate(db.agent.update({ where: { id }, data }), DUPLICATE);
+      const agent = await agents.updateAgent(ctx, ctx.viewer, id, {
+        name: input.name ?? undefined,
+        email: input.email ?? undefined,
+        role: input.role ?? undefined,
+        avatarUrl: input.avatarUrl,
+      });
       return { agent };
     },
   },
@@ -89,13 +66,12 @@ builder.relayMutationField(
     inputFields: (t) => ({ id: t.id({ required: true, description: 'The agent (agt_… or UUID).' }) }),
   },
   {
-    description: 'Removes an agent (admins). Their tickets become unassigned; their messages stay.',
+    description:
+      'Removes an agent (admins). Each of their tickets becomes unassigned with an UPDATED event (changedFields assigneeId), sent to webhooks as ticket.updated; their messages stay.',
     authScopes: adminOnly,
-    resolve: async (_root, { input }, { db, viewer, bus }) => {
+    resolve: async (_root, { input }, ctx) => {
       const id = uuidOf('Agent', input.id, 'input.id');
-      const { count } = await db.agent.deleteMany({ where: { id, AND: [visibleAgents(viewer)] } });
-      if (count === 0) throw notFound('Agent');
-      bus.publish({ kind: 'credential-revoked', teamId: viewer.teamId!, agentId: id });
+      await agents.deleteAgent(ctx, ctx.viewer, id);
       return { deletedAgentId: encodeId('Agent', id) };
     },
   },

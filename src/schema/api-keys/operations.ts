@@ -1,14 +1,10 @@
-import { z } from 'zod';
-import { createApiKey } from '../../auth/api-keys.js';
-import * as v from '../../domain/validation.js';
-import { notFound } from '../../errors.js';
+import * as apiKeys from '../../domain/api-keys.js';
 import { visibleApiKeys } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { ApiKey, ApiKeyModeEnum, ApiKeyScopeEnum } from './types.js';
-
 
 builder.queryField('apiKeys', (t) =>
   t.prismaConnection(
@@ -39,12 +35,8 @@ builder.relayMutationField(
   {
     description: 'Creates an API key (admins). Its secret is in the payload, and nowhere else, ever.',
     authScopes: adminOnly,
-    resolve: async (_root, { input }, { db, viewer }) => {
-      const data = v.parseInput(
-        z.object({ name: v.name, scopes: z.array(z.enum(['READ', 'WRITE', 'DELETE', 'ADMIN'])).min(1, 'give at least one scope') }),
-        { name: input.name, scopes: input.scopes },
-      );
-      const created = await createApiKey(db, { teamId: viewer.teamId!, ...data, mode: input.mode ?? 'LIVE' });
+    resolve: async (_root, { input }, ctx) => {
+      const created = await apiKeys.createApiKey(ctx, ctx.viewer.teamId!, { name: input.name, scopes: input.scopes }, input.mode ?? 'LIVE');
       return { secret: created.secret, apiKey: created.key };
     },
   },
@@ -66,14 +58,9 @@ builder.relayMutationField(
   {
     description: 'Revokes an API key at once (admins): it answers UNAUTHENTICATED from then on.',
     authScopes: adminOnly,
-    resolve: async (_root, { input }, { db, viewer, bus }) => {
-      const id = uuidOf('ApiKey', input.id, 'input.id');
-      const found = await db.apiKey.findFirst({ where: { id, AND: [visibleApiKeys(viewer)] } });
-      if (!found) throw notFound('API key');
-      const apiKey = found.revokedAt ? found : await db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
-      bus.publish({ kind: 'credential-revoked', teamId: apiKey.teamId, apiKeyId: id });
-      return { apiKey };
-    },
+    resolve: async (_root, { input }, ctx) => ({
+      apiKey: await apiKeys.revokeApiKey(ctx, ctx.viewer, uuidOf('ApiKey', input.id, 'input.id')),
+    }),
   },
   {
     description: 'The revoked key.',

@@ -1,14 +1,9 @@
-import { z } from 'zod';
-import { conflictOnDuplicate, notFound } from '../../errors.js';
-import * as v from '../../domain/validation.js';
+import * as customers from '../../domain/customers.js';
 import { encodeId } from '../../ids.js';
-import { visibleCustomers } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
 import { staffDelete, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Customer } from './types.js';
-
-const DUPLICATE = 'A customer with this email exists in the team';
 
 builder.relayMutationField(
   'createCustomer',
@@ -22,14 +17,7 @@ builder.relayMutationField(
   {
     description: 'Adds a customer to the team.',
     authScopes: staffWrite,
-    resolve: async (_root, { input }, { db, viewer }) => {
-      const data = v.parseInput(z.object({ email: v.email, name: v.name.nullish() }), input);
-      const customer = await conflictOnDuplicate(
-        db.customer.create({ data: { teamId: viewer.teamId!, email: data.email, name: data.name ?? null } }),
-        DUPLICATE,
-      );
-      return { customer };
-    },
+    resolve: async (_root, { input }, ctx) => ({ customer: await customers.createCustomer(ctx, ctx.viewer.teamId!, input) }),
   },
   { description: 'The created customer.', outputFields: (t) => ({ customer: t.field({ type: Customer, description: 'The customer.', resolve: (r) => r.customer }) }) },
 );
@@ -47,15 +35,9 @@ builder.relayMutationField(
   {
     description: 'Changes a customer.',
     authScopes: staffWrite,
-    resolve: async (_root, { input }, { db, viewer }) => {
+    resolve: async (_root, { input }, ctx) => {
       const id = uuidOf('Customer', input.id, 'input.id');
-      const data = v.parseInput(z.object({ email: v.email.optional(), name: v.name.nullish() }), {
-        email: input.email ?? undefined,
-        name: input.name,
-      });
-      const found = await db.customer.findFirst({ where: { id, AND: [visibleCustomers(viewer)] }, select: { id: true } });
-      if (!found) throw notFound('Customer');
-      const customer = await conflictOnDuplicate(db.customer.update({ where: { id }, data }), DUPLICATE);
+      const customer = await customers.updateCustomer(ctx, ctx.viewer, id, { email: input.email ?? undefined, name: input.name });
       return { customer };
     },
   },
@@ -71,11 +53,9 @@ builder.relayMutationField(
   {
     description: 'Deletes a customer. Their tickets stay, without a customer.',
     authScopes: staffDelete,
-    resolve: async (_root, { input }, { db, viewer, bus }) => {
+    resolve: async (_root, { input }, ctx) => {
       const id = uuidOf('Customer', input.id, 'input.id');
-      const { count } = await db.customer.deleteMany({ where: { id, AND: [visibleCustomers(viewer)] } });
-      if (count === 0) throw notFound('Customer');
-      bus.publish({ kind: 'credential-revoked', teamId: viewer.teamId!, customerId: id });
+      await customers.deleteCustomer(ctx, ctx.viewer, id);
       return { deletedCustomerId: encodeId('Customer', id) };
     },
   },

@@ -1,6 +1,4 @@
-import * as v from '../../domain/validation.js';
-import { createTeam, DUPLICATE_SLUG, TeamFields } from '../../domain/teams.js';
-import { conflictOnDuplicate, notFound } from '../../errors.js';
+import * as teams from '../../domain/teams.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
 import { adminOnly } from '../common/scopes.js';
@@ -15,13 +13,6 @@ const SlaTargetInput = builder.inputType('SlaTargetInput', {
     resolutionMinutes: t.int({ required: true, description: 'Minutes within which resolution is due.' }),
   }),
 });
-
-/** The caller's own team, or NOT_FOUND (another team's ID answers like a missing one). */
-function ownTeamId(id: string, viewerTeamId: string | null): string {
-  const uuid = uuidOf('Team', id, 'input.id');
-  if (uuid !== viewerTeamId) throw notFound('Team');
-  return uuid;
-}
 
 builder.relayMutationField(
   'createTeam',
@@ -38,7 +29,7 @@ builder.relayMutationField(
   {
     description: 'Creates a separate team and returns its first ADMIN key (admins). The caller gets no access to it.',
     authScopes: adminOnly,
-    resolve: (_root, { input }, { db }) => createTeam(db, input),
+    resolve: (_root, { input }, ctx) => teams.createTeam(ctx, input),
   },
   {
     description: 'The new team and its key.',
@@ -76,36 +67,14 @@ builder.relayMutationField(
   {
     description: 'Changes the team settings (admins).',
     authScopes: adminOnly,
-    resolve: async (_root, { input }, { db, viewer }) => {
-      const id = ownTeamId(input.id, viewer.teamId);
-      const data = v.parseInput(TeamFields.partial(), {
+    resolve: async (_root, { input }, ctx) => {
+      const team = await teams.updateTeam(ctx, ctx.viewer, uuidOf('Team', input.id, 'input.id'), {
         name: input.name ?? undefined,
         slug: input.slug ?? undefined,
         supportEmail: input.supportEmail,
         acceptsPublicTickets: input.acceptsPublicTickets,
         slaTargets: input.slaTargets,
       });
-      const team = await conflictOnDuplicate(
-        db.$transaction(async (tx) => {
-          for (const target of data.slaTargets ?? []) {
-            await tx.slaTarget.upsert({
-              where: { teamId_priority: { teamId: id, priority: target.priority } },
-              create: { teamId: id, ...target },
-              update: target,
-            });
-          }
-          return tx.team.update({
-            where: { id },
-            data: {
-              ...(data.name !== undefined && { name: data.name }),
-              ...(data.slug !== undefined && { slug: data.slug }),
-              ...(data.supportEmail !== undefined && { supportEmail: data.supportEmail }),
-              ...(data.acceptsPublicTickets != null && { acceptsPublicTickets: data.acceptsPublicTickets }),
-            },
-          });
-        }),
-        DUPLICATE_SLUG,
-      );
       return { team };
     },
   },
@@ -124,10 +93,9 @@ builder.relayMutationField(
   {
     description: 'Deletes the team with everything in it: tickets, people, keys (admins). Cannot be undone.',
     authScopes: adminOnly,
-    resolve: async (_root, { input }, { db, viewer, bus }) => {
-      const id = ownTeamId(input.id, viewer.teamId);
-      await db.team.delete({ where: { id } });
-      bus.publish({ kind: 'team-deleted', teamId: id });
+    resolve: async (_root, { input }, ctx) => {
+      const id = uuidOf('Team', input.id, 'input.id');
+      await teams.deleteTeam(ctx, ctx.viewer, id);
       return { deletedTeamId: encodeId('Team', id) };
     },
   },

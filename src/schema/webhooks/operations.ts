@@ -1,10 +1,6 @@
-import { z } from 'zod';
-import * as v from '../../domain/validation.js';
-import { badInput, conflict, notFound } from '../../errors.js';
+import * as endpoints from '../../domain/webhook-endpoints.js';
+import { notFound } from '../../errors.js';
 import { encodeId } from '../../ids.js';
-import { endpointWants, enqueueWebhook, WEBHOOK_EVENT_TYPES, type WebhookJob } from '../../jobs/side-effects.js';
-import { newSigningSecret } from '../../webhooks/signing.js';
-import { refuseUrl } from '../../webhooks/url-policy.js';
 import { visibleWebhookEndpoints } from '../../auth/visibility.js';
 import type { Context } from '../../context.js';
 import { builder } from '../builder.js';
@@ -13,23 +9,10 @@ import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { WebhookDelivery, WebhookEndpoint } from './types.js';
 
-const EVENT_NAMES = Object.values(WEBHOOK_EVENT_TYPES) as [string, ...string[]];
-const ROTATION_GRACE_MS = 24 * 3600_000;
-
-const EndpointFields = z.object({
-  url: v.url,
-  events: z.array(z.enum(EVENT_NAMES, `must be one of ${EVENT_NAMES.join(', ')}`)).min(1, 'give at least one event type').transform((e) => [...new Set(e)]),
-  description: z.string().max(500).nullish(),
-  includeInternal: z.boolean().nullish(),
-});
-
-async function checkUrl(url: string, ctx: Context) {
-  const reason = await refuseUrl(url, { production: ctx.production });
-  if (reason) throw badInput([{ path: 'input.url', message: reason }]);
-}
+const endpointUuid = (id: string) => uuidOf('WebhookEndpoint', id, 'input.id');
 
 async function ownEndpoint(ctx: Context, id: string) {
-  const endpoint = await ctx.db.webhookEndpoint.findFirst({ where: { id: uuidOf('WebhookEndpoint', id, 'input.id'), AND: [visibleWebhookEndpoints(ctx.viewer)] } });
+  const endpoint = await ctx.db.webhookEndpoint.findFirst({ where: { id: endpointUuid(id), AND: [visibleWebhookEndpoints(ctx.viewer)] } });
   if (!endpoint) throw notFound('Webhook endpoint');
   return endpoint;
 }
@@ -66,14 +49,13 @@ builder.queryFields((t) => ({
   ),
 }));
 
-
 builder.relayMutationField(
   'createWebhookEndpoint',
   {
     description: 'The new endpoint.',
     inputFields: (t) => ({
       url: t.string({ required: true, description: 'Where to POST events (https; http://localhost outside production).' }),
-      events: t.stringList({ required: true, description: `Event types to send: ${EVENT_NAMES.join(', ')}.` }),
+      events: t.stringList({ required: true, description: `Event types to send: ${endpoints.EVENT_NAMES.join(', ')}.` }),
       description: t.string({ description: 'What it is for.' }),
       includeInternal: t.boolean({ description: 'Also send ticket.message_added for internal notes. Default false.' }),
     }),
@@ -81,22 +63,7 @@ builder.relayMutationField(
   {
     description: 'Adds a webhook endpoint (admins). Its signing secret is in the payload, and shown only then.',
     authScopes: adminOnly,
-    resolve: async (_root, { input }, ctx) => {
-      const data = v.parseInput(EndpointFields, input);
-      await checkUrl(data.url, ctx);
-      const signingSecret = newSigningSecret();
-      const webhookEndpoint = await ctx.db.webhookEndpoint.create({
-        data: {
-          teamId: ctx.viewer.teamId!,
-          url: data.url,
-          events: data.events,
-          description: data.description ?? null,
-          includeInternal: data.includeInternal ?? false,
-          secret: signingSecret,
-        },
-      });
-      return { webhookEndpoint, signingSecret };
-    },
+    resolve: (_root, { input }, ctx) => endpoints.createWebhookEndpoint(ctx, ctx.viewer.teamId!, input, ctx),
   },
   {
     description: 'The endpoint and its signing secret.',
@@ -124,25 +91,19 @@ builder.relayMutationField(
     description: 'Changes a webhook endpoint (admins). Enabling it clears its failure state.',
     authScopes: adminOnly,
     resolve: async (_root, { input }, ctx) => {
-      const endpoint = await ownEndpoint(ctx, input.id);
-      const data = v.parseInput(EndpointFields.partial(), {
-        url: input.url ?? undefined,
-        events: input.events ?? undefined,
-        description: input.description,
-        includeInternal: input.includeInternal,
-      });
-      if (data.url) await checkUrl(data.url, ctx);
-      const webhookEndpoint = await ctx.db.webhookEndpoint.update({
-        where: { id: endpoint.id },
-        data: {
-          ...(data.url !== undefined && { url: data.url }),
-          ...(data.events !== undefined && { events: data.events }),
-          ...(data.description !== undefined && { description: data.description }),
-          ...(data.includeInternal != null && { includeInternal: data.includeInternal }),
-          ...(input.enabled != null && { enabled: input.enabled }),
-          ...(input.enabled === true && { failingSince: null, disabledAt: null }),
+      const webhookEndpoint = await endpoints.updateWebhookEndpoint(
+        ctx,
+        ctx.viewer,
+        endpointUuid(input.id),
+        {
+          url: input.url ?? undefined,
+          events: input.events ?? undefined,
+          description: input.description,
+          includeInternal: input.includeInternal,
+          enabled: input.enabled,
         },
-      });
+        ctx,
+      );
       return { webhookEndpoint };
     },
   },
@@ -163,15 +124,7 @@ builder.relayMutationField(
   {
     description: 'Replaces the signing secret (admins). For 24 hours deliveries are signed with both the old and the new one.',
     authScopes: adminOnly,
-    resolve: async (_root, { input }, ctx) => {
-      const endpoint = await ownEndpoint(ctx, input.id);
-      const signingSecret = newSigningSecret();
-      const webhookEndpoint = await ctx.db.webhookEndpoint.update({
-        where: { id: endpoint.id },
-        data: { secret: signingSecret, previousSecret: endpoint.secret, previousSecretExpiresAt: new Date(Date.now() + ROTATION_GRACE_MS) },
-      });
-      return { webhookEndpoint, signingSecret };
-    },
+    resolve: (_root, { input }, ctx) => endpoints.rotateWebhookSecret(ctx, ctx.viewer, endpointUuid(input.id)),
   },
   {
     description: 'The endpoint and its new secret.',
@@ -192,8 +145,7 @@ builder.relayMutationField(
     description: 'Deletes a webhook endpoint and its delivery history (admins). Pending deliveries are dropped.',
     authScopes: adminOnly,
     resolve: async (_root, { input }, ctx) => {
-      const endpoint = await ownEndpoint(ctx, input.id);
-      await ctx.db.webhookEndpoint.delete({ where: { id: endpoint.id } });
+      const endpoint = await endpoints.deleteWebhookEndpoint(ctx, ctx.viewer, endpointUuid(input.id));
       return { deletedWebhookEndpointId: encodeId('WebhookEndpoint', endpoint.id) };
     },
   },
@@ -216,32 +168,8 @@ builder.relayMutationField(
     authScopes: adminOnly,
     resolve: async (_root, { input }, ctx) => {
       const id = uuidOf('WebhookDelivery', input.deliveryId, 'input.deliveryId');
-      const delivery = await ctx.db.webhookDelivery.findFirst({
-        where: { id, endpoint: visibleWebhookEndpoints(ctx.viewer) },
-        include: { endpoint: { select: { enabled: true, events: true, includeInternal: true } } },
-      });
-      if (!delivery) throw notFound('Webhook delivery');
-      const [last, event] = await Promise.all([
-        ctx.db.webhookDelivery.aggregate({ where: { endpointId: delivery.endpointId, eventId: delivery.eventId }, _max: { attempt: true } }),
-        ctx.db.ticketEvent.findUnique({ where: { id: delivery.eventId }, select: { isInternal: true } }),
-      ]);
-      const job: WebhookJob = {
-        endpointId: delivery.endpointId,
-        eventId: delivery.eventId,
-        eventType: delivery.eventType,
-        body: JSON.stringify(delivery.payload),
-        attempt: (last._max.attempt ?? delivery.attempt) + 1,
-        internal: event?.isInternal ?? true, // events outlive their tickets; if one is missing, assume the stricter case
-      };
-      if (!endpointWants(delivery.endpoint, job)) {
-        throw conflict(
-          !delivery.endpoint.enabled
-            ? 'The endpoint is disabled; enable it before redelivering'
-            : 'The endpoint no longer receives this event (its event types or includeInternal changed)',
-        );
-      }
-      await enqueueWebhook(ctx.db, job);
-      return { deliveryId: encodeId('WebhookDelivery', delivery.id), attempt: job.attempt };
+      const { delivery, attempt } = await endpoints.redeliverWebhook(ctx, ctx.viewer, id);
+      return { deliveryId: encodeId('WebhookDelivery', delivery.id), attempt };
     },
   },
   {

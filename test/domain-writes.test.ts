@@ -1,0 +1,182 @@
+// Writes go through src/domain, each in one change(): what the removal of an agent tells
+// live subscribers, the history and webhooks, and what a change announces only once committed.
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { signToken } from '../src/auth/tokens.js';
+import { change } from '../src/domain/change.js';
+import { encodeId } from '../src/ids.js';
+import { createMailer } from '../src/jobs/mail.js';
+import { startWorker, type JobWorker } from '../src/jobs/worker.js';
+import { createLogger } from '../src/logger.js';
+import { graphql } from './generated/index.js';
+import { execute, JWT_SECRET, testApp } from './support/app.js';
+import { createTeam } from './support/fixtures.js';
+import { disposeLive, subscribe, wsClient } from './support/live.js';
+import { UpdateTicket, newTicket } from './support/operations.js';
+import { eventually, startReceiver, startSmtp } from './support/receivers.js';
+
+const NewAgent = graphql(`
+  mutation DomainNewAgent($input: CreateAgentInput!) { createAgent(input: $input) { agent { id } } }
+`);
+const RemoveAgent = graphql(`
+  mutation DomainRemoveAgent($input: DeleteAgentInput!) { deleteAgent(input: $input) { deletedAgentId } }
+`);
+const NewEndpoint = graphql(`
+  mutation DomainNewEndpoint($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { signingSecret } }
+`);
+const History = graphql(`
+  query DomainHistory($id: ID!) {
+    ticket(id: $id) {
+      assignee { id }
+      events(first: 10) { edges { node { type changedFields changes actor { kind name } } } }
+    }
+  }
+`);
+
+const STAFF_EVENTS = `subscription($after: String) {
+  ticketEvents(after: $after) { cursor type ticketId changedFields changes actor { kind name } }
+}`;
+const CUSTOMER_EVENTS = `subscription($after: String) { ticketEvents(after: $after) { type ticketId changedFields } }`;
+
+let base: string;
+let smtp: Awaited<ReturnType<typeof startSmtp>>;
+let worker: JobWorker;
+
+beforeAll(async () => {
+  const { app, db } = testApp();
+  base = await app.start(0);
+  smtp = await startSmtp();
+  worker = await startWorker({
+    databaseUrl: inject('databaseUrl'),
+    db,
+    mailer: createMailer({ smtpUrl: smtp.url, from: 'Support <support@ticketql.test>', dataDir: '/nonexistent' }),
+    log: createLogger('silent'),
+    concurrency: 2,
+    policy: { production: false },
+    retrySchedule: [0, 0, 0],
+    pollIntervalMs: 100,
+  });
+});
+
+afterAll(async () => {
+  disposeLive();
+  await worker?.stop();
+  await smtp?.close();
+  await testApp().app.stop();
+});
+
+describe('deleting an agent', () => {
+  test('unassigns each of their tickets with an UPDATED event: live subscribers, the history and webhooks see it as any unassignment', async () => {
+    const t = await createTeam();
+    const { db } = testApp();
+    let secret = '';
+    const receiver = await startReceiver({ secret: () => secret });
+    try {
+      secret = (
+        await execute(NewEndpoint, { as: t.keys.admin, variables: { input: { url: receiver.url, events: ['ticket.updated', 'ticket.assigned'] } } })
+      ).ok().createWebhookEndpoint.signingSecret;
+      const samEmail = `sam@${t.team.slug}.test`;
+      const sam = (await execute(NewAgent, { as: t.keys.admin, variables: { input: { name: 'Sam Gone', email: samEmail } } })).ok().createAgent.agent;
+      const customerId = encodeId('Customer', t.customer.id);
+      const alexId = encodeId('Agent', t.agent.id);
+      const first = await newTicket(t.keys.write, { title: 'First of Sam', assigneeId: sam.id, customerId });
+      const second = await newTicket(t.keys.write, { title: 'Second of Sam', assigneeId: sam.id });
+      const alexs = await newTicket(t.keys.write, { title: 'Alex’s', assigneeId: alexId, customerId });
+
+      // Subscribed from the log's current position: nothing after it can be missed.
+      const after = String((await db.team.findUniqueOrThrow({ where: { id: t.team.id } })).eventSeq);
+      const staff = subscribe(wsClient(base, t.tokens.agent), STAFF_EVENTS, { after });
+      const customer = subscribe(wsClient(base, t.tokens.customer), CUSTOMER_EVENTS, { after });
+      const samToken = await signToken(JWT_SECRET, { sub: sam.id, team: t.teamId, role: 'agent', email: samEmail }, '1h');
+      const samsOwn = subscribe(wsClient(base, samToken), CUSTOMER_EVENTS, { after });
+
+      const removed = (await execute(RemoveAgent, { as: t.tokens.admin, variables: { input: { id: sam.id } } })).ok();
+      expect(removed.deleteAgent.deletedAgentId).toBe(sam.id);
+      // The same change made by hand, for comparison.
+      (await execute(UpdateTicket, { as: t.tokens.admin, variables: { input: { id: alexs.id, assigneeId: null } } })).ok();
+
+      const unassigned = (ticketId: string, old: string) => ({
+        cursor: expect.any(String),
+        type: 'UPDATED',
+        ticketId,
+        changedFields: ['assigneeId'],
+        changes: { assigneeId: { old, new: null } },
+        actor: { kind: 'AGENT', name: 'Ada Admin' },
+      });
+      const live = (await staff.waitFor(3)).map((r) => r.data?.ticketEvents);
+      expect(live).toEqual([unassigned(first.id, sam.id), unassigned(second.id, sam.id), unassigned(alexs.id, alexId)]);
+      expect(live.map((e) => Number(e.cursor))).toEqual([1, 2, 3].map((n) => Number(after) + n));
+      // The customer hears of their own tickets only.
+      expect((await customer.waitFor(2)).map((r) => r.data?.ticketEvents)).toEqual([
+        { type: 'UPDATED', ticketId: first.id, changedFields: ['assigneeId'] },
+        { type: 'UPDATED', ticketId: alexs.id, changedFields: ['assigneeId'] },
+      ]);
+      // The removed agent's own subscription ends.
+      await samsOwn.completed;
+
+      for (const ticket of [first, second]) {
+        const read = (await execute(History, { as: t.keys.read, variables: { id: ticket.id } })).ok().ticket!;
+        expect(read.assignee).toBeNull();
+        expect(read.events!.edges.map((e) => e.node)).toEqual([
+          { type: 'CREATED', changedFields: [], changes: {}, actor: { kind: 'API_KEY', name: 'READ+WRITE' } },
+          { type: 'UPDATED', changedFields: ['assigneeId'], changes: { assigneeId: { old: sam.id, new: null } }, actor: { kind: 'AGENT', name: 'Ada Admin' } },
+        ]);
+      }
+
+      // One ticket.updated webhook per ticket, like the unassignment by hand; an
+      // unassignment records no ASSIGNED event, so no ticket.assigned is sent.
+      await eventually(() => receiver.hits.length === 3);
+      const hooks = receiver.hits
+        .map((h) => ({ valid: h.signatureValid, ...(JSON.parse(h.body) as { type: string; data: { ticket: { id: string; number: number; assigneeId: string | null }; changes: unknown } }) }))
+        .sort((a, b) => a.data.ticket.number - b.data.ticket.number)
+        .map((h) => [h.valid, h.type, h.data.ticket.id, h.data.ticket.assigneeId, h.data.changes]);
+      expect(hooks).toEqual([
+        [true, 'ticket.updated', first.id, null, { assigneeId: { old: sam.id, new: null } }],
+        [true, 'ticket.updated', second.id, null, { assigneeId: { old: sam.id, new: null } }],
+        [true, 'ticket.updated', alexs.id, null, { assigneeId: { old: alexId, new: null } }],
+      ]);
+      expect(await db.agent.count({ where: { teamId: t.team.id, email: samEmail } })).toBe(0);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('an agent of another team is NOT_FOUND and nothing changes', async () => {
+    const t = await createTeam();
+    const other = await createTeam();
+    const ticket = await newTicket(t.keys.write, { title: 'Stays assigned', assigneeId: encodeId('Agent', t.agent.id) });
+    (await execute(RemoveAgent, { as: other.keys.admin, variables: { input: { id: encodeId('Agent', t.agent.id) } } })).fails('NOT_FOUND');
+    const read = (await execute(History, { as: t.keys.read, variables: { id: ticket.id } })).ok().ticket!;
+    expect(read.assignee).toEqual({ id: encodeId('Agent', t.agent.id) });
+    expect(read.events!.edges.map((e) => e.node.type)).toEqual(['CREATED']);
+  });
+});
+
+describe('change()', () => {
+  test('announces after the commit, in order; a change that rolls back announces nothing', async () => {
+    const t = await createTeam();
+    const { db, app } = testApp();
+    const deps = { db, bus: app.bus };
+    const heard = app.bus.subscribe(t.team.id);
+    try {
+      await expect(
+        change(deps, async ({ tx, announce }) => {
+          announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'rolled-back' });
+          await tx.customer.update({ where: { id: t.customer.id }, data: { name: 'Never' } });
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      await change(deps, async ({ announce }) => {
+        announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'first' });
+        announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'second' });
+      });
+      const got = [(await heard.next()).value, (await heard.next()).value];
+      expect(got).toEqual([
+        { kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'first' },
+        { kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'second' },
+      ]);
+      expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Jane Doe');
+    } finally {
+      await heard.return();
+    }
+  });
+});
