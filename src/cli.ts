@@ -7,6 +7,7 @@ import { loadConfig } from './config.js';
 import { createDb, type Db } from './db.js';
 import { migrate } from './platform/migrate.js';
 import { createTeam } from './domain/teams.js';
+import { SLUG_PATTERN } from './domain/validation.js';
 import type { ApiKeyScope } from './generated/prisma/enums.js';
 import { encodeId } from './ids.js';
 import { jwtSecretFor, openDatabase } from './platform/runtime.js';
@@ -21,7 +22,6 @@ Commands:
 `;
 
 const SCOPES: readonly ApiKeyScope[] = ['READ', 'WRITE', 'DELETE', 'ADMIN'];
-const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
 class UsageError extends Error {}
 
@@ -57,7 +57,7 @@ const commands: Record<string, (db: Db, options: Options, secret: () => string) 
   async 'create-team'(db, options) {
     const name = required(options, 'name');
     const slug = required(options, 'slug');
-    if (!SLUG_RE.test(slug)) throw new UsageError(`--slug must be lowercase letters, digits and dashes; got "${slug}"`);
+    if (!SLUG_PATTERN.test(slug)) throw new UsageError(`--slug must be lowercase letters, digits and dashes; got "${slug}"`);
     const { team, key } = await createTeam(db, { name, slug }, parseMode(options.mode));
     return { team: { id: encodeId('Team', team.id), name, slug }, apiKey: { id: encodeId('ApiKey', key.id), secret: key.secret } };
   },
