@@ -39,7 +39,10 @@ export async function benchRedis(): Promise<{ url: string; stop(): void }> {
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((r) => {
-      const c = net.connect(port, '127.0.0.1', () => (c.end(), r(true)));
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.end();
+        r(true);
+      });
       c.on('error', () => r(false));
     });
     if (up) return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() };

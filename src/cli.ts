@@ -8,6 +8,7 @@ import { migrate } from './platform/migrate.js';
 import { createApiKey } from './domain/api-keys.js';
 import type { Deps } from './domain/change.js';
 import { createTeam } from './domain/teams.js';
+import { SLUG_PATTERN } from './domain/validation.js';
 import { createEventBus } from './live/bus.js';
 import type { ApiKeyScope } from './generated/prisma/enums.js';
 import { encodeId } from './ids.js';
@@ -23,7 +24,6 @@ Commands:
 `;
 
 const SCOPES: readonly ApiKeyScope[] = ['READ', 'WRITE', 'DELETE', 'ADMIN'];
-const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
 class UsageError extends Error {}
 
@@ -59,7 +59,7 @@ const commands: Record<string, (deps: Deps, options: Options, secret: () => stri
   async 'create-team'(deps, options) {
     const name = required(options, 'name');
     const slug = required(options, 'slug');
-    if (!SLUG_RE.test(slug)) throw new UsageError(`--slug must be lowercase letters, digits and dashes; got "${slug}"`);
+    if (!SLUG_PATTERN.test(slug)) throw new UsageError(`--slug must be lowercase letters, digits and dashes; got "${slug}"`);
     const { team, key } = await createTeam(deps, { name, slug }, parseMode(options.mode));
     return { team: { id: encodeId('Team', team.id), name, slug }, apiKey: { id: encodeId('ApiKey', key.id), secret: key.secret } };
   },

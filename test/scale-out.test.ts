@@ -26,7 +26,10 @@ async function startRedis() {
   redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const up = await new Promise<boolean>((resolve) => {
-      const c = net.connect(redisPort, '127.0.0.1', () => (c.end(), resolve(true)));
+      const c = net.connect(redisPort, '127.0.0.1', () => {
+        c.end();
+        resolve(true);
+      });
       c.on('error', () => resolve(false));
     });
     if (up) return;

@@ -1,6 +1,6 @@
 // The one place that decides which rows a viewer may see. Every read path
 // (queries, node lookups, connections, counts) filters with these clauses.
-import type { Viewer } from './viewer.js';
+import { isStaff, type Viewer } from './viewer.js';
 import { Prisma } from '../generated/prisma/client.js';
 
 // Matches no row: the team of an anonymous viewer.
@@ -34,8 +34,6 @@ export const visibleCustomers = (viewer: Viewer): Prisma.CustomerWhereInput =>
 export const visibleAgents = (viewer: Viewer): Prisma.AgentWhereInput => ({ teamId: teamOf(viewer) });
 
 export const visibleApiKeys = (viewer: Viewer): Prisma.ApiKeyWhereInput => ({ teamId: teamOf(viewer) });
-
-const isStaff = (viewer: Viewer) => viewer.role === 'ADMIN' || viewer.role === 'AGENT';
 
 /** Ticket fields only staff may see, also in the changedFields of events. */
 export const STAFF_ONLY_TICKET_FIELDS: ReadonlySet<string> = new Set(['notes', 'metadata']);

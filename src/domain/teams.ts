@@ -8,11 +8,10 @@ import { change, type Deps } from './change.js';
 import { DEFAULT_SLA_TARGETS } from './sla.js';
 import * as v from './validation.js';
 
-const PRIORITIES = ['LOW', 'NORMAL', 'HIGH', 'URGENT'] as const;
 const minutes = z.number().int().min(1, 'must be at least 1 minute').max(525_600, 'must be at most a year');
 
 export const SlaTargets = z
-  .array(z.object({ priority: z.enum(PRIORITIES), firstResponseMinutes: minutes, resolutionMinutes: minutes }))
+  .array(z.object({ priority: v.priority, firstResponseMinutes: minutes, resolutionMinutes: minutes }))
   .refine((list) => new Set(list.map((t) => t.priority)).size === list.length, 'one target per priority');
 
 export const TeamFields = z.object({

@@ -14,7 +14,6 @@ import { deadlines } from './sla.js';
 import * as v from './validation.js';
 
 const STATUSES = ['NEW', 'OPEN', 'IN_PROGRESS', 'PENDING', 'RESOLVED', 'CLOSED'] as const;
-const PRIORITIES = ['LOW', 'NORMAL', 'HIGH', 'URGENT'] as const;
 const CLOSED_STATUSES: readonly TicketStatus[] = ['RESOLVED', 'CLOSED'];
 const isClosed = (status: TicketStatus) => CLOSED_STATUSES.includes(status);
 
@@ -24,7 +23,7 @@ const TRACKED_FIELDS = ['title', 'status', 'priority', 'category', 'tags', 'note
 const CreateTicketInput = z.object({
   title: v.title,
   body: v.body.optional(),
-  priority: z.enum(PRIORITIES).optional(),
+  priority: v.priority.optional(),
   status: z.enum(STATUSES).optional(),
   category: v.category.nullish(),
   tags: v.tags.optional(),
@@ -36,7 +35,7 @@ const CreateTicketInput = z.object({
 const UpdateTicketInput = z.object({
   title: v.title.optional(),
   status: z.enum(STATUSES).optional(),
-  priority: z.enum(PRIORITIES).optional(),
+  priority: v.priority.optional(),
   category: v.category.nullish(),
   tags: v.tags.optional(),
   notes: v.notes.nullish(),

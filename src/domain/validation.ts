@@ -2,6 +2,7 @@
 // BAD_USER_INPUT with one { path, message } per problem, before anything is written.
 import { z } from 'zod';
 import { badInput } from '../errors.js';
+import { TicketPriority } from '../generated/prisma/enums.js';
 
 export const LIMITS = {
   title: 200,
@@ -29,9 +30,10 @@ export const category = z
   .toLowerCase()
   .regex(/^[a-z0-9]+(?:[-_][a-z0-9]+)*$/, 'must be a lowercase slug such as "bug" or "billing"')
   .max(50, 'must be at most 50 characters');
-export const slug = z
-  .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'must be lowercase letters, digits and dashes');
+/** A team's slug: lowercase letters, digits and inner dashes, at most 64 characters. */
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+export const slug = z.string().regex(SLUG_PATTERN, 'must be lowercase letters, digits and dashes');
+export const priority = z.enum(TicketPriority);
 export const url = z.url('must be a URL').max(2000);
 export const notes = z.string().max(LIMITS.notes, `must be at most ${LIMITS.notes} characters`);
 

@@ -7,8 +7,6 @@ import { signatureHeaders } from '../webhooks/signing.js';
 import { refuseUrl, type UrlPolicy } from '../webhooks/url-policy.js';
 import { endpointWants, enqueueWebhook, type WebhookJob } from './side-effects.js';
 
-/** Seconds to wait before attempts 2, 3, …: 9 attempts over about 23 hours. */
-export const DEFAULT_RETRY_SCHEDULE = [30, 120, 600, 1800, 3600, 10_800, 21_600, 43_200];
 /** An endpoint failing for this long is disabled (and its team told by email). */
 export const DISABLE_AFTER_MS = 3 * 24 * 3600_000;
 const TIMEOUT_MS = 10_000;

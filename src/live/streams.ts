@@ -177,6 +177,7 @@ async function* streamOf(
       const next = ahead.size ? await within(pending, deadline - Date.now()) : await pending;
       if (!next) {
         // The missing events did not come over the bus in time: the log has them.
+        // biome-ignore lint/complexity/useMathMinMax: the keys are bigints, which Math.min does not take
         const first = [...ahead.keys()].reduce((a, b) => (a < b ? a : b));
         for await (const row of fromLog(last, first - 1n)) {
           if (endsWithTicket(row)) return;

@@ -3,12 +3,12 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import ValidationPlugin from '@pothos/plugin-validation';
+import { isStaff } from '../auth/viewer.js';
 import type { Context } from '../context.js';
 import type { ApiKeyScope } from '../generated/prisma/enums.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
-import { badInput, forbidden, unauthenticated } from '../errors.js';
+import { forbidden, unauthenticated } from '../errors.js';
 import { decodeGlobalId, encodeGlobalId } from './common/global-ids.js';
 import { MAX_PAGE_SIZE } from './common/paging.js';
 
@@ -30,14 +30,14 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     // Subscriptions are checked once, when they start.
     authorizeOnSubscribe: true,
     authScopes: ({ viewer }) => ({
       member: viewer.role !== 'ANONYMOUS',
-      staff: viewer.role === 'ADMIN' || viewer.role === 'AGENT',
+      staff: isStaff(viewer),
       scope: (scope) => viewer.scopes.has(scope),
     }),
     unauthorizedError: (_parent, { viewer }) =>
@@ -82,14 +82,5 @@ export const builder = new SchemaBuilder<{
     lastArgOptions: { description: 'Return the last n items (at most 100).' },
     beforeArgOptions: { description: 'Return items before this cursor.' },
     mutationInputArgOptions: { description: 'What to do.' },
-  },
-  validation: {
-    validationError: (result) =>
-      badInput(
-        result.issues.map((issue) => ({
-          path: (issue.path ?? []).map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.'),
-          message: issue.message,
-        })),
-      ),
   },
 });

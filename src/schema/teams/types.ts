@@ -12,7 +12,7 @@ export const TicketPriorityEnum = builder.enumType('TicketPriority', {
   } as const,
 });
 
-export const SlaTarget = builder.prismaObject('SlaTarget', {
+builder.prismaObject('SlaTarget', {
   description: 'Service level targets of a team for one priority.',
   fields: (t) => ({
     priority: t.expose('priority', { type: TicketPriorityEnum, description: 'The priority these targets apply to.' }),

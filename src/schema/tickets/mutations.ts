@@ -1,3 +1,4 @@
+import { isStaff } from '../../auth/viewer.js';
 import * as tickets from '../../domain/tickets.js';
 import { forbidden, notFound, unauthenticated, badInput } from '../../errors.js';
 import { encodeId } from '../../ids.js';
@@ -53,7 +54,7 @@ builder.relayMutationField(
       } else if (!viewer.scopes.has('WRITE')) {
         throw forbidden('This credential lacks the WRITE scope');
       }
-      const staff = viewer.role === 'ADMIN' || viewer.role === 'AGENT';
+      const staff = isStaff(viewer);
       const ticket = await tickets.createTicket(ctx, viewer, teamId!, {
         title: input.title,
         body: input.body ?? undefined,
