@@ -26,7 +26,12 @@ async function serve(options: Partial<AppOptions> = {}) {
   const db = createDb(inject('databaseUrl'), 3);
   const app = buildApp({ db, log: createLogger('silent'), jwtSecret: JWT_SECRET, ...options });
   const base = await app.start(0);
-  apps.push({ stop: async () => (await app.stop(), await db.$disconnect()) });
+  apps.push({
+    stop: async () => {
+      await app.stop();
+      await db.$disconnect();
+    },
+  });
   return { app, db, base };
 }
 

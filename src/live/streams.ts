@@ -89,7 +89,11 @@ export function liveEvents(ctx: StreamContext, options: LiveOptions): AsyncGener
     // Timers hold at most 2^31 - 1 ms; a token valid for longer is checked again then.
     const arm = () => {
       const wait = expiresAt - Date.now();
-      expiry.timer = setTimeout(() => (Date.now() >= expiresAt ? ((expiry.passed = true), void subscription.return()) : arm()), Math.min(wait, 2 ** 31 - 1));
+      expiry.timer = setTimeout(() => {
+        if (Date.now() < expiresAt) return arm();
+        expiry.passed = true;
+        void subscription.return();
+      }, Math.min(wait, 2 ** 31 - 1));
       expiry.timer.unref();
     };
     arm();

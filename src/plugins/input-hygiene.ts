@@ -14,7 +14,7 @@ function problemsInValue(value: unknown, path: string, found: FieldProblem[]): v
   if (typeof value === 'string') {
     if (unstorable(value)) found.push({ path, message: 'must not contain NUL characters or unpaired surrogates' });
   } else if (Array.isArray(value)) {
-    value.forEach((item, i) => problemsInValue(item, `${path}.${i}`, found));
+    for (const [i, item] of value.entries()) problemsInValue(item, `${path}.${i}`, found);
   } else if (value && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) problemsInValue(item, path ? `${path}.${key}` : key, found);
   }
