@@ -9,6 +9,7 @@ import { inject } from 'vitest';
 import { buildApp, type AppOptions } from '../src/app.js';
 import { createDb } from '../src/db.js';
 import { createLogger } from '../src/logger.js';
+import { createApiKey } from '../src/auth/api-keys.js';
 import { signToken } from '../src/auth/tokens.js';
 import { encodeId } from '../src/ids.js';
 import { JWT_SECRET } from './support/app.js';
@@ -178,6 +179,26 @@ describe('transport limits', () => {
     expect((await submit('10.0.0.2, 203.0.113.9')).body.errors![0]!.extensions.code).toBe('RATE_LIMITED');
     expect((await submit('10.0.0.1, 198.51.100.4')).body.errors).toBeUndefined();
     expect(await db.ticket.count({ where: { teamId: t.team.id } })).toBe(2);
+  });
+});
+
+describe('what a credential may read', () => {
+  test('a WRITE-only key writes, but its payloads read back nothing that ticket(id:) would refuse it (FORBIDDEN; the write stands)', async () => {
+    const { base, db } = await serve();
+    const t = await createTeam();
+    const writeOnly = (await createApiKey(db, { teamId: t.team.id, name: 'form', scopes: ['WRITE'], mode: 'TEST' })).secret;
+    const created = await post(base, { query: 'mutation { createTicket(input: { title: "From a form", body: "b", customer: { email: "f@o.test" } }) { ticketId ticket { notes } } }' }, bearer(writeOnly));
+    expect(created.body.errors).toBeUndefined();
+    const ticketId = created.body.data.createTicket.ticketId as string;
+    expect(created.body.data.createTicket.ticket).toBeNull();
+    const updated = await post(base, { query: `mutation { updateTicket(input: { id: "${ticketId}", notes: "staff only" }) { ticket { notes metadata customer { email } } } }` }, bearer(writeOnly));
+    expect(updated.body.data).toBeNull();
+    expect(updated.body.errors).toMatchObject([{ path: ['updateTicket', 'ticket'], extensions: { code: 'FORBIDDEN' } }]);
+    expect(JSON.stringify(updated.body)).not.toContain('staff only');
+    const replied = await post(base, { query: `mutation { addMessage(input: { ticketId: "${ticketId}", body: "x", isInternal: true }) { message { body } } }` }, bearer(writeOnly));
+    expect(replied.body.errors).toMatchObject([{ path: ['addMessage', 'message'], extensions: { code: 'FORBIDDEN' } }]);
+    expect((await post(base, { query: `{ ticket(id: "${ticketId}") { notes } }` }, bearer(writeOnly))).body.errors![0]!.extensions.code).toBe('FORBIDDEN');
+    expect((await db.ticket.findFirstOrThrow({ where: { teamId: t.team.id } })).notes).toBe('staff only');
   });
 });
 

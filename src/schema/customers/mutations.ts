@@ -1,6 +1,7 @@
 import * as customers from '../../domain/customers.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
+import { readBack } from '../common/payloads.js';
 import { staffDelete, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Customer } from './types.js';
@@ -19,7 +20,12 @@ builder.relayMutationField(
     authScopes: staffWrite,
     resolve: async (_root, { input }, ctx) => ({ customer: await customers.createCustomer(ctx, ctx.viewer.teamId!, input) }),
   },
-  { description: 'The created customer.', outputFields: (t) => ({ customer: t.field({ type: Customer, description: 'The customer.', resolve: (r) => r.customer }) }) },
+  {
+    description: 'The created customer.',
+    outputFields: (t) => ({
+      customer: t.field({ type: Customer, ...readBack, description: 'The customer.', resolve: (r) => r.customer }),
+    }),
+  },
 );
 
 builder.relayMutationField(
@@ -41,7 +47,12 @@ builder.relayMutationField(
       return { customer };
     },
   },
-  { description: 'The changed customer.', outputFields: (t) => ({ customer: t.field({ type: Customer, description: 'The customer.', resolve: (r) => r.customer }) }) },
+  {
+    description: 'The changed customer.',
+    outputFields: (t) => ({
+      customer: t.field({ type: Customer, ...readBack, description: 'The customer.', resolve: (r) => r.customer }),
+    }),
+  },
 );
 
 builder.relayMutationField(

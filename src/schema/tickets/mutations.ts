@@ -3,6 +3,7 @@ import * as tickets from '../../domain/tickets.js';
 import { forbidden, notFound, unauthenticated, badInput } from '../../errors.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
+import { readBack } from '../common/payloads.js';
 import { staffDelete, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { TicketPriorityEnum } from '../teams/types.js';
@@ -78,7 +79,9 @@ builder.relayMutationField(
       ticket: t.field({
         type: Ticket,
         nullable: true,
-        description: 'The new ticket; null for anonymous callers, who get its ID only.',
+        authScopes: { scope: 'READ' },
+        unauthorizedResolver: () => null,
+        description: 'The new ticket; null for anonymous callers and credentials without the READ scope, who get its ID only.',
         resolve: (r, _args, { viewer }) => (viewer.role === 'ANONYMOUS' ? null : r.ticket),
       }),
     }),
@@ -124,7 +127,7 @@ builder.relayMutationField(
   {
     description: 'The changed ticket.',
     outputFields: (t) => ({
-      ticket: t.field({ type: Ticket, description: 'The ticket after the change.', resolve: (r) => r.ticket }),
+      ticket: t.field({ type: Ticket, ...readBack, description: 'The ticket after the change.', resolve: (r) => r.ticket }),
     }),
   },
 );
