@@ -1,6 +1,5 @@
 // The server: yoga with its plugins behind the HTTP server, and graphql-ws on the
 // same path. `buildApp` wires the parts; each part lives in its own module.
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { authenticate, type Viewer } from './auth/viewer.js';
@@ -16,6 +15,7 @@ import { createEventBus, type EventBus } from './live/bus.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { createLimiter } from './platform/rate-limits.js';
+import { csrfPreventionPlugin } from './plugins/csrf.js';
 import { errorMaskingPlugin, maskError } from './plugins/error-masking.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { limitPlugins } from './plugins/limits.js';
@@ -111,8 +111,7 @@ export function buildApp(options: AppOptions) {
       sharedLiveResults(),
       persistedOperationsPlugin(options.persisted?.mode ?? 'apq', options.persisted?.manifest),
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits }, redis),
-      // Browsers may only send GraphQL requests that need a CORS preflight.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
+      csrfPreventionPlugin(),
       rateLimitHeadersPlugin(),
       prometheusPlugin(metrics),
       responseExtensionsPlugin(metrics),
