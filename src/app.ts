@@ -22,6 +22,7 @@ import { limitPlugins } from './plugins/limits.js';
 import { persistedOperationsPlugin, type PersistedMode } from './plugins/persisted-operations.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
 import { rateLimitHeadersPlugin } from './plugins/rate-limit-headers.js';
+import { refusedCredentialPlugin } from './plugins/refused-credential.js';
 import { responseExtensionsPlugin } from './plugins/response-extensions.js';
 import { sharedLiveResults } from './plugins/shared-live-results.js';
 import { schema } from './schema/index.js';
@@ -115,6 +116,7 @@ export function buildApp(options: AppOptions) {
       rateLimitHeadersPlugin(),
       prometheusPlugin(metrics),
       responseExtensionsPlugin(metrics),
+      refusedCredentialPlugin(viewerOf),
       ...((options.plugins ?? []) as Plugin<Record<string, unknown>, ServerContext>[]),
       idempotencyPlugin({
         db,
