@@ -1,6 +1,5 @@
 // The server: yoga with its plugins behind the HTTP server, and graphql-ws on the
 // same path. `buildApp` wires the parts; each part lives in its own module.
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { authenticate, type Viewer } from './auth/viewer.js';
@@ -16,6 +15,7 @@ import { createEventBus, type EventBus } from './live/bus.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { createLimiter } from './platform/rate-limits.js';
+import { csrfPreventionPlugin } from './plugins/csrf.js';
 import { boundedParserCaches } from './plugins/document-cache.js';
 import { errorMaskingPlugin, maskError } from './plugins/error-masking.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
@@ -24,6 +24,7 @@ import { limitPlugins } from './plugins/limits.js';
 import { createPersistedOperations, type PersistedMode } from './plugins/persisted-operations.js';
 import { prometheusPlugin } from './plugins/prometheus.js';
 import { rateLimitHeadersPlugin } from './plugins/rate-limit-headers.js';
+import { refusedCredentialPlugin } from './plugins/refused-credential.js';
 import { responseExtensionsPlugin } from './plugins/response-extensions.js';
 import { sharedLiveResults } from './plugins/shared-live-results.js';
 import { schema } from './schema/index.js';
@@ -136,11 +137,11 @@ export function buildApp(options: AppOptions) {
       persisted.plugin,
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits }, redis),
       inputHygienePlugin(),
-      // Browsers may only send GraphQL requests that need a CORS preflight.
-      useCSRFPrevention({ requestHeaders: ['x-graphql-csrf'] }),
+      csrfPreventionPlugin(),
       rateLimitHeadersPlugin(),
       prometheusPlugin(metrics),
       responseExtensionsPlugin(metrics),
+      refusedCredentialPlugin(viewerOf),
       ...((options.plugins ?? []) as Plugin<Record<string, unknown>, ServerContext>[]),
       idempotencyPlugin({
         db,

@@ -17,7 +17,7 @@ const History = graphql(`
   query History($id: ID!) {
     ticket(id: $id) {
       events(first: 50) {
-        edges { node { type changedFields changes actor { kind id name } ticketId message { id } } }
+        edges { node { type changedFields changes actor { kind actorId name } ticketId message { id } } }
       }
     }
   }
@@ -295,7 +295,7 @@ describe('updateTicket', () => {
       ['CLOSED', ['status']],
     ]);
     expect(events[1]!.changes).toEqual({ assigneeId: { old: null, new: agentId } });
-    expect(events[1]!.actor).toEqual({ kind: 'AGENT', id: encodeId('Agent', t.admin.id), name: 'Ada Admin' });
+    expect(events[1]!.actor).toEqual({ kind: 'AGENT', actorId: encodeId('Agent', t.admin.id), name: 'Ada Admin' });
     expect(events[3]!.changes).toEqual({ status: { old: 'NEW', new: 'CLOSED' }, assigneeId: { old: agentId, new: null } });
   });
 

@@ -6,8 +6,10 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Prisma, TicketEvent } from '../generated/prisma/client.js';
 import type { TicketEventType } from '../generated/prisma/enums.js';
 
+/** Who made a change, stored in the log as JSON as it was when the change was made. */
 export type Actor = {
   kind: 'apiKey' | 'agent' | 'customer' | 'anonymous';
+  /** The UUID of the agent, customer or API key (the API shows it as `actorId`, never as an `id`). */
   id: string | null;
   name: string | null;
 };

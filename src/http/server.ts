@@ -61,7 +61,10 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
     if (req.method === 'GET' && serveGraphiQLAsset(pathname, res)) return;
     // Bodies sent without Content-Length are cut off by yoga (maxRequestBodySize).
     if (Number(req.headers['content-length'] ?? 0) > options.maxBodyBytes) {
-      return sendJson(res, 413, { errors: [{ message: 'Request body too large' }] });
+      return sendJson(res, 413, {
+        errors: [{ message: `Request body too large: at most ${options.maxBodyBytes} bytes`, extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } }],
+        extensions: { requestId },
+      });
     }
     void options.graphql(req, res, { requestId });
   });

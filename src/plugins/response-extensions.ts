@@ -7,15 +7,25 @@ import type { Metrics } from '../platform/metrics.js';
 
 /**
  * Every error leaves with an extensions.code: graphql-armor's limit errors get
- * QUERY_TOO_COMPLEX, other syntax errors GRAPHQL_PARSE_FAILED.
+ * QUERY_TOO_COMPLEX; requests that are not a GraphQL request at all (bad JSON, no
+ * query, a mutation over GET, an operationName that names no operation) get yoga's
+ * BAD_REQUEST; other syntax errors GRAPHQL_PARSE_FAILED, and what is left are the
+ * errors of validation (and of coercing variables): GRAPHQL_VALIDATION_FAILED.
  */
 function codeOf(error: { message: string; extensions?: Record<string, unknown> }): string {
   if (/limit of \d+ exceeded/.test(error.message)) return 'QUERY_TOO_COMPLEX';
   const given = error.extensions?.code;
+  if (given === 'OPERATION_RESOLUTION_FAILURE') return 'BAD_REQUEST';
   if (typeof given === 'string') return given;
   if (error.message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
   return 'GRAPHQL_VALIDATION_FAILED';
 }
+
+/** yoga answers these without a body; clients get a GraphQL error with a code like every other refusal. */
+const EMPTY_REFUSALS: Record<number, string> = {
+  406: 'None of the accepted media types can be served: accept application/graphql-response+json, application/json or text/event-stream',
+  415: 'Unsupported Content-Type: send application/json (or a GET request with the query in the URL)',
+};
 
 export function responseExtensionsPlugin(metrics: Metrics): Plugin<Record<string, unknown>, ServerContext> {
   const withCodes = <T extends { errors?: readonly GraphQLError[] }>(r: T): T => {
@@ -45,6 +55,16 @@ export function responseExtensionsPlugin(metrics: Metrics): Plugin<Record<string
       });
       if (Array.isArray(result)) setResult(result.map(add));
       else if (!(Symbol.asyncIterator in result)) setResult(add(result));
+    },
+    onResponse({ response, serverContext, setResponse, fetchAPI }) {
+      const message = EMPTY_REFUSALS[response.status];
+      if (!message || response.body !== null) return;
+      metrics.errors.inc({ code: 'BAD_REQUEST' });
+      const headers = new fetchAPI.Headers(response.headers);
+      headers.set('content-type', 'application/json; charset=utf-8');
+      const requestId = serverContext?.requestId;
+      const body = { errors: [{ message, extensions: { code: 'BAD_REQUEST' } }], ...(requestId && { extensions: { requestId } }) };
+      setResponse(new fetchAPI.Response(JSON.stringify(body), { status: response.status, headers }));
     },
   };
 }

@@ -1,8 +1,21 @@
+import { brandWithType, createContextCache } from '@pothos/core';
 import type { Actor } from '../../domain/events.js';
 import { encodeId } from '../../ids.js';
+import type { Context } from '../../context.js';
 import type { Db } from '../../db.js';
-import { visibleChangedFields, visibleEvents, visibleMessages, visibleTickets } from '../../auth/visibility.js';
+import {
+  visibleAgents,
+  visibleApiKeys,
+  visibleChangedFields,
+  visibleCustomers,
+  visibleEvents,
+  visibleMessages,
+  visibleTickets,
+} from '../../auth/visibility.js';
 import { builder } from '../builder.js';
+import { Agent } from '../agents/types.js';
+import { ApiKey } from '../api-keys/types.js';
+import { Customer } from '../customers/types.js';
 import { Message } from '../messages/types.js';
 
 export const TicketEventTypeEnum = builder.enumType('TicketEventType', {
@@ -30,16 +43,92 @@ const ActorKindEnum = builder.enumType('ActorKind', {
 const ACTOR_KINDS = { agent: 'AGENT', customer: 'CUSTOMER', apiKey: 'API_KEY', anonymous: 'ANONYMOUS' } as const;
 const ACTOR_ID_TYPES = { agent: 'Agent', customer: 'Customer', apiKey: 'ApiKey' } as const;
 
+const actorIdType = (a: Actor) => (a.id && a.kind !== 'anonymous' ? ACTOR_ID_TYPES[a.kind] : undefined);
+type ActorType = NonNullable<ReturnType<typeof actorIdType>>;
+const ACTOR_REFS = { Agent, Customer, ApiKey } as const;
+
+const READ_ACTORS: Record<ActorType, (ctx: Context, ids: string[]) => Promise<Array<{ id: string }>>> = {
+  Agent: ({ db, viewer }, ids) => db.agent.findMany({ where: { id: { in: ids }, AND: [visibleAgents(viewer)] } }),
+  Customer: ({ db, viewer }, ids) => db.customer.findMany({ where: { id: { in: ids }, AND: [visibleCustomers(viewer)] } }),
+  ApiKey: ({ db, viewer }, ids) => db.apiKey.findMany({ where: { id: { in: ids }, AND: [visibleApiKeys(viewer)] } }),
+};
+
+type Waiting = Map<string, { resolve(row: object | null): void; reject(err: unknown): void }>;
+
+/**
+ * The actors' objects of one operation: one query per type for a page of events,
+ * and each agent read once however many of the events they made.
+ */
+const actorNodes = createContextCache((ctx: Context) => {
+  const loaded = new Map<string, Promise<object | null>>();
+  let pending: Map<ActorType, Waiting> | undefined;
+  const flush = (batch: Map<ActorType, Waiting>) => {
+    for (const [type, waiting] of batch) {
+      READ_ACTORS[type](ctx, [...waiting.keys()]).then(
+        (rows) => {
+          const byId = new Map(rows.map((row) => [row.id, row]));
+          for (const [id, { resolve }] of waiting) {
+            const row = byId.get(id) ?? null;
+            if (row) brandWithType(row, ACTOR_REFS[type]);
+            resolve(row);
+          }
+        },
+        (err: unknown) => {
+          for (const { reject } of waiting.values()) reject(err);
+        },
+      );
+    }
+  };
+  return (type: ActorType, id: string): Promise<object | null> => {
+    const key = `${type}:${id}`;
+    let row = loaded.get(key);
+    if (!row) {
+      if (!pending) {
+        const batch = (pending = new Map());
+        // After the resolvers of sibling events have run and asked for theirs.
+        setImmediate(() => {
+          pending = undefined;
+          flush(batch);
+        });
+      }
+      const waiting: Waiting = pending.get(type) ?? new Map();
+      pending.set(type, waiting);
+      row = new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+      loaded.set(key, row);
+    }
+    return row;
+  };
+});
+
+// Not a node and no `id`: normalized caches key objects by id (Relay) or by
+// __typename and id (Apollo, urql), so an actor carrying the agent's ID was merged
+// into the agent, or into the other snapshots of the same agent, and a name of the
+// past replaced the current one.
 const ActorRef = builder.objectRef<Actor>('Actor').implement({
-  description: 'Who made a change.',
+  description:
+    'Who made a change, as recorded when it was made. Not an object of its own: `actorId` names the agent, customer or API key, and `node` is that object as it is now.',
   fields: (t) => ({
     kind: t.field({ type: ActorKindEnum, description: 'The kind of credential.', resolve: (a) => ACTOR_KINDS[a.kind] }),
-    id: t.id({
+    actorId: t.id({
       nullable: true,
-      description: 'ID of the agent, customer or API key.',
-      resolve: (a) => (a.id && a.kind !== 'anonymous' ? encodeId(ACTOR_ID_TYPES[a.kind], a.id) : null),
+      description: 'ID of the agent (agt_…), customer (cus_…) or API key (key_…); null for anonymous submitters.',
+      resolve: (a) => {
+        const type = actorIdType(a);
+        return type ? encodeId(type, a.id!) : null;
+      },
     }),
     name: t.string({ nullable: true, description: 'Name at the time of the change.', resolve: (a) => a.name }),
+    node: t.field({
+      type: builder.nodeInterfaceRef(),
+      nullable: true,
+      description:
+        'The agent, customer or API key as it is now, with what the caller may see of it (as `node(id: actorId)` answers); null once deleted, for anonymous submitters, and for API keys unless the caller is an admin.',
+      resolve: (a, _args, ctx) => {
+        const type = actorIdType(a);
+        if (!type || (type === 'ApiKey' && !ctx.viewer.scopes.has('ADMIN'))) return null;
+        return actorNodes(ctx)(type, a.id!);
+      },
+    }),
   }),
 });
 
