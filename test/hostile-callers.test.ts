@@ -202,6 +202,17 @@ describe('what a credential may read', () => {
   });
 });
 
+describe('who a message says it is from', () => {
+  test('a customer posts under their own name, whatever senderName they send', async () => {
+    const { base } = await serve();
+    const t = await createTeam();
+    const opened = await post(base, { query: 'mutation { createTicket(input: { title: "Help", body: "hi" }) { ticket { id } } }' }, bearer(t.tokens.customer));
+    const ticketId = opened.body.data.createTicket.ticket.id as string;
+    const reply = await post(base, { query: `mutation { addMessage(input: { ticketId: "${ticketId}", body: "it is me", senderName: "Demo Support (staff)" }) { message { sender senderName } } }` }, bearer(t.tokens.customer));
+    expect(reply.body.data.addMessage.message).toEqual({ sender: 'CUSTOMER', senderName: 'Jane Doe' });
+  });
+});
+
 describe('credentials that end', () => {
   test('a subscription opened with a token ends with UNAUTHENTICATED when the token expires', async () => {
     const { base } = await serve();

@@ -127,3 +127,27 @@ describe('Idempotency-Key and secrets shown once', () => {
     expect(await testApp().db.apiKey.count({ where: { teamId: t.team.id, name: 'ci' } })).toBe(1);
   });
 });
+
+describe('Idempotency-Key from anonymous callers', () => {
+  test('refused anonymous mutations keep no record, whatever keys they send', async () => {
+    const closed = await createTeam();
+    const { db, app } = testApp();
+    const before = await db.idempotencyRecord.count({ where: { scope: { startsWith: 'anonymous:' } } });
+    for (const key of ['spam-1', 'spam-2', 'spam-3']) {
+      const res = await app.yoga.fetch(
+        'http://ticketql.test/graphql',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify({
+            query: 'mutation($input: CreateTicketInput!) { createTicket(input: $input) { ticketId } }',
+            variables: { input: { title: 'x', teamSlug: closed.team.slug, customer: { email: 'a@b.test' } } },
+          }),
+        },
+        { requestId: 'idem' },
+      );
+      expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('NOT_FOUND');
+    }
+    expect(await db.idempotencyRecord.count({ where: { scope: { startsWith: 'anonymous:' } } })).toBe(before);
+  });
+});

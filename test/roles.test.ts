@@ -207,7 +207,10 @@ describe('anonymous callers', () => {
   test('a team without public submissions is FORBIDDEN; no email is BAD_USER_INPUT; no slug is UNAUTHENTICATED', async () => {
     const closed = await createTeam();
     const open = await createTeam({ acceptsPublicTickets: true });
-    (await execute(PublicTicket, { variables: { input: { title: 'x', teamSlug: closed.team.slug, customer: { email: 'a@b.co' } } } })).fails('FORBIDDEN');
+    // A team that refuses public tickets answers exactly as one that does not exist.
+    const refused = (await execute(PublicTicket, { variables: { input: { title: 'x', teamSlug: closed.team.slug, customer: { email: 'a@b.co' } } } })).fails('NOT_FOUND');
+    const missing = (await execute(PublicTicket, { variables: { input: { title: 'x', teamSlug: 'no-such-team-either', customer: { email: 'a@b.co' } } } })).fails('NOT_FOUND');
+    expect(refused.message).toBe(missing.message);
     (await execute(PublicTicket, { variables: { input: { title: 'x', teamSlug: open.team.slug } } })).fails('BAD_USER_INPUT');
     (await execute(PublicTicket, { variables: { input: { title: 'x', customer: { email: 'a@b.co' } } } })).fails('UNAUTHENTICATED');
     (await execute(PublicTicket, { variables: { input: { title: 'x', teamSlug: 'no-such-team', customer: { email: 'a@b.co' } } } })).fails('NOT_FOUND');

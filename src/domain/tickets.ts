@@ -305,7 +305,9 @@ export async function addMessage(deps: Deps, viewer: Viewer, ticketId: string, a
       const customer = customerId ? await tx.customer.findUnique({ where: { id: customerId }, select: { id: true, name: true } }) : null;
       author = { ...author, authorCustomerId: customer?.id ?? null, senderName: customer?.name ?? null };
     }
-    if (input.senderName) author.senderName = input.senderName;
+    // Staff may post on someone's behalf (an imported mail, a phone call); a customer
+    // always posts under their own name.
+    if (input.senderName && !isCustomer) author.senderName = input.senderName;
     const message = await tx.message.create({ data: author });
 
     const data: Prisma.TicketUncheckedUpdateInput = {

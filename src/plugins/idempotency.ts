@@ -152,7 +152,10 @@ export function idempotencyPlugin(options: {
       if (!c || Array.isArray(result) || Symbol.asyncIterator in result) return;
       claims.delete(request);
       const retryable = result.errors?.some((e) => RETRYABLE.has(e.extensions?.code as string));
-      if (retryable) {
+      // An anonymous caller's refused request keeps no row: fresh keys must not let
+      // anyone fill the table with refusals.
+      const refusedAnonymous = c.scope.startsWith('anonymous:') && !!result.errors?.length;
+      if (retryable || refusedAnonymous) {
         // A failure of ours, or the database was unavailable: nothing was written,
         // and a retry with the same key must run the mutation rather than replay this.
         await db.idempotencyRecord.deleteMany({ where: c });

@@ -49,8 +49,9 @@ builder.relayMutationField(
         if (!input.customer?.email) throw badInput([{ path: 'input.customer.email', message: 'is required for a public submission' }]);
         await limits.publicTickets.consume(clientIp);
         const team = await db.team.findUnique({ where: { slug: input.teamSlug }, select: { id: true, acceptsPublicTickets: true } });
-        if (!team) throw notFound('Team');
-        if (!team.acceptsPublicTickets) throw forbidden('This team does not accept public tickets');
+        // A team that takes no public tickets answers as one that does not exist: an
+        // anonymous caller learns nothing about which slugs are in use.
+        if (!team?.acceptsPublicTickets) throw notFound('Team');
         teamId = team.id;
       } else if (!viewer.scopes.has('WRITE')) {
         throw forbidden('This credential lacks the WRITE scope');
