@@ -22,7 +22,7 @@ import { startWorker, type JobWorker } from '../src/jobs/worker.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/platform/migrate.js';
 import { execute, testApp } from './support/app.js';
-import { PAGES, Walkthrough } from './support/docs.js';
+import { PAGES, Walkthrough, brokenLinks } from './support/docs.js';
 import { createTeam } from './support/fixtures.js';
 import { AddMessage, UpdateTicket, newTicket } from './support/operations.js';
 import { cleanEnv, root } from './support/process.js';
@@ -164,12 +164,13 @@ describe('the documentation, run in reading order', () => {
     test(`${page}: every example runs as written`, () => walk.page(page), 300_000);
   }
 
-  test('every page of docs/ is in the reading order, and every example file is quoted and run', () => {
+  test('every page of docs/ is in the reading order, every example file is quoted and run, every link leads somewhere', () => {
     const pages = fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
     expect(pages.sort()).toEqual(PAGES.filter((p) => p.startsWith('docs/')).sort());
     const files = fs.readdirSync(EXAMPLES).map((f) => `docs/examples/${f}`).sort();
     expect([...walk.quoted].sort()).toEqual(files);
     expect(Object.keys(EXERCISED).sort()).toEqual(files);
+    expect(brokenLinks(PAGES)).toEqual([]);
   });
 
   test('verify-webhook.mjs accepts the deliveries of the walkthrough and refuses altered or stale ones', async () => {

@@ -227,8 +227,8 @@ export class Walkthrough {
 
   /**
    * Starts a server or a stream that keeps running while the examples after it run,
-   * and waits for its first line (a server: for its GraphiQL URL, which the examples
-   * after it then use as localhost:4000).
+   * and waits for its first line (a server: for the first URL of its /graphql, which
+   * the examples after it then use as localhost:4000).
    */
   private async shInBackground(block: Block) {
     const script = this.substitute(block);
@@ -240,7 +240,7 @@ export class Walkthrough {
     child.stderr!.on('data', (d) => (stderr += d));
     const server = /\bnpm start\b/.test(script);
     const ready = server
-      ? () => /GraphiQL: +(http:\/\/\S+)\/graphql/.exec(stdout)?.[1]
+      ? () => /\b(http:\/\/[\w.:[\]-]+)\/graphql\b/.exec(stdout)?.[1]
       : () => stdout.split('\n').slice(0, -1).find((line) => line.trim() !== '' && !line.startsWith(':'));
     const until = Date.now() + 120_000;
     for (;;) {
@@ -289,3 +289,32 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
 }
 
 const where = (block: Block) => `${block.page}:${block.line}`;
+
+/** GitHub's anchor of a heading: lowercase, punctuation dropped, spaces as dashes. */
+const anchorOf = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+
+/** Relative links of the pages whose file or heading does not exist. */
+export function brokenLinks(pages: string[]): string[] {
+  const broken: string[] = [];
+  for (const page of pages) {
+    const text = fs.readFileSync(path.join(root, page), 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target!)) continue;
+      const [file, anchor] = target!.split('#') as [string, string | undefined];
+      const resolved = file ? path.join(path.dirname(page), file) : page;
+      if (!fs.existsSync(path.join(root, resolved))) {
+        broken.push(`${page}: ${target}`);
+        continue;
+      }
+      if (anchor === undefined) continue;
+      const headings = fs.readFileSync(path.join(root, resolved), 'utf8').match(/^#+ .*$/gm) ?? [];
+      if (!headings.some((h) => anchorOf(h.replace(/^#+ /, '')) === anchor)) broken.push(`${page}: ${target}`);
+    }
+  }
+  return broken;
+}
