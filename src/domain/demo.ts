@@ -6,6 +6,7 @@ import type { Db } from '../db.js';
 import type { ApiKeyScope, TicketPriority, TicketStatus } from '../generated/prisma/enums.js';
 import { createEventBus } from '../live/bus.js';
 import { createAgent } from './agents.js';
+import { createCustomer } from './customers.js';
 import { createTeam } from './teams.js';
 import { addMessage, createTicket, updateTicket } from './tickets.js';
 
@@ -136,9 +137,9 @@ async function addSampleTickets(db: Db, teamId: string): Promise<void> {
     name: admin.name,
     email: admin.email,
   };
-  const customers = await Promise.all(
-    SAMPLE_CUSTOMERS.map((c) => db.customer.create({ data: { teamId, name: c.name, email: c.email } })),
-  );
+  // Nobody follows the demo's events as they are made; they are in the log for catch-up.
+  const deps = { db, bus: createEventBus({}) };
+  const customers = await Promise.all(SAMPLE_CUSTOMERS.map((c) => createCustomer(deps, teamId, { name: c.name, email: c.email })));
   const customerViewer = (i: number): Viewer => ({
     role: 'CUSTOMER',
     teamId,
@@ -147,8 +148,6 @@ async function addSampleTickets(db: Db, teamId: string): Promise<void> {
     name: customers[i]!.name ?? undefined,
     email: customers[i]!.email,
   });
-  // Nobody follows the demo's events as they are made; they are in the log for catch-up.
-  const deps = { db, bus: createEventBus({}) };
   const [before] = await db.$queryRaw<Array<{ last: string }>>`SELECT coalesce(max(id), 0)::text AS last FROM graphile_worker.jobs`;
 
   for (const sample of SAMPLE_TICKETS) {

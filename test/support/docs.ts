@@ -194,7 +194,7 @@ export class Walkthrough {
     }
   }
 
-  private spawnSh(block: Block, script: string) {
+  private spawnSh(script: string) {
     return spawn('bash', ['-e', '-o', 'pipefail', '-c', script], {
       cwd: this.options.cwd,
       env: this.options.env,
@@ -205,7 +205,7 @@ export class Walkthrough {
 
   private async sh(block: Block) {
     const script = this.substitute(block);
-    const child = this.spawnSh(block, script);
+    const child = this.spawnSh(script);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
@@ -232,7 +232,7 @@ export class Walkthrough {
    */
   private async shInBackground(block: Block) {
     const script = this.substitute(block);
-    const child = this.spawnSh(block, script);
+    const child = this.spawnSh(script);
     this.background.push(child);
     let stdout = '';
     let stderr = '';
