@@ -96,6 +96,41 @@ describe('the cost limit and the budget on every transport', () => {
   });
 });
 
+describe('every operation limit on every transport', () => {
+  // Each document is a subscription, so that it can be sent over all three transports.
+  const sub = (selection: string) => `subscription { ticketEvents { ${selection} } }`;
+  const nest = (depth: number) => {
+    let q = 'id';
+    for (let i = 0; i < depth; i++) q = `customer { tickets(first: 1) { edges { node { ${q} } } } }`;
+    return `ticket { ${q} }`;
+  };
+  const LIMITS = [
+    ['depth', sub(nest(3)), /Query depth limit of 12 exceeded/],
+    ['aliases', sub(Array.from({ length: 31 }, (_, i) => `a${i}: type`).join(' ')), /Aliases limit of 30 exceeded/],
+    ['directives', sub(`type ${'@skip(if: false) '.repeat(21)}`), /Directives limit of 20 exceeded/],
+    ['tokens', sub('type '.repeat(5000)), /Token limit of 5000 exceeded/],
+    ['cost', sub(COSTLY_SELECTION), /Operation cost \d+ exceeds the limit of 50000/],
+  ] as const;
+
+  test.each(LIMITS)('%s: refused with QUERY_TOO_COMPLEX over HTTP, SSE and graphql-ws', async (_name, document, message) => {
+    const { base } = await serve();
+    const t = await createTeam();
+    const answers = [];
+    const http = await post(base, { query: document }, { ...bearer(t.keys.read), accept: 'application/graphql-response+json' });
+    answers.push(http.body.errors![0]!);
+    const sse = subscribeSse(base, t.keys.read, document);
+    await sse.completed;
+    answers.push(sse.received[0]!.errors![0]!);
+    const ws = subscribe(wsClient(base, t.keys.read), document);
+    await ws.completed;
+    answers.push(ws.received[0]!.errors![0]!);
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.message, `${['HTTP', 'SSE', 'graphql-ws'][i]}: ${JSON.stringify(answer)}`).toMatch(message);
+      expect(answer.extensions, `${['HTTP', 'SSE', 'graphql-ws'][i]}: ${JSON.stringify(answer)}`).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
+    }
+  });
+});
+
 describe('persisted operations on every transport', () => {
   test('PERSISTED_OPERATIONS=only runs nothing but the allow-list over graphql-ws too', async () => {
     const allowed = 'query Allowed { viewer { role } }';

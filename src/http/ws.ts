@@ -9,6 +9,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Context, ServerContext } from '../context.js';
 import type { OperationParams, PersistedOperations } from '../plugins/persisted-operations.js';
+import { withErrorCode } from '../plugins/response-extensions.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 /** Close code and reason for a subscriber that cannot keep up. */
@@ -76,15 +77,17 @@ export function attachWebSockets(
         const found = options.persisted.lookup(payload as OperationParams);
         if ('error' in found) return [found.error];
         if (!found.query) return [new GraphQLError('Must provide a query', { extensions: { code: 'BAD_REQUEST' } })];
+        // Parse and validation errors (the operation limits among them) are the
+        // client's: answered as errors of this operation, the socket stays open.
         let document: DocumentNode;
         try {
           document = parse(found.query);
+          const errors = validate(schema, document) as readonly GraphQLError[];
+          if (errors.length > 0) return errors.map(withErrorCode);
         } catch (err) {
-          if (err instanceof GraphQLError) return [err];
+          if (err instanceof GraphQLError) return [withErrorCode(err)];
           throw err;
         }
-        const errors = validate(schema, document) as readonly GraphQLError[];
-        if (errors.length > 0) return errors;
         // A subscription takes its place on the connection before anything is awaited,
         // so that the cap counts subscriptions in the order the client sent them.
         const extra = ctx.extra as Extra;

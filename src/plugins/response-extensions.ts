@@ -27,21 +27,27 @@ const EMPTY_REFUSALS: Record<number, string> = {
   415: 'Unsupported Content-Type: send application/json (or a GET request with the query in the URL)',
 };
 
+/** The error with its extensions.code (see codeOf); transports that bypass yoga's result processing (graphql-ws) use it too. */
+export function withErrorCode(e: GraphQLError): GraphQLError {
+  const code = codeOf(e);
+  if (e.extensions?.code === code) return e;
+  return new GraphQLError(e.message, {
+    nodes: e.nodes,
+    source: e.source,
+    positions: e.positions,
+    path: e.path,
+    originalError: e.originalError,
+    extensions: { ...e.extensions, code, ...(code === 'QUERY_TOO_COMPLEX' && { http: { status: 400 } }) },
+  });
+}
+
 export function responseExtensionsPlugin(metrics: Metrics): Plugin<Record<string, unknown>, ServerContext> {
   const withCodes = <T extends { errors?: readonly GraphQLError[] }>(r: T): T => {
     if (!r.errors?.length) return r;
     const errors = r.errors.map((e) => {
-      const code = codeOf(e);
-      metrics.errors.inc({ code });
-      if (e.extensions?.code === code) return e;
-      return new GraphQLError(e.message, {
-        nodes: e.nodes,
-        source: e.source,
-        positions: e.positions,
-        path: e.path,
-        originalError: e.originalError,
-        extensions: { ...e.extensions, code, ...(code === 'QUERY_TOO_COMPLEX' && { http: { status: 400 } }) },
-      });
+      const coded = withErrorCode(e);
+      metrics.errors.inc({ code: coded.extensions.code as string });
+      return coded;
     });
     return { ...r, errors };
   };
