@@ -248,6 +248,32 @@ describe('who a message says it is from', () => {
   });
 });
 
+describe('staff-only work leaves no trace for customers', () => {
+  test('an internal note or a notes-only edit does not move the updatedAt a customer sees, nor their UPDATED_AT order', async () => {
+    const { base } = await serve();
+    const t = await createTeam();
+    const open = async (title: string) =>
+      (await post(base, { query: `mutation { createTicket(input: { title: "${title}", body: "hi" }) { ticket { id updatedAt } } }` }, bearer(t.tokens.customer))).body.data.createTicket.ticket as { id: string; updatedAt: string };
+    const older = await open('Older');
+    const newer = await open('Newer');
+    const read = async (as: string, id: string) => (await post(base, { query: `{ ticket(id: "${id}") { updatedAt } }` }, bearer(as))).body.data.ticket.updatedAt as string;
+    const order = async () =>
+      ((await post(base, { query: '{ tickets(orderBy: { field: UPDATED_AT, direction: DESC }) { edges { node { title } } } }' }, bearer(t.tokens.customer))).body.data.tickets.edges as Array<{ node: { title: string } }>).map((e) => e.node.title);
+    expect(await order()).toEqual(['Newer', 'Older']);
+
+    await post(base, { query: `mutation { addMessage(input: { ticketId: "${older.id}", body: "VIP, be nice", isInternal: true }) { message { id } } }` }, bearer(t.keys.write));
+    await post(base, { query: `mutation { updateTicket(input: { id: "${older.id}", notes: "refund approved", metadata: { crm: "x" } }) { ticket { id } } }` }, bearer(t.keys.write));
+    expect(await read(t.tokens.customer, older.id)).toBe(older.updatedAt);
+    expect(await read(t.keys.read, older.id)).not.toBe(older.updatedAt);
+    expect(await order()).toEqual(['Newer', 'Older']);
+
+    // A public reply is something the customer sees.
+    await post(base, { query: `mutation { addMessage(input: { ticketId: "${older.id}", body: "We are on it" }) { message { id } } }` }, bearer(t.keys.write));
+    expect(await read(t.tokens.customer, older.id)).toBe(await read(t.keys.read, older.id));
+    expect(await order()).toEqual(['Older', 'Newer']);
+  });
+});
+
 describe('credentials that end', () => {
   test('a subscription opened with a token ends with UNAUTHENTICATED when the token expires', async () => {
     const { base } = await serve();

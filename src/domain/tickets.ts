@@ -6,7 +6,7 @@ import { conflict, forbidden, badInput, notFound } from '../errors.js';
 import type { Message, Prisma, Ticket } from '../generated/prisma/client.js';
 import type { MessageSender, TicketPriority, TicketStatus } from '../generated/prisma/enums.js';
 import { encodeId } from '../ids.js';
-import { visibleTicketsSql } from '../auth/visibility.js';
+import { STAFF_ONLY_TICKET_FIELDS, visibleTicketsSql } from '../auth/visibility.js';
 import { change, type ChangeScope, type Deps } from './change.js';
 import type { Tx } from '../db.js';
 import { actorOf, diff, type Actor, type Changes } from './events.js';
@@ -106,7 +106,7 @@ async function lockTicket(tx: Tx, viewer: Viewer, id: string): Promise<Ticket> {
       first_response_at AS "firstResponseAt", response_deadline AS "responseDeadline",
       resolution_deadline AS "resolutionDeadline", sla_paused_at AS "slaPausedAt", sla_paused_ms AS "slaPausedMs",
       closed_at AS "closedAt", message_count AS "messageCount", public_message_count AS "publicMessageCount",
-      created_at AS "createdAt", updated_at AS "updatedAt"
+      created_at AS "createdAt", updated_at AS "updatedAt", public_updated_at AS "publicUpdatedAt"
     FROM tickets WHERE id = ${id}::uuid AND ${visibleTicketsSql(viewer)} FOR UPDATE`;
   if (!ticket) throw notFound('Ticket');
   return ticket;
@@ -185,6 +185,7 @@ export async function createTicket(deps: Deps, viewer: Viewer, teamId: string, a
         publicMessageCount: input.body ? 1 : 0,
         createdAt: now,
         updatedAt: now,
+        publicUpdatedAt: now,
         ...deadlines(now, 0, target),
       },
     });
@@ -232,6 +233,8 @@ export async function updateTicket(deps: Deps, viewer: Viewer, id: string, args:
     if (Object.keys(changes).length === 0) return ticket;
 
     Object.assign(data, await statusEffects(tx, ticket, status, priority, now), { updatedAt: now });
+    // Staff-only edits alone leave the updatedAt that customers see as it was.
+    if (Object.keys(changes).some((field) => !STAFF_ONLY_TICKET_FIELDS.has(field))) data.publicUpdatedAt = now;
     const updated = await tx.ticket.update({ where: { id }, data });
     const event = { teamId: ticket.teamId, ticketId: id, customerId: ticket.customerId, actor: actorOf(viewer) };
     const snapshot = { ticket: updated };
@@ -268,7 +271,7 @@ export async function unassignAgent({ tx, record }: ChangeScope, actor: Actor, t
   const now = new Date();
   const tickets = await tx.ticket.updateManyAndReturn({
     where: { teamId, assigneeId: agentId },
-    data: { assigneeId: null, updatedAt: now },
+    data: { assigneeId: null, updatedAt: now, publicUpdatedAt: now },
   });
   const changes = publicChanges({ assigneeId: { old: agentId, new: null } });
   for (const ticket of tickets.sort((a, b) => a.number - b.number)) {
@@ -313,7 +316,7 @@ export async function addMessage(deps: Deps, viewer: Viewer, ticketId: string, a
     const data: Prisma.TicketUncheckedUpdateInput = {
       updatedAt: now,
       messageCount: { increment: 1 },
-      ...(!isInternal && { publicMessageCount: { increment: 1 } }),
+      ...(!isInternal && { publicMessageCount: { increment: 1 }, publicUpdatedAt: now }),
     };
     if (sender === 'AGENT' && !isInternal && !ticket.firstResponseAt) data.firstResponseAt = now;
     const reopens = sender === 'CUSTOMER' && !isInternal && (ticket.status === 'PENDING' || ticket.status === 'RESOLVED');

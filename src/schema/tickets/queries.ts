@@ -133,7 +133,9 @@ builder.queryFields((t) => ({
         const { filter, orderBy } = args;
         await checkCursor(query, args, (id) => db.ticket.count({ where: { id, AND: [visibleTickets(viewer)] } }));
         const direction = orderBy?.direction === 'ASC' ? 'asc' : 'desc';
-        const column = ORDER_COLUMNS[orderBy?.field ?? 'CREATED_AT'];
+        const field = orderBy?.field ?? 'CREATED_AT';
+        // Customers sort by the updatedAt they see.
+        const column = field === 'UPDATED_AT' && viewer.role === 'CUSTOMER' ? 'publicUpdatedAt' : ORDER_COLUMNS[field];
         const where = { AND: await whereOf(db, viewer, filter) };
         return db.ticket.findMany({ ...query, where, orderBy: [{ [column]: direction }, { id: direction }] });
       },

@@ -125,7 +125,12 @@ export const Ticket = builder.prismaNode('Ticket', {
         },
       }),
       createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the ticket was created.' }),
-      updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the ticket or its thread last changed.' }),
+      updatedAt: t.field({
+        type: 'DateTime',
+        description: 'When the ticket or its thread last changed (for customers: the last change they can see).',
+        select: { updatedAt: true, publicUpdatedAt: true },
+        resolve: (ticket, _args, { viewer }) => (viewer.role === 'CUSTOMER' ? ticket.publicUpdatedAt : ticket.updatedAt),
+      }),
       closedAt: t.expose('closedAt', {
         type: 'DateTime',
         nullable: true,
