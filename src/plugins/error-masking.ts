@@ -7,7 +7,8 @@ import type { Logger } from '../logger.js';
 
 // Connection failures of the database (driver codes, Prisma's P1001/P1017): the
 // client gets SERVICE_UNAVAILABLE (503) and retries; the pool reconnects by itself.
-const DB_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P01|57P03|P1001|P1017|Connection terminated|Can't reach database|connection is closed/i;
+// A pg client whose connection broke says it "is not queryable" to every later query.
+const DB_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P01|57P03|P1001|P1017|Connection terminated|Can't reach database|connection is closed|not queryable/i;
 
 // Every pooled connection stayed busy longer than a request may wait for one (the
 // pool's timeout, or Prisma's P2028 for a transaction): the server is overloaded,
