@@ -72,6 +72,14 @@ describe('npm start on a fresh machine', () => {
     expect((await viewer(base!, devKey)).data).toEqual({ viewer: { role: 'ADMIN', team: { slug: 'demo' } } });
     expect(fs.existsSync(path.join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
 
+    // GraphiQL and its assets, served by the compiled server.
+    const page = await fetch(`${base}/graphql`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script src="/graphiql-assets/graphiql.js"></script>');
+    const script = await fetch(`${base}/graphiql-assets/graphiql.js`);
+    expect([script.status, script.headers.get('content-type')]).toEqual([200, 'application/javascript; charset=utf-8']);
+    expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+
     // The CLI uses the running server's embedded PostgreSQL.
     const key = await cli(['create-key', '--team', 'demo', '--scopes', 'READ'], cleanEnv({ DATA_DIR: dataDir }), { built: true });
     expect(key.stderr).toBe('');
@@ -163,5 +171,24 @@ describe('npm start on a fresh machine', () => {
     const lines = server.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^ticketql: cannot reach the database at DATABASE_URL .*ECONNREFUSED/);
+  });
+});
+
+describe('the build', () => {
+  test('the compiled code needs only the dependencies: tsx, TypeScript and the other devDependencies can be left out in production', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const files = (fs.readdirSync(path.join(root, 'build', 'src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.js'));
+    expect(files).toContain('main.js');
+    const needed = new Set<string>();
+    for (const file of files) {
+      const text = fs.readFileSync(path.join(root, 'build', 'src', file), 'utf8');
+      // Static and dynamic imports, and createRequire(…).resolve (the Prisma CLI).
+      for (const [, spec] of text.matchAll(/(?:\bfrom|\bimport\s*\(?|\)\.resolve\()\s*['"]([^'"./][^'"]*)['"]/g)) {
+        if (spec!.startsWith('node:')) continue;
+        needed.add(spec!.split('/').slice(0, spec!.startsWith('@') ? 2 : 1).join('/'));
+      }
+    }
+    expect(needed.has('graphql-yoga') && needed.has('prisma')).toBe(true);
+    expect([...needed].filter((name) => !(name in pkg.dependencies))).toEqual([]);
   });
 });
