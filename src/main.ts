@@ -28,7 +28,7 @@ const log = createLogger(config.logLevel);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 runProcess({ name: 'ticketql', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_000 }, async (life) => {
-  const database = await life.step(undefined, () =>
+  const database = await life.step(() =>
     openDatabase(config, { progress: life.progress }).catch((err: Error) => {
       throw new StartupError(`cannot start the database: ${err.message}`);
     }),
@@ -36,7 +36,7 @@ runProcess({ name: 'ticketql', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_
   life.onStop('database', () => database.stop());
 
   if (config.migrateOnStart) {
-    await life.step(undefined, () =>
+    await life.step(() =>
       migrate(database.url, {
         onPending: (names) => life.progress(`applying ${plural(names.length, 'migration')} …`),
       }).catch((err: Error) => {
@@ -52,7 +52,7 @@ runProcess({ name: 'ticketql', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_
 
   const db = createDb(database.url, config.databasePoolSize);
   life.onStop('database pool', () => db.$disconnect());
-  const devKey = await life.step(undefined, async () => {
+  const devKey = await life.step(async () => {
     try {
       await db.$queryRaw`SELECT 1`;
       if (!database.embedded) return undefined;
@@ -73,7 +73,7 @@ runProcess({ name: 'ticketql', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_
   if (config.workers > 0) {
     const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir });
     life.onStop('mailer', () => mailer.close());
-    const worker = await life.step(undefined, () =>
+    const worker = await life.step(() =>
       startWorker({
         databaseUrl: database.url,
         db,
@@ -108,7 +108,7 @@ runProcess({ name: 'ticketql', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_
       manifest: config.persistedOperationsFile ? loadManifest(config.persistedOperationsFile) : undefined,
     },
   });
-  const url = await life.step(undefined, () =>
+  const url = await life.step(() =>
     app.start(config.port, config.host).catch((err: NodeJS.ErrnoException) => {
       throw new StartupError(
         err.code === 'EADDRINUSE'

@@ -21,7 +21,7 @@ const log = createLogger(config.logLevel);
 const concurrency = Math.max(1, config.workers);
 
 runProcess({ name: 'ticketql worker', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_000 }, async (life) => {
-  const database = await life.step(undefined, () =>
+  const database = await life.step(() =>
     openDatabase(config, { shareRunning: true, progress: life.progress }).catch((err: Error) => {
       throw new StartupError(`cannot start the database: ${err.message}`);
     }),
@@ -31,7 +31,7 @@ runProcess({ name: 'ticketql worker', log, stepTimeoutMs: config.shutdownTimeout
   life.onStop('database pool', () => db.$disconnect());
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir });
   life.onStop('mailer', () => mailer.close());
-  const worker = await life.step(undefined, () =>
+  const worker = await life.step(() =>
     startWorker({
       databaseUrl: database.url,
       db,

@@ -191,4 +191,20 @@ describe('stopping npm start', () => {
     expect(postmastersOf(dataDir)).toEqual([]);
     expect(worker.stderr()).toBe('');
   }, 180_000);
+
+  test('a stop asked for during start-up lets the running step finish, then undoes what started, PostgreSQL last, and exits 0', async () => {
+    const server = runBuilt('build/src/main.js', [], env());
+    started.push(server);
+    await server.waitFor(/starting PostgreSQL …/, 120_000);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.stdout().split('\n').map((line) => line.trim()).filter(Boolean)).toEqual([
+      'starting PostgreSQL …',
+      'SIGTERM: stopping once the current start-up step is done …',
+      'stopping (SIGTERM) …',
+      'stopped',
+    ]);
+    expect(postmastersOf(dataDir)).toEqual([]);
+    expect(server.stderr()).toBe('');
+  }, 180_000);
 });

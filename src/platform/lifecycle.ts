@@ -36,11 +36,11 @@ export type Lifecycle = {
   /** Prints a line of start-up or shutdown progress. */
   progress(message: string): void;
   /**
-   * Runs a start-up step, printing `message` first when given. A stop asked for
-   * while it runs takes effect once it is done: a step (a migration) is never cut
-   * in the middle.
+   * Runs a start-up step. A stop asked for while one runs takes effect before the
+   * next (or when start-up is over): a step, a migration say, is never cut in the
+   * middle, and what it started is registered with onStop by then.
    */
-  step<T>(message: string | undefined, run: () => Promise<T> | T): Promise<T>;
+  step<T>(run: () => Promise<T> | T): Promise<T>;
   /** Registers how to undo what was just started; undone in reverse order. */
   onStop(name: string, stop: () => Promise<void> | void): void;
 };
@@ -59,6 +59,8 @@ export function runProcess(options: LifecycleOptions, start: (life: Lifecycle) =
   let requested: NodeJS.Signals | undefined;
 
   const progress = (message: string) => void out.write(`  ${message}\n`);
+  // A terminal that went away (SIGHUP) must not turn the shutdown into a crash.
+  out.on('error', () => {});
 
   const undo = async (): Promise<boolean> => {
     let clean = true;
@@ -104,11 +106,9 @@ export function runProcess(options: LifecycleOptions, start: (life: Lifecycle) =
 
   const life: Lifecycle = {
     progress,
-    async step(message, run) {
-      if (message) progress(message);
-      const value = await run();
+    async step(run) {
       if (requested) throw new StopRequested();
-      return value;
+      return run();
     },
     onStop(stepName, stop) {
       steps.push({ name: stepName, stop });

@@ -144,15 +144,18 @@ export function isAlive(pid: number): boolean {
  */
 export function postmastersOf(dataDir: string): number[] {
   const needle = `\0-D\0${path.join(dataDir, 'postgres')}\0`;
-  return fs.readdirSync('/proc').flatMap((entry) => {
-    if (!/^\d+$/.test(entry)) return [];
+  const parents = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      return cmdline.includes(needle) ? [Number(entry)] : [];
+      if (!fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) continue;
+      parents.set(Number(entry), Number(fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]));
     } catch {
-      return [];
+      // gone meanwhile
     }
-  });
+  }
+  // A process the postmaster has just forked has its command line until it sets its title.
+  return [...parents].filter(([, parent]) => !parents.has(parent)).map(([pid]) => pid);
 }
 
 /** Waits until no postmaster serves DATA_DIR. */
