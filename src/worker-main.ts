@@ -1,41 +1,48 @@
 // `npm run worker`: a process that only runs jobs (emails, webhooks), for
-// deployments that set WORKERS=0 on their API processes.
-import { ConfigError, loadConfig } from './config.js';
+// deployments that set WORKERS=0 on their API processes. It stops like the server
+// (lifecycle.ts): running jobs finish, then the database goes.
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db.js';
 import { createMailer } from './jobs/mail.js';
 import { startWorker } from './jobs/worker.js';
 import { createLogger } from './logger.js';
+import { runProcess, StartupError } from './platform/lifecycle.js';
 import { openDatabase } from './platform/runtime.js';
 
-async function main() {
-  const config = loadConfig();
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
-  const log = createLogger(config.logLevel);
-  const database = await openDatabase(config, { shareRunning: true });
-  const db = createDb(database.url, Math.max(2, config.workers));
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir });
-  const worker = await startWorker({
-    databaseUrl: database.url,
-    db,
-    mailer,
-    log,
-    concurrency: Math.max(1, config.workers),
-    policy: { production: config.nodeEnv === 'production' },
-    retrySchedule: config.webhookRetrySchedule,
-  });
-  log.info({ concurrency: Math.max(1, config.workers) }, 'worker running');
-  const stop = async () => {
-    await worker.stop();
-    mailer.close();
-    await db.$disconnect();
-    await database.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
-main().catch((err) => {
-  process.stderr.write(`ticketql worker: ${err instanceof ConfigError ? err.message : ((err as Error).stack ?? err)}\n`);
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`ticketql worker: ${err.message}\n`);
   process.exit(1);
+}
+const log = createLogger(config.logLevel);
+const concurrency = Math.max(1, config.workers);
+
+runProcess({ name: 'ticketql worker', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_000 }, async (life) => {
+  const database = await life.step(() =>
+    openDatabase(config, { shareRunning: true, progress: life.progress }).catch((err: Error) => {
+      throw new StartupError(`cannot start the database: ${err.message}`);
+    }),
+  );
+  life.onStop('database', () => database.stop());
+  const db = createDb(database.url, Math.max(2, config.workers));
+  life.onStop('database pool', () => db.$disconnect());
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir });
+  life.onStop('mailer', () => mailer.close());
+  const worker = await life.step(() =>
+    startWorker({
+      databaseUrl: database.url,
+      db,
+      mailer,
+      log,
+      concurrency,
+      policy: { production: config.nodeEnv === 'production' },
+      retrySchedule: config.webhookRetrySchedule,
+    }),
+  );
+  life.onStop('job workers', () => worker.stop());
+  log.info({ concurrency }, 'worker running');
+  life.progress(`ticketql worker is running: ${concurrency} job${concurrency === 1 ? '' : 's'} at once; Ctrl-C or SIGTERM stops it`);
 });

@@ -9,9 +9,12 @@ import { startEmbeddedPostgres } from './embedded-postgres.js';
 export type DatabaseHandle = { url: string; embedded: boolean; stop(): Promise<void> };
 
 /** DATABASE_URL, or the embedded PostgreSQL of DATA_DIR (started if needed). */
-export async function openDatabase(config: Config, opts: { shareRunning?: boolean } = {}): Promise<DatabaseHandle> {
+export async function openDatabase(
+  config: Config,
+  opts: { shareRunning?: boolean; progress?: (message: string) => void } = {},
+): Promise<DatabaseHandle> {
   if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, stop: async () => {} };
-  const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, shareRunning: opts.shareRunning });
+  const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, shareRunning: opts.shareRunning, progress: opts.progress });
   return { url: pg.url, embedded: true, stop: () => pg.stop() };
 }
 
