@@ -19,6 +19,16 @@ export class StartupError extends Error {
 
 class StopRequested extends Error {}
 
+const CONNECTION_ERROR = /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|57P01|57P02|57P03)$/;
+
+/** A socket or server connection that broke: the clients (pg pools, ioredis) re-make it. */
+function isConnectionError(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && CONNECTION_ERROR.test(e.code)) return true;
+  }
+  return false;
+}
+
 export type LifecycleOptions = {
   /** Prefix of one-line errors, e.g. "ticketql". */
   name: string;
@@ -103,6 +113,28 @@ export function runProcess(options: LifecycleOptions, start: (life: Lifecycle) =
     // Repeats are expected (Ctrl-C under npm arrives twice) and change nothing.
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+
+  // The last resort, for what no code path caught. A rejected promise nobody awaited
+  // (graphile-worker 0.17 completes jobs without awaiting; a lost connection rejects
+  // them) leaves no state half-changed: every change is a database transaction, so it
+  // is logged and the process goes on. A lost connection thrown as an exception (an
+  // 'error' event without a listener) is the same. Any other uncaught exception may
+  // have left this process in a state nobody planned for: it stops as on SIGTERM
+  // (requests finish, the database stops last) and exits 1.
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection; going on');
+  });
+  process.on('uncaughtException', (err) => {
+    if (isConnectionError(err)) {
+      log.error({ err }, 'uncaught connection error; going on (the connection is re-made on next use)');
+      return;
+    }
+    log.fatal({ err }, 'uncaught exception; stopping');
+    if (phase !== 'stopping') {
+      phase = 'stopping';
+      void undo().then(() => process.exit(1));
+    }
+  });
 
   const life: Lifecycle = {
     progress,
