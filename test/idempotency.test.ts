@@ -128,6 +128,25 @@ describe('Idempotency-Key and secrets shown once', () => {
   });
 });
 
+describe('Idempotency-Key and every kind of secret', () => {
+  test.for([
+    ['createApiKey, aliased', 'mutation { createApiKey(input: { name: "x", scopes: [READ] }) { apiKey { id } token: secret } }'],
+    ['createWebhookEndpoint', 'mutation { createWebhookEndpoint(input: { url: "http://localhost:9/h", events: ["ticket.created"] }) { webhookEndpoint { id } signingSecret } }'],
+  ] as const)('%s: the replay and the stored answer hold no secret', async ([name, query]) => {
+    const t = await createTeam();
+    const key = `secret-${name.replace(/\W+/g, '-')}`;
+    const first = await post(t.keys.admin, key, query, {});
+    expect(first.body.errors, JSON.stringify(first.body)).toBeUndefined();
+    const secret = JSON.stringify(first.body.data).match(/(sk_(live|test)_|whsec_)[^"]+/)![0];
+    const again = await post(t.keys.admin, key, query, {});
+    expect(again.replayed).toBe(true);
+    expect(again.body.errors![0]!.extensions!.code).toBe('CONFLICT');
+    expect(JSON.stringify(again.body)).not.toContain(secret);
+    const stored = await testApp().db.idempotencyRecord.findFirstOrThrow({ where: { key } });
+    expect(JSON.stringify(stored.response)).not.toContain(secret);
+  });
+});
+
 describe('Idempotency-Key from anonymous callers', () => {
   test('refused anonymous mutations keep no record, whatever keys they send', async () => {
     const closed = await createTeam();

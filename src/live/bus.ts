@@ -68,7 +68,15 @@ export class SlowConsumerError extends Error {
   override name = 'SlowConsumerError';
 }
 
-export type Subscription = AsyncIterableIterator<BusEvent> & { return(): Promise<IteratorResult<BusEvent>> };
+export type Subscription = AsyncIterableIterator<BusEvent> & {
+  return(): Promise<IteratorResult<BusEvent>>;
+  /**
+   * Resolves once events published from now on are sure to reach this subscription:
+   * at once in process; with Redis, when Redis has confirmed the channel's SUBSCRIBE
+   * (or after a short wait, while Redis is away). Read the log's position only then.
+   */
+  ready: Promise<void>;
+};
 
 export type EventBus = {
   /** Fire and forget: a failed publish is logged, never thrown at the change that caused it. */
@@ -85,14 +93,25 @@ export type EventBus = {
  * instead of left as unhandled rejections: live delivery pauses, the server
  * keeps working, and clients catch up from the event log with `after`.
  */
-function redisTarget(clients: { publish: Redis; subscribe: Redis }, onError: (err: unknown) => void): EventTarget {
+function redisTarget(
+  clients: { publish: Redis; subscribe: Redis },
+  onError: (err: unknown) => void,
+  subscribed: Map<string, Promise<unknown>>,
+): EventTarget {
   const publishClient = {
     publish: (channel: string, message: string) => clients.publish.publish(channel, message).catch(onError),
   };
   const subscribeClient = {
     on: (event: string, listener: (channel: string, message: string) => void) => clients.subscribe.on(event, listener),
-    subscribe: (channel: string) => clients.subscribe.subscribe(channel).catch(onError),
-    unsubscribe: (channel: string) => clients.subscribe.unsubscribe(channel).catch(onError),
+    subscribe: (channel: string) => {
+      const confirmed = clients.subscribe.subscribe(channel).catch(onError);
+      subscribed.set(channel, confirmed);
+      return confirmed;
+    },
+    unsubscribe: (channel: string) => {
+      subscribed.delete(channel);
+      return clients.subscribe.unsubscribe(channel).catch(onError);
+    },
   };
   return createRedisEventTarget({
     publishClient: publishClient as unknown as Redis,
@@ -102,6 +121,22 @@ function redisTarget(clients: { publish: Redis; subscribe: Redis }, onError: (er
 
 const topic = (teamId: string) => `ticketql:team:${teamId}`;
 
+/**
+ * How long a new subscription waits for Redis to confirm its channel. Past it (Redis
+ * is away) the stream starts anyway: what it misses meanwhile is read from the log
+ * when a later event shows the gap.
+ */
+const SUBSCRIBE_WAIT_MS = 2_000;
+
+/** Resolves when `promise` settles, or after `ms`, whichever comes first. */
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).then(
+    () => clearTimeout(timer),
+    () => clearTimeout(timer),
+  );
+}
+
 /** @default 1000 events waiting per subscriber */
 export const DEFAULT_MAX_QUEUED = 1000;
 
@@ -110,7 +145,9 @@ export function createEventBus(options: {
   onError?: (err: unknown) => void;
 }): EventBus {
   const onError = options.onError ?? (() => {});
-  const target: EventTarget = options.redis ? redisTarget(options.redis, onError) : new EventTarget();
+  /** Redis channels and their SUBSCRIBE's confirmation. */
+  const subscribed = new Map<string, Promise<unknown>>();
+  const target: EventTarget = options.redis ? redisTarget(options.redis, onError, subscribed) : new EventTarget();
   // One listener per live subscription: hundreds on one team's topic are expected,
   // not the leak Node warns of past 10.
   if (!options.redis) setMaxListeners(0, target);
@@ -145,8 +182,11 @@ export function createEventBus(options: {
         target.removeEventListener(name, listener);
       };
       target.addEventListener(name, listener);
+      const confirmed = subscribed.get(name);
+      const ready = confirmed ? within(confirmed, SUBSCRIBE_WAIT_MS) : Promise.resolve();
 
       const iterator: Subscription = {
+        ready,
         async next() {
           while (queue.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;

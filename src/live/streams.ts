@@ -147,6 +147,8 @@ async function* streamOf(
   // is read: nothing can fall between the two.
   ctx.metrics.subscriptionsOpen.inc();
   try {
+    // The bus must deliver what is published from here on before the log is read.
+    await subscription.ready;
     let last: bigint;
     if (options.after !== undefined) {
       last = parseCursor(options.after);

@@ -25,15 +25,11 @@ type Claim = { scope: string; key: string };
 /** API key secrets and webhook signing secrets: shown once, so never kept in a stored answer. */
 const SECRET = /^(sk_(live|test)_|whsec_)/;
 
-/** Every string under `key` in a JSON value. */
-function valuesOf(value: unknown, key: string, found: string[] = []): string[] {
-  if (Array.isArray(value)) for (const item of value) valuesOf(item, key, found);
-  else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === key && typeof v === 'string') found.push(v);
-      else valuesOf(v, key, found);
-    }
-  }
+/** Every string in a JSON value, with the key it stands under. */
+function stringsOf(value: unknown, key = '', found: Array<[string, string]> = []): Array<[string, string]> {
+  if (typeof value === 'string') found.push([key, value]);
+  else if (Array.isArray(value)) for (const item of value) stringsOf(item, key, found);
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) stringsOf(v, k, found);
   return found;
 }
 
@@ -43,9 +39,10 @@ function valuesOf(value: unknown, key: string, found: string[] = []): string[] {
  * and the secret must not sit in the table for 24 hours.
  */
 function withoutSecrets(result: ExecutionResult): ExecutionResult {
-  const secrets = valuesOf(result.data, 'secret').filter((v) => SECRET.test(v));
-  if (!secrets.length) return result;
-  const created = valuesOf(result.data, 'id');
+  // Found by their form, whatever field (or alias) carries them.
+  const strings = stringsOf(result.data);
+  if (!strings.some(([, value]) => SECRET.test(value))) return result;
+  const created = strings.filter(([key, value]) => key === 'id' && !SECRET.test(value)).map(([, value]) => value);
   return {
     data: null,
     errors: [
