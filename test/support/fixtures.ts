@@ -86,7 +86,7 @@ const person = (type: 'Agent' | 'Customer', row: { id: string; name: string | nu
  * once per test, on a team of its own:
  * - `app`: this file's app (`app`, `db`, `sql`, `bus`); `execute`: a GraphQL request to it
  * - `team`: a team (createTeam) with its API keys (`team.keys`) and people;
- *   `otherTeam`: a second, unrelated team
+ *   `otherTeam`: a second, unrelated team; `publicTeam`: one that takes anonymous tickets
  * - `admin`, `agent`: the team's agents; `customer`: its customer (Person)
  * - `ticket`: a ticket of `customer`, created through the API with a first message
  */
@@ -95,6 +95,7 @@ export const test = base
   .extend('execute', () => execute)
   .extend('team', () => createTeam())
   .extend('otherTeam', () => createTeam())
+  .extend('publicTeam', () => createTeam({ acceptsPublicTickets: true }))
   .extend('admin', ({ team }) => person('Agent', team.admin, team.tokens.admin))
   .extend('agent', ({ team }) => person('Agent', team.agent, team.tokens.agent))
   .extend('customer', ({ team }) => person('Customer', team.customer, team.tokens.customer))
