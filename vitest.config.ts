@@ -19,6 +19,8 @@ export default defineConfig({
     // a fixed time, so an idle machine is not slowed down), yet bounded.
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // The suite's PostgreSQL and Redis stop after the run.
+    teardownTimeout: 60_000,
     // Two cores: two workers; tests within a file run one after another.
     maxWorkers: 2,
   },
