@@ -13,8 +13,14 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/setup/global.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Disposes what each file leaves running (servers, clients, processes, pools).
+    setupFiles: ['test/support/leftovers.ts'],
+    // Generous for a machine shared with other work (tests wait for events, never for
+    // a fixed time, so an idle machine is not slowed down), yet bounded.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // The suite's PostgreSQL and Redis stop after the run.
+    teardownTimeout: 60_000,
     // Two cores: two workers; tests within a file run one after another.
     maxWorkers: 2,
   },

@@ -1,5 +1,7 @@
 // npm run bench [-- --scale N --duration S]: ticketql against a hand-written
 // node:http + pg baseline on the same database, in one run. See BENCHMARKS.md.
+// Every run first checks its own latency driver (fixed-rate-check.ts) and stops if it
+// is not open loop; `--self-check` runs that check alone.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +17,7 @@ import { floorOperation, workloads } from './workloads.js';
 import { baselineSide, benchRedis, fanout, ticketqlSide, type FanoutResult } from './fanout.js';
 import { cpuMs } from './process-cpu.js';
 import { fixedRate } from './fixed-rate.js';
+import { checkFixedRate } from './fixed-rate-check.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '10' },
     's1-duration': { type: 'string', default: '30' },
     'cpu-prof': { type: 'boolean', default: false },
+    'self-check': { type: 'boolean', default: false },
   },
 });
 const SCALE = Number(args.scale);
@@ -126,7 +130,16 @@ async function measure(target: { url: string; pid: number }, request: { path: st
   };
 }
 
+/** Fails the run when the fixed-rate driver is not open loop: its latencies would measure bursts. */
+async function selfCheck() {
+  const failures = await checkFixedRate();
+  if (failures.length) throw new Error(`the fixed-rate driver is not open loop (bench/fixed-rate-check.ts):\n  ${failures.join('\n  ')}`);
+  log('self-check: the fixed-rate driver sends at its rate and keeps sending while answers are slow');
+}
+
 async function main() {
+  await selfCheck();
+  if (args['self-check']) return;
   const database = await benchDatabase();
   const databaseUrl = database.url;
   const children: ChildProcess[] = [];

@@ -134,32 +134,27 @@ describe('node and nodes', () => {
 describe('HTTP surface', () => {
   test('every response carries a request id, as a header and in extensions', async () => {
     const t = await createTeam();
-    const { app } = testApp();
-    const base = await app.start(0);
-    try {
-      const res = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.keys.read}` },
-        body: JSON.stringify({ query: '{ viewer { role } }' }),
-      });
-      const id = res.headers.get('x-request-id');
-      expect(id).toMatch(/^[0-9a-f-]{36}$/);
-      expect(await res.json()).toEqual({ data: { viewer: { role: 'AGENT' } }, extensions: { requestId: id } });
+    const base = await testApp().app.start(0);
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.keys.read}` },
+      body: JSON.stringify({ query: '{ viewer { role } }' }),
+    });
+    const id = res.headers.get('x-request-id');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await res.json()).toEqual({ data: { viewer: { role: 'AGENT' } }, extensions: { requestId: id } });
 
-      const given = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': 'req-42' },
-        body: JSON.stringify({ query: '{ viewer { role } }' }),
-      });
-      expect(given.headers.get('x-request-id')).toBe('req-42');
-      expect(((await given.json()) as { extensions: unknown }).extensions).toEqual({ requestId: 'req-42' });
+    const given = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-42' },
+      body: JSON.stringify({ query: '{ viewer { role } }' }),
+    });
+    expect(given.headers.get('x-request-id')).toBe('req-42');
+    expect(((await given.json()) as { extensions: unknown }).extensions).toEqual({ requestId: 'req-42' });
 
-      expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
-      const ready = await fetch(`${base}/readyz`);
-      expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ database: 'ok' });
-    } finally {
-      await app.stop();
-    }
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ database: 'ok' });
   });
 });

@@ -1,9 +1,10 @@
 // GraphiQL in a real browser (Debian's Chromium), with every request watched:
 // the page must work with nothing but this server.
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { testApp } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
+import { leftover } from './support/leftovers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -17,16 +18,14 @@ describe('GraphiQL', () => {
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
     });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await testApp().app.stop();
+    leftover('Chromium', () => browser.close());
   });
 
   test('renders offline and runs a typed query with the headers typed in', async () => {
     const t = await createTeam();
     const page = await browser.newPage();
+    // GraphiQL's page is about 9 MB: on a busy machine loading and rendering it takes a while.
+    page.setDefaultTimeout(90_000);
     const requested: string[] = [];
     // Every request is recorded; anything not served by this server is refused.
     await page.route('**/*', (route) => {
@@ -35,7 +34,7 @@ describe('GraphiQL', () => {
       return url.startsWith(base) || url.startsWith('blob:') || url.startsWith('data:') ? route.continue() : route.abort();
     });
     await page.goto(`${base}/graphql`);
-    await page.locator('.graphiql-container').first().waitFor({ timeout: 30_000 });
+    await page.locator('.graphiql-container').first().waitFor();
 
     const query = page.locator('.graphiql-query-editor .monaco-editor').first();
     await query.click();
@@ -52,7 +51,7 @@ describe('GraphiQL', () => {
 
     await page.locator('.graphiql-execute-button').click();
     const response = page.locator('.graphiql-response');
-    await expect.poll(() => response.innerText(), { timeout: 20_000 }).toContain(t.team.slug);
+    await expect.poll(() => response.innerText(), { timeout: 90_000 }).toContain(t.team.slug);
     const text = (await response.innerText()).replace(/\s+/g, ' ');
     expect(text).toContain('"role": "AGENT"');
     expect(requested.filter((url) => !url.startsWith(base) && !url.startsWith('blob:') && !url.startsWith('data:'))).toEqual([]);

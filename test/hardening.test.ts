@@ -1,12 +1,8 @@
 // Operation limits, cost budget, GraphQL-over-HTTP compliance, CSRF, body size,
 // introspection, metrics, and a fuzz run of hostile documents.
 import { serverAudits } from 'graphql-http';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { inject } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { createDb } from '../src/db.js';
-import { createLogger } from '../src/logger.js';
-import { JWT_SECRET, testApp } from './support/app.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { startOtherApp, testApp } from './support/app.js';
 import { createTeam, type TeamFixture } from './support/fixtures.js';
 
 let base: string;
@@ -15,7 +11,6 @@ beforeAll(async () => {
   base = await testApp().app.start(0);
   t = await createTeam();
 });
-afterAll(() => testApp().app.stop());
 
 async function post(query: string, options: { key?: string; variables?: unknown; headers?: Record<string, string>; url?: string } = {}) {
   const res = await fetch(`${options.url ?? base}/graphql`, {
@@ -60,32 +55,32 @@ describe('operation limits: a clear code before execution', () => {
   });
 
   test('a spent budget answers RATE_LIMITED with the reset time', async () => {
-    const db = createDb(inject('databaseUrl'), 2);
-    const app = buildApp({ db, log: createLogger('silent'), jwtSecret: JWT_SECRET, limits: { budget: 250, budgetWindowSeconds: 3600 } });
-    const url = await app.start(0);
-    try {
-      const q = '{ tickets(first: 50) { edges { node { id } } } }'; // costs 101
-      expect((await post(q, { key: t.keys.read, url })).body.errors).toBeUndefined();
-      expect((await post(q, { key: t.keys.read, url })).body.errors).toBeUndefined();
-      const third = await post(q, { key: t.keys.read, url });
-      expect(third.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', resetAt: expect.any(String) });
-      // Another credential has its own budget.
-      expect((await post(q, { key: t.keys.write, url })).body.errors).toBeUndefined();
-    } finally {
-      await app.stop();
-      await db.$disconnect();
-    }
+    const { base: url } = await startOtherApp({ limits: { budget: 250, budgetWindowSeconds: 3600 } });
+    const q = '{ tickets(first: 50) { edges { node { id } } } }'; // costs 101
+    expect((await post(q, { key: t.keys.read, url })).body.errors).toBeUndefined();
+    expect((await post(q, { key: t.keys.read, url })).body.errors).toBeUndefined();
+    const third = await post(q, { key: t.keys.read, url });
+    expect(third.body.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', resetAt: expect.any(String) });
+    // Another credential has its own budget.
+    expect((await post(q, { key: t.keys.write, url })).body.errors).toBeUndefined();
   });
 
   test('a mutation that cannot get a database connection in time answers SERVICE_UNAVAILABLE and writes nothing', async () => {
     // One connection, held by a long transaction: the mutation's transaction cannot start.
-    const db = createDb(inject('databaseUrl'), 1);
-    const app = buildApp({ db, log: createLogger('silent'), jwtSecret: JWT_SECRET });
-    const url = await app.start(0);
+    const { db, base: url } = await startOtherApp({}, 1);
     let release!: () => void;
-    const held = db.$transaction(() => new Promise<void>((resolve) => (release = resolve)), { timeout: 10_000 });
+    let holding!: () => void;
+    const holds = new Promise<void>((resolve) => (holding = resolve));
+    // Held far longer than the mutation waits for a connection, however slow the machine.
+    const held = db.$transaction(
+      () => {
+        holding();
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      { timeout: 110_000 },
+    );
     try {
-      await new Promise((r) => setTimeout(r, 100));
+      await holds; // the transaction has the pool's one connection
       const res = await post('mutation { createTicket(input: { title: "Overloaded" }) { ticketId } }', { key: t.keys.write, url });
       expect(res.status).toBe(503);
       expect(res.body.errors![0]).toMatchObject({ message: 'The server is busy; try again shortly', extensions: { code: 'SERVICE_UNAVAILABLE' } });
@@ -93,26 +88,17 @@ describe('operation limits: a clear code before execution', () => {
       await held;
       expect(await testApp().db.ticket.count({ where: { teamId: t.team.id, title: 'Overloaded' } })).toBe(0);
     } finally {
-      release();
-      await app.stop();
-      await db.$disconnect();
+      release?.();
     }
   });
 
   test('introspection can be switched off; suggestions are hidden in production', async () => {
-    const db = createDb(inject('databaseUrl'), 2);
-    const app = buildApp({ db, log: createLogger('silent'), jwtSecret: JWT_SECRET, limits: { introspection: false, hideSuggestions: true } });
-    const url = await app.start(0);
-    try {
-      const intro = await post('{ __schema { types { name } } }', { key: t.keys.read, url });
-      expect(intro.body.errors![0]!.message).toMatch(/introspection/i);
-      const typo = await post('{ viewer { rol } }', { key: t.keys.read, url });
-      expect(typo.body.errors![0]!.message).not.toMatch(/Did you mean/);
-      expect((await post('{ __schema { queryType { name } } }', { key: t.keys.read })).body.data.__schema.queryType.name).toBe('Query');
-    } finally {
-      await app.stop();
-      await db.$disconnect();
-    }
+    const { base: url } = await startOtherApp({ limits: { introspection: false, hideSuggestions: true } });
+    const intro = await post('{ __schema { types { name } } }', { key: t.keys.read, url });
+    expect(intro.body.errors![0]!.message).toMatch(/introspection/i);
+    const typo = await post('{ viewer { rol } }', { key: t.keys.read, url });
+    expect(typo.body.errors![0]!.message).not.toMatch(/Did you mean/);
+    expect((await post('{ __schema { queryType { name } } }', { key: t.keys.read })).body.data.__schema.queryType.name).toBe('Query');
   });
 });
 

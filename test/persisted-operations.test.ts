@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { inject } from 'vitest';
-import { buildApp } from '../src/app.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import type { App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createDb } from '../src/db.js';
-import { createLogger } from '../src/logger.js';
 import { loadManifest } from '../src/plugins/persisted-operations.js';
-import { JWT_SECRET, testApp } from './support/app.js';
+import { otherApp, testApp } from './support/app.js';
 import { createTeam, type TeamFixture } from './support/fixtures.js';
 
 const manifestFile = fileURLToPath(new URL('./generated/persisted-documents.json', import.meta.url));
@@ -18,7 +15,7 @@ beforeAll(async () => {
   t = await createTeam();
 });
 
-async function send(app: ReturnType<typeof buildApp>, body: Record<string, unknown>) {
+async function send(app: App, body: Record<string, unknown>) {
   const res = await app.yoga.fetch(
     'http://ticketql.test/graphql',
     { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.keys.read}` }, body: JSON.stringify(body) },
@@ -28,10 +25,8 @@ async function send(app: ReturnType<typeof buildApp>, body: Record<string, unkno
 }
 
 describe('PERSISTED_OPERATIONS=only', () => {
-  const db = createDb(inject('databaseUrl'), 2);
   const manifest = loadManifest(manifestFile);
-  const app = buildApp({ db, log: createLogger('silent'), jwtSecret: JWT_SECRET, persisted: { mode: 'only', manifest } });
-  afterAll(() => db.$disconnect());
+  const { app } = otherApp({ persisted: { mode: 'only', manifest } });
 
   test('runs the repository’s own operations by hash, and nothing else', async () => {
     const [hash, document] = [...manifest].find(([, doc]) => doc.startsWith('query CliViewer'))!;

@@ -6,7 +6,7 @@ import { createEventBus, SlowConsumerError, type BusEvent } from '../src/live/bu
 import { signToken } from '../src/auth/tokens.js';
 import { execute, JWT_SECRET, testApp } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
-import { disposeLive, subscribe, subscribeSse, wsClient } from './support/live.js';
+import { disposeLive, listening, subscribe, subscribeSse, wsClient, type Received } from './support/live.js';
 import { AddMessage, UpdateTicket, newTicket } from './support/operations.js';
 import { eventually } from './support/receivers.js';
 import { graphql } from './generated/index.js';
@@ -47,20 +47,23 @@ describe('one execution per live event for subscribers who see alike', () => {
     const staff = [t.tokens.agent, t.tokens.agent, bea].map((token) => subscribe(wsClient(base, token), DOC));
     // The ticket's customer: another visibility, another execution.
     const customer = subscribe(wsClient(base, t.tokens.customer), DOC);
-    await new Promise((r) => setTimeout(r, 300));
+    await listening(t.team.id, 4);
 
     sql.length = 0;
     await execute(UpdateTicket, { as: t.keys.write, variables: { input: { id: ticket.id, notes: SECRETS.notes, category: 'billing' } } });
     for (const sub of [...staff, customer]) await sub.waitFor(1);
-    await new Promise((r) => setTimeout(r, 200));
+    // Each execution ran before its result was sent: with every subscriber served, all have run.
+    const reads = sql.filter((q) => q.startsWith('SELECT') && q.includes('"category"') && !q.includes('"notes"'));
+    // A change after it: once that is here, nothing more of the first is on its way.
+    await execute(UpdateTicket, { as: t.keys.write, variables: { input: { id: ticket.id, category: 'last' } } });
+    const last = (r: Received) => r.data?.ticketEvents.ticket.category === 'last';
 
     for (const sub of staff) {
-      expect(sub.received).toEqual([{ data: { ticketEvents: { type: 'UPDATED', changedFields: ['category', 'notes'], ticket: { category: 'billing', tags: [] } } } }]);
+      expect(await sub.before(last)).toEqual([{ data: { ticketEvents: { type: 'UPDATED', changedFields: ['category', 'notes'], ticket: { category: 'billing', tags: [] } } } }]);
     }
-    expect(customer.received).toEqual([{ data: { ticketEvents: { type: 'UPDATED', changedFields: ['category'], ticket: { category: 'billing', tags: [] } } } }]);
+    expect(await customer.before(last)).toEqual([{ data: { ticketEvents: { type: 'UPDATED', changedFields: ['category'], ticket: { category: 'billing', tags: [] } } } }]);
     // The subscription's own read of the ticket (it alone selects just these columns) ran
     // once per visibility, not once per subscriber.
-    const reads = sql.filter((q) => q.startsWith('SELECT') && q.includes('"category"') && !q.includes('"notes"'));
     expect(reads).toHaveLength(2);
   });
 });
@@ -70,7 +73,7 @@ describe('subscriptions end cleanly', () => {
     const t = await createTeam();
     const open = async () => Number(/^ticketql_subscriptions_open (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())![1]);
     const waitFor = async (expected: number) => {
-      await eventually(async () => (await open()) === expected, 2000).catch(() => {});
+      await eventually(async () => (await open()) === expected).catch(() => {});
       return open();
     };
     const before = await open();
@@ -89,13 +92,15 @@ describe('ticketEvents over graphql-ws', () => {
     const t = await createTeam();
     const other = await createTeam();
     const sub = subscribe(wsClient(base, t.tokens.agent), STAFF_EVENTS);
-    await new Promise((r) => setTimeout(r, 250));
+    await listening(t.team.id, 1);
     const ticket = await newTicket(t.keys.write, { title: 'Live', body: 'hello' });
     await newTicket(other.keys.write, { title: 'Not for them' });
     await execute(UpdateTicket, { as: t.tokens.admin, variables: { input: { id: ticket.id, status: 'RESOLVED', notes: 'n' } } });
-    const got = events(await sub.waitFor(3));
-    await new Promise((r) => setTimeout(r, 200));
-    expect(sub.received).toHaveLength(3);
+    // Events come in log order: once the event of a later ticket is here, no earlier one is still on its way.
+    const last = await newTicket(t.keys.write, { title: 'Last' });
+    const received = await sub.before((r) => r.data?.ticketEvents.ticketId === last.id);
+    const got = events(received);
+    expect(received).toHaveLength(3);
     expect(got.map((e) => [e.type, e.ticketId, e.changedFields])).toEqual([
       ['CREATED', ticket.id, []],
       ['UPDATED', ticket.id, ['status', 'notes']],
@@ -112,15 +117,18 @@ describe('ticketEvents over graphql-ws', () => {
     const w = await createWorld();
     const ownerSub = subscribe(wsClient(base, w.credentials.owner), EVENTS);
     const otherSub = subscribe(wsClient(base, w.credentials.otherCustomer), EVENTS);
-    await new Promise((r) => setTimeout(r, 250));
+    await listening(w.a.team.id, 2);
     const as = w.credentials.agentToken;
     await execute(AddMessage, { as, variables: { input: { ticketId: w.ids.ticket, body: SECRETS.internal, isInternal: true } } });
     await execute(UpdateTicket, { as, variables: { input: { id: w.ids.ticket, notes: SECRETS.notes, metadata: { k: SECRETS.metadata } } } });
     await execute(UpdateTicket, { as, variables: { input: { id: w.ids.ticket, notes: 'more', priority: 'HIGH' } } });
     await execute(AddMessage, { as, variables: { input: { ticketId: w.ids.ticket, body: 'Public reply' } } });
-    const got = events(await ownerSub.waitFor(2));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(ownerSub.received).toHaveLength(2);
+    // Then one change each customer sees: once it is here, nothing before it is still on its way.
+    await execute(AddMessage, { as, variables: { input: { ticketId: w.ids.ticket, body: 'Last word' } } });
+    const ottos = await newTicket(w.a.tokens.agent, { title: 'Otto asks', customer: { email: `otto@${w.a.team.slug}.test` } });
+    const received = await ownerSub.before((r) => r.data?.ticketEvents.message?.body === 'Last word');
+    const got = events(received);
+    expect(received).toHaveLength(2);
     expect(got.map((e) => [e.type, e.changedFields, e.message])).toEqual([
       ['UPDATED', ['priority'], null],
       ['MESSAGE_ADDED', [], { body: 'Public reply', isInternal: false }],
@@ -128,8 +136,8 @@ describe('ticketEvents over graphql-ws', () => {
     // Cursors are positions in the team's log (the world's ticket was created at 1): the
     // events the customer did not see leave gaps.
     expect(got.map((e) => Number(e.cursor))).toEqual([4, 5]);
-    expect(JSON.stringify(ownerSub.received)).not.toMatch(new RegExp(Object.values(SECRETS).join('|')));
-    expect(otherSub.received).toEqual([]);
+    expect(JSON.stringify(received)).not.toMatch(new RegExp(Object.values(SECRETS).join('|')));
+    expect(await otherSub.before((r) => r.data?.ticketEvents.ticketId === ottos.id)).toEqual([]);
   });
 
   test('catch-up: `after` replays exactly the events after the cursor, then continues live without a duplicate', async () => {
@@ -143,8 +151,8 @@ describe('ticketEvents over graphql-ws', () => {
     const replayed = events(await sub.waitFor(2));
     expect(replayed.map((e) => e.cursor)).toEqual(['3', '4']);
     await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: ticket.id, body: 'live' } } });
-    const all = events(await sub.waitFor(3));
-    await new Promise((r) => setTimeout(r, 200));
+    await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: ticket.id, body: 'last' } } });
+    const all = events(await sub.before((r) => r.data?.ticketEvents.message?.body === 'last'));
     expect(all.map((e) => [e.cursor, e.type])).toEqual([
       ['3', 'UPDATED'],
       ['4', 'UPDATED'],
@@ -157,12 +165,12 @@ describe('ticketEvents over graphql-ws', () => {
     const a = await newTicket(t.keys.write, { title: 'A' });
     const b = await newTicket(t.keys.write, { title: 'B' });
     const sub = subscribe(wsClient(base, t.keys.read), EVENTS, { filter: { ticketId: b.id, types: ['MESSAGE_ADDED'] } });
-    await new Promise((r) => setTimeout(r, 250));
+    await listening(t.team.id, 1);
     await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: a.id, body: 'to A' } } });
     await execute(UpdateTicket, { as: t.keys.write, variables: { input: { id: b.id, title: 'B2' } } });
     await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: b.id, body: 'to B' } } });
-    const got = events(await sub.waitFor(1));
-    await new Promise((r) => setTimeout(r, 200));
+    await execute(AddMessage, { as: t.keys.write, variables: { input: { ticketId: b.id, body: 'last' } } });
+    const got = events(await sub.before((r) => r.data?.ticketEvents.message?.body === 'last'));
     expect(got).toEqual([expect.objectContaining({ type: 'MESSAGE_ADDED', ticketId: b.id, message: { body: 'to B', isInternal: false } })]);
   });
 
@@ -178,7 +186,7 @@ describe('ticketEvents over graphql-ws', () => {
     const t = await createTeam();
     const key = (await execute(NewKey, { as: t.keys.admin, variables: { input: { name: 'console', scopes: ['READ'] } } })).ok().createApiKey;
     const sub = subscribe(wsClient(base, key.secret), EVENTS);
-    await new Promise((r) => setTimeout(r, 250));
+    await listening(t.team.id, 1);
     await execute(RevokeKey, { as: t.keys.admin, variables: { input: { id: key.apiKey.id } } });
     await sub.completed;
     expect(sub.received).toEqual([]);
@@ -191,7 +199,7 @@ describe('ticketUpdated and messageAdded', () => {
     const sub = subscribe(wsClient(base, w.credentials.owner), 'subscription($id: ID!) { ticketUpdated(id: $id) { title status messageCount } }', {
       id: w.ids.ticket,
     });
-    await new Promise((r) => setTimeout(r, 250));
+    await listening(w.a.team.id, 1);
     await execute(UpdateTicket, { as: w.credentials.agentToken, variables: { input: { id: w.ids.ticket, status: 'OPEN' } } });
     await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'secret', isInternal: true } } });
     await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'Hello' } } });
@@ -212,14 +220,13 @@ describe('ticketUpdated and messageAdded', () => {
     const other = subscribe(wsClient(base, w.credentials.otherCustomer), query, { ticketId: w.ids.ticket });
     await other.completed;
     expect(other.received[0]!.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND' });
-    await new Promise((r) => setTimeout(r, 250));
+    await listening(w.a.team.id, 2);
     await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'note', isInternal: true } } });
     await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'reply' } } });
-    await staff.waitFor(2);
-    await owner.waitFor(1);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(staff.received.map((r) => r.data!.messageAdded.body)).toEqual(['note', 'reply']);
-    expect(owner.received.map((r) => r.data!.messageAdded)).toEqual([{ body: 'reply', isInternal: false, sender: 'AGENT' }]);
+    await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'last' } } });
+    const last = (r: Received) => r.data?.messageAdded.body === 'last';
+    expect((await staff.before(last)).map((r) => r.data!.messageAdded.body)).toEqual(['note', 'reply']);
+    expect((await owner.before(last)).map((r) => r.data!.messageAdded)).toEqual([{ body: 'reply', isInternal: false, sender: 'AGENT' }]);
   });
 });
 
@@ -227,11 +234,11 @@ describe('server-sent events', () => {
   test('ticketEvents streams over SSE with the same credentials and filtering', async () => {
     const w = await createWorld();
     const sub = subscribeSse(base, w.credentials.owner!, EVENTS);
-    await new Promise((r) => setTimeout(r, 200));
+    await listening(w.a.team.id, 1);
     await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'internal', isInternal: true } } });
     await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'over SSE' } } });
-    const got = events(await sub.waitFor(1));
-    await new Promise((r) => setTimeout(r, 200));
+    await execute(AddMessage, { as: w.credentials.agentToken, variables: { input: { ticketId: w.ids.ticket, body: 'last' } } });
+    const got = events(await sub.before((r) => r.data?.ticketEvents.message?.body === 'last'));
     expect(got).toEqual([expect.objectContaining({ type: 'MESSAGE_ADDED', message: { body: 'over SSE', isInternal: false } })]);
     sub.stop();
   });
@@ -247,7 +254,7 @@ describe('events that reach a process out of order', () => {
     const t = await createTeam();
     const ticket = await testApp().db.ticket.create({ data: { teamId: t.team.id, number: 1, title } });
     const sub = subscribe(wsClient(base, t.keys.read), EVENTS);
-    await new Promise((r) => setTimeout(r, 250));
+    await listening(t.team.id, 1);
     return { teamId: t.team.id, ticketId: ticket.id, sub };
   }
   /** An event written to the log by "another process" whose publish was lost (Redis away); its seq. */
@@ -285,14 +292,19 @@ describe('events that reach a process out of order', () => {
   test('a steady stream of later events does not hold back the one that is missing', async () => {
     const { teamId, ticketId, sub } = await watchedTicket('Busy');
     const missing = await loggedOnly(teamId, ticketId);
-    // One event every 100 ms, for longer than the wait for the missing one.
-    for (let n = 1n; n <= 8n; n++) {
-      testApp().app.bus.publish(busEvent(teamId, ticketId, missing + n));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(sub.received.length).toBeGreaterThanOrEqual(5);
-    const got = events(await sub.waitFor(9));
-    expect(got.map((e) => BigInt(e.cursor))).toEqual(Array.from({ length: 9 }, (_, i) => missing + BigInt(i)));
+    // Later events keep coming, one per poll (far closer together than the wait for the
+    // missing one), until the missing one arrives: were that wait renewed by every
+    // arrival, it never would.
+    let later = 0;
+    await eventually(
+      () => {
+        testApp().app.bus.publish(busEvent(teamId, ticketId, missing + BigInt(++later)));
+        return sub.received.length > 0;
+      },
+      { what: 'the missing event while later ones keep coming' },
+    );
+    const got = events(await sub.waitFor(later + 1));
+    expect(got.map((e) => BigInt(e.cursor))).toEqual(Array.from({ length: later + 1 }, (_, i) => missing + BigInt(i)));
   });
 });
 
@@ -334,7 +346,7 @@ describe('the event bus', () => {
     const { bus } = testApp().app;
     const client = wsClient(base, t.keys.read);
     const ws = subscribe(client, EVENTS);
-    await new Promise((r) => setTimeout(r, 150));
+    await listening(t.team.id, 1);
     // Far more events than a subscriber may have waiting, published at once.
     for (let n = 1; n <= 1500; n++) {
       bus.publish({ kind: 'ticket-event', id: `x${n}`, seq: String(1_000_000 + n), teamId: t.team.id, ticketId: encodeId('Ticket', t.team.id), customerId: null, messageId: null, isInternal: false, type: 'UPDATED', changedFields: [] });

@@ -1,10 +1,16 @@
-// Each test builds its own team, so tests never clean up after each other.
+// Each test builds its own team, so tests never clean up after each other: the
+// chain app → team → admin, agent, customer → ticket, as vitest fixtures that a
+// test names in its arguments and gets built on demand:
+//
+//   test('a customer never sees internal notes', async ({ agent, customer, ticket, execute }) => …)
 import { randomUUID } from 'node:crypto';
+import { test as base } from 'vitest';
 import { createApiKey } from '../../src/auth/api-keys.js';
 import { signToken } from '../../src/auth/tokens.js';
 import type { ApiKeyScope } from '../../src/generated/prisma/enums.js';
 import { encodeId } from '../../src/ids.js';
-import { JWT_SECRET, testApp } from './app.js';
+import { execute, JWT_SECRET, testApp } from './app.js';
+import { newTicket } from './operations.js';
 
 export type TeamFixture = Awaited<ReturnType<typeof createTeam>>;
 
@@ -56,3 +62,43 @@ export async function createTeam(options: { acceptsPublicTickets?: boolean } = {
     },
   };
 }
+
+/** Someone of the team as the API names them, and the token they sign in with. */
+export type Person = {
+  /** The global ID (agt_… or cus_…). */
+  id: string;
+  uuid: string;
+  name: string;
+  email: string;
+  token: string;
+};
+
+const person = (type: 'Agent' | 'Customer', row: { id: string; name: string | null; email: string }, token: string): Person => ({
+  id: encodeId(type, row.id),
+  uuid: row.id,
+  name: row.name ?? '',
+  email: row.email,
+  token,
+});
+
+/**
+ * vitest's `test` with the product's fixtures. Each is built only when a test names it,
+ * once per test, on a team of its own:
+ * - `app`: this file's app (`app`, `db`, `sql`, `bus`); `execute`: a GraphQL request to it
+ * - `team`: a team (createTeam) with its API keys (`team.keys`) and people;
+ *   `otherTeam`: a second, unrelated team; `publicTeam`: one that takes anonymous tickets
+ * - `admin`, `agent`: the team's agents; `customer`: its customer (Person)
+ * - `ticket`: a ticket of `customer`, created through the API with a first message
+ */
+export const test = base
+  .extend('app', { scope: 'file' }, () => testApp())
+  .extend('execute', () => execute)
+  .extend('team', () => createTeam())
+  .extend('otherTeam', () => createTeam())
+  .extend('publicTeam', () => createTeam({ acceptsPublicTickets: true }))
+  .extend('admin', ({ team }) => person('Agent', team.admin, team.tokens.admin))
+  .extend('agent', ({ team }) => person('Agent', team.agent, team.tokens.agent))
+  .extend('customer', ({ team }) => person('Customer', team.customer, team.tokens.customer))
+  .extend('ticket', ({ team, customer }) =>
+    newTicket(team.keys.write, { title: 'Printer on fire', body: 'Smoke everywhere', customerId: customer.id }),
+  );

@@ -1,8 +1,12 @@
-// Real receivers for side effects: an SMTP server and an HTTP webhook endpoint.
+// Real receivers for side effects: an SMTP server and an HTTP webhook endpoint,
+// each closed when the test file ends (or earlier by close()).
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { leftover } from './leftovers.js';
+
+export { eventually } from './wait.js';
 
 export type ReceivedMail = { from: string; to: string[]; raw: string };
 
@@ -23,7 +27,9 @@ export async function startSmtp() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, mails, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const close = closeOnce(() => new Promise<void>((r) => server.close(() => r())));
+  leftover('an SMTP server', close);
+  return { url: `smtp://127.0.0.1:${port}`, mails, close };
 }
 
 export type Hit = { headers: http.IncomingHttpHeaders; body: string; status: number; signatureValid: boolean };
@@ -47,15 +53,13 @@ export async function startReceiver(options: { secret: () => string; failFirst?:
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://localhost:${port}/hooks`, hits, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const close = closeOnce(() => new Promise<void>((r) => server.close(() => r())));
+  leftover('a webhook receiver', close);
+  return { url: `http://localhost:${port}/hooks`, hits, close };
 }
 
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** The first call closes; later ones wait for the same close. */
+function closeOnce(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= close());
 }

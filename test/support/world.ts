@@ -2,7 +2,7 @@
 import { signToken } from '../../src/auth/tokens.js';
 import { encodeId } from '../../src/ids.js';
 import { JWT_SECRET, testApp } from './app.js';
-import { createTeam } from './fixtures.js';
+import { createTeam, test as teamTest } from './fixtures.js';
 
 /** Strings that must never reach a customer or an anonymous caller. */
 export const SECRETS = { internal: 'INTERNAL-NOTE-7f3a', notes: 'STAFF-NOTES-9c1e', metadata: 'META-VALUE-2b8d' };
@@ -73,3 +73,6 @@ export async function createWorld() {
 }
 
 export type World = Awaited<ReturnType<typeof createWorld>>;
+
+/** The suite's fixtures (fixtures.ts) and `world`: two teams and every kind of caller. */
+export const test = teamTest.extend('world', () => createWorld());

@@ -1,0 +1,24 @@
+// The job queue (graphile-worker's table in the suite's PostgreSQL), for tests that
+// must know that nothing more will be sent. A change queues its emails and webhooks
+// in its own transaction, a webhook attempt queues its retry before it completes, and
+// a receiver has the mail or request before the job that sent it completes: once no
+// job of theirs is left, everything the changes so far will ever send has arrived.
+import type { Db } from '../../src/db.js';
+import { eventually } from './wait.js';
+
+/**
+ * Waits until no job is left whose payload has `field` set to one of `values`:
+ * `to` for emails (the recipient), `endpointId` for webhooks (the endpoint's UUID).
+ */
+export async function jobsDone(db: Db, field: 'to' | 'endpointId', values: string[], timeoutMs = 30_000): Promise<void> {
+  let left: unknown[] = [];
+  await eventually(
+    async () => {
+      left = await db.$queryRaw<unknown[]>`
+        SELECT payload->>${field} AS "for", attempts, last_error AS "lastError" FROM graphile_worker._private_jobs
+        WHERE payload->>${field} = ANY(${values}::text[])`;
+      return left.length === 0;
+    },
+    { timeoutMs, what: () => `the jobs for ${values.join(', ')} to finish; left: ${JSON.stringify(left)}` },
+  );
+}
