@@ -2,7 +2,7 @@
 // same path. `buildApp` wires the parts; each part lives in its own module.
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
-import { authenticate, type Viewer } from './auth/viewer.js';
+import { authenticate, viewersOf } from './auth/viewer.js';
 import { DEFAULT_LIMITS, type LimitOptions } from './config.js';
 import type { Context, ServerContext } from './context.js';
 import type { Db } from './db.js';
@@ -86,16 +86,7 @@ export function buildApp(options: AppOptions) {
   const proxies = Number(options.trustProxy ?? 0);
   const clientIp = (req: ServerContext['req'] | undefined) => (req ? clientIpOf(req, proxies) : 'unknown');
 
-  // One authentication per HTTP request, shared by the idempotency check and the context.
-  const viewers = new WeakMap<Request, Promise<Viewer>>();
-  const viewerOf = (request: Request): Promise<Viewer> => {
-    let viewer = viewers.get(request);
-    if (!viewer) viewers.set(request, (viewer = authenticate(db, request.headers.get('authorization'), jwtSecret)));
-    return viewer;
-  };
-  const wsViewer = (params: Record<string, unknown>) =>
-    authenticate(db, typeof params.authorization === 'string' ? params.authorization : undefined, jwtSecret);
-
+  const viewers = viewersOf(db, jwtSecret);
   const persisted = createPersistedOperations(options.persisted?.mode ?? 'apq', options.persisted?.manifest);
 
   const yoga = createYoga<ServerContext, Context>({
@@ -125,7 +116,7 @@ export function buildApp(options: AppOptions) {
           metrics,
           limits,
           dropConnection,
-          viewer: await (connectionParams ? wsViewer(connectionParams) : viewerOf(request)),
+          viewer: await (connectionParams ? viewers.ofConnection(connectionParams) : viewers.ofRequest(request)),
         };
       } catch (err) {
         throw maskError(err, requestId, log);
@@ -141,12 +132,12 @@ export function buildApp(options: AppOptions) {
       rateLimitHeadersPlugin(),
       prometheusPlugin(metrics),
       responseExtensionsPlugin(metrics),
-      refusedCredentialPlugin(viewerOf),
+      refusedCredentialPlugin(viewers.ofRequest),
       ...((options.plugins ?? []) as Plugin<Record<string, unknown>, ServerContext>[]),
       idempotencyPlugin({
         db,
         log,
-        viewerOf,
+        viewerOf: viewers.ofRequest,
         requestIdOf: (ctx) => (ctx as ServerContext).requestId,
         clientIpOf: (ctx) => clientIp((ctx as ServerContext).req),
       }),

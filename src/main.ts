@@ -4,8 +4,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db.js';
 import { migrate } from './platform/migrate.js';
-import { createMailer } from './jobs/mail.js';
-import { startWorker } from './jobs/worker.js';
+import { startJobs } from './jobs/start.js';
 import { createLogger } from './logger.js';
 import { loadManifest } from './plugins/persisted-operations.js';
 import { createEventBus } from './live/bus.js';
@@ -70,22 +69,7 @@ runProcess({ name: 'ticketql', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_
     onError: (err) => log.warn({ err: (err as Error).message }, 'live event not published'),
   });
 
-  if (config.workers > 0) {
-    const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir });
-    life.onStop('mailer', () => mailer.close());
-    const worker = await life.step(() =>
-      startWorker({
-        databaseUrl: database.url,
-        db,
-        mailer,
-        log,
-        concurrency: config.workers,
-        policy: { production: config.nodeEnv === 'production' },
-        retrySchedule: config.webhookRetrySchedule,
-      }),
-    );
-    life.onStop('job workers', () => worker.stop());
-  }
+  if (config.workers > 0) await startJobs(life, config, { databaseUrl: database.url, db, log, concurrency: config.workers });
 
   const tracing = config.otlpEndpoint ? createTracing(config.otlpEndpoint) : undefined;
   if (tracing) life.onStop('tracing', () => tracing.shutdown());

@@ -3,8 +3,7 @@
 // (lifecycle.ts): running jobs finish, then the database goes.
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db.js';
-import { createMailer } from './jobs/mail.js';
-import { startWorker } from './jobs/worker.js';
+import { startJobs } from './jobs/start.js';
 import { createLogger } from './logger.js';
 import { runProcess, StartupError } from './platform/lifecycle.js';
 import { openDatabase } from './platform/runtime.js';
@@ -29,20 +28,7 @@ runProcess({ name: 'ticketql worker', log, stepTimeoutMs: config.shutdownTimeout
   life.onStop('database', () => database.stop());
   const db = createDb(database.url, Math.max(2, config.workers));
   life.onStop('database pool', () => db.$disconnect());
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir });
-  life.onStop('mailer', () => mailer.close());
-  const worker = await life.step(() =>
-    startWorker({
-      databaseUrl: database.url,
-      db,
-      mailer,
-      log,
-      concurrency,
-      policy: { production: config.nodeEnv === 'production' },
-      retrySchedule: config.webhookRetrySchedule,
-    }),
-  );
-  life.onStop('job workers', () => worker.stop());
+  await startJobs(life, config, { databaseUrl: database.url, db, log, concurrency });
   log.info({ concurrency }, 'worker running');
   life.progress(`ticketql worker is running: ${concurrency} job${concurrency === 1 ? '' : 's'} at once; Ctrl-C or SIGTERM stops it`);
 });

@@ -133,3 +133,21 @@ export async function authenticate(
   }
   return fromToken(db, credential, jwtSecret);
 }
+
+/**
+ * The viewers of a server: one authentication per HTTP request (shared by the
+ * idempotency check and the context), and per WebSocket operation from its
+ * connection_init payload.
+ */
+export function viewersOf(db: Db, jwtSecret: string) {
+  const viewers = new WeakMap<Request, Promise<Viewer>>();
+  return {
+    ofRequest(request: Request): Promise<Viewer> {
+      let viewer = viewers.get(request);
+      if (!viewer) viewers.set(request, (viewer = authenticate(db, request.headers.get('authorization'), jwtSecret)));
+      return viewer;
+    },
+    ofConnection: (params: Record<string, unknown>) =>
+      authenticate(db, typeof params.authorization === 'string' ? params.authorization : undefined, jwtSecret),
+  };
+}
