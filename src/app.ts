@@ -126,7 +126,7 @@ export function buildApp(options: AppOptions) {
       errorMaskingPlugin(log),
       sharedLiveResults(),
       persisted.plugin,
-      ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits }, redis),
+      ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits, maxSubscriptionsPerCredential: transport.maxSubscriptionsPerCredential }, redis),
       inputHygienePlugin(),
       csrfPreventionPlugin(),
       rateLimitHeadersPlugin(),
@@ -151,7 +151,6 @@ export function buildApp(options: AppOptions) {
     persisted,
     maxPayloadBytes: maxBodyBytes,
     maxSubscriptionsPerConnection: transport.maxSubscriptionsPerConnection,
-    maxSubscriptionsPerCredential: transport.maxSubscriptionsPerCredential,
   });
 
   return {

@@ -14,7 +14,7 @@ import { signToken } from '../src/auth/tokens.js';
 import { encodeId } from '../src/ids.js';
 import { JWT_SECRET } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
-import { disposeLive, subscribe, subscribeSse, wsClient } from './support/live.js';
+import { disposeLive, listeningOn, subscribe, subscribeSse, wsClient } from './support/live.js';
 
 const apps: Array<{ stop(): Promise<void> }> = [];
 afterAll(async () => {
@@ -188,6 +188,22 @@ describe('transport limits', () => {
     expect(created.body.errors).toBeUndefined();
     await again.waitFor(1);
     expect(again.received[0]).toEqual({ data: { ticketEvents: { type: 'CREATED' } } });
+  });
+
+  test('subscriptions per credential are capped over SSE and graphql-ws together', async () => {
+    const { base } = await serve({ transport: { maxSubscriptionsPerCredential: 2 } });
+    const t = await createTeam();
+    subscribe(wsClient(base, t.keys.read), 'subscription { ticketEvents { type } }');
+    subscribeSse(base, t.keys.read, 'subscription { ticketEvents { type } }');
+    await listeningOn(base, 2);
+    for (const third of [subscribeSse(base, t.keys.read, 'subscription { ticketEvents { cursor } }'), subscribe(wsClient(base, t.keys.read), 'subscription { ticketEvents { cursor } }')]) {
+      await third.completed;
+      expect(third.received[0]!.errors![0]).toMatchObject({ message: 'At most 2 subscriptions per credential', extensions: { code: 'RATE_LIMITED' } });
+    }
+    // Another credential has places of its own.
+    const other = subscribe(wsClient(base, t.keys.write), 'subscription { ticketEvents { type } }');
+    await listeningOn(base, 3);
+    expect(other.received).toEqual([]);
   });
 
   test('a request body sent too slowly is cut off at the request timeout', async () => {

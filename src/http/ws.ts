@@ -17,7 +17,7 @@ export const SLOW_CONSUMER_CLOSE = { code: 1008, reason: 'Slow consumer: too man
 
 type Run = ServerOptions['execute'] & {};
 /** What this server keeps on each connection, beside graphql-ws' own socket and request. */
-type Extra = { ops?: Set<string>; subscriptions?: Set<string>; credential?: string };
+type Extra = { ops?: Set<string>; subscriptions?: Set<string> };
 type Enveloped = { execute: Run; subscribe: Run };
 
 export function attachWebSockets(
@@ -31,9 +31,8 @@ export function attachWebSockets(
     persisted: PersistedOperations;
     /** Largest message a client may send, before or after authenticating. */
     maxPayloadBytes: number;
-    /** Subscriptions open at once on one connection, and for one credential on this process. */
+    /** Subscriptions open at once on one connection (per credential: plugins/limits.ts). */
     maxSubscriptionsPerConnection: number;
-    maxSubscriptionsPerCredential: number;
   },
 ) {
   // noServer: the HTTP server's own errors (a busy port) stay its own.
@@ -47,15 +46,8 @@ export function attachWebSockets(
   });
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  /** Open subscriptions per credential on this process. */
-  const perCredential = new Map<string, number>();
   const tooMany = (message: string) => [new GraphQLError(message, { extensions: { code: 'RATE_LIMITED' } })];
-  const endSubscription = (extra: Extra, id: string) => {
-    if (!extra.subscriptions?.delete(id) || !extra.credential) return;
-    const left = (perCredential.get(extra.credential) ?? 1) - 1;
-    if (left > 0) perCredential.set(extra.credential, left);
-    else perCredential.delete(extra.credential);
-  };
+  const endSubscription = (extra: Extra, id: string) => void extra.subscriptions?.delete(id);
 
   useServer<Record<string, unknown>, { requestId: string }>(
     {
@@ -110,16 +102,7 @@ export function attachWebSockets(
           return [err as GraphQLError]; // masked and logged by the context factory
         }
         options.persisted.register(found.register, contextValue.viewer);
-        if (isSubscription) {
-          const { viewer } = contextValue;
-          extra.credential ??= viewer.apiKeyId ?? viewer.agentId ?? viewer.customerId ?? undefined;
-          const open = extra.credential ? (perCredential.get(extra.credential) ?? 0) : 0;
-          if (open >= options.maxSubscriptionsPerCredential) {
-            extra.subscriptions?.delete(id);
-            return tooMany(`At most ${options.maxSubscriptionsPerCredential} subscriptions per credential`);
-          }
-          if (extra.credential) perCredential.set(extra.credential, open + 1);
-        } else {
+        if (!isSubscription) {
           inFlight++;
           (extra.ops ??= new Set()).add(id);
         }

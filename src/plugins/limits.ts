@@ -11,6 +11,7 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { Context } from '../context.js';
 import type { LimitOptions } from '../config.js';
+import { ClientError } from '../errors.js';
 import { createLimiter } from '../platform/rate-limits.js';
 import { operationCost } from './cost.js';
 
@@ -26,11 +27,19 @@ function tooCostly(cost: number, max: number) {
  * the next event would see an unsubscribe only after that event came, so return()
  * goes straight to the source.
  */
-function charged(events: AsyncIterable<ExecutionResult>, pay: () => Promise<GraphQLError | undefined>): AsyncIterableIterator<ExecutionResult> {
+function charged(
+  events: AsyncIterable<ExecutionResult>,
+  pay: () => Promise<GraphQLError | undefined>,
+  onEnd: () => void,
+): AsyncIterableIterator<ExecutionResult> {
   const source = events[Symbol.asyncIterator]();
   let ended = false;
-  const end = async (): Promise<IteratorResult<ExecutionResult>> => {
+  const finish = () => {
+    if (!ended) onEnd();
     ended = true;
+  };
+  const end = async (): Promise<IteratorResult<ExecutionResult>> => {
+    finish();
     await source.return?.();
     return { done: true, value: undefined };
   };
@@ -41,7 +50,10 @@ function charged(events: AsyncIterable<ExecutionResult>, pay: () => Promise<Grap
     async next() {
       if (ended) return { done: true, value: undefined };
       const event = await source.next();
-      if (event.done) return event;
+      if (event.done) {
+        finish();
+        return event;
+      }
       const refused = await pay();
       if (!refused) return event;
       await end();
@@ -56,7 +68,7 @@ function charged(events: AsyncIterable<ExecutionResult>, pay: () => Promise<Grap
 }
 
 /** graphql-armor's limits, the cost limit and budget, and the introspection switch. */
-export function limitPlugins(options: LimitOptions, redis?: Redis): Plugin[] {
+export function limitPlugins(options: LimitOptions & { maxSubscriptionsPerCredential: number }, redis?: Redis): Plugin[] {
   const budget = createLimiter({ name: 'cost', points: options.budget, durationSeconds: options.budgetWindowSeconds, redis });
   const armor = new EnvelopArmor({
     maxDepth: { n: options.maxDepth, ignoreIntrospection: true, flattenFragments: true },
@@ -67,6 +79,7 @@ export function limitPlugins(options: LimitOptions, redis?: Redis): Plugin[] {
     blockFieldSuggestion: { enabled: options.hideSuggestions },
   }).protect();
 
+  const subscriptions = new Map<string, number>();
   const key = (ctx: Context) => ctx.viewer.apiKeyId ?? ctx.viewer.agentId ?? ctx.viewer.customerId ?? `ip:${ctx.clientIp}`;
   /** Spends `cost` of the caller's budget; the error to answer with when it cannot. */
   const spend = async (ctx: Context, cost: number): Promise<GraphQLError | undefined> => {
@@ -106,9 +119,25 @@ export function limitPlugins(options: LimitOptions, redis?: Redis): Plugin[] {
         setResultAndStopExecution({ errors: [refused] });
         return;
       }
+      // Open subscriptions per credential on this process, over SSE and graphql-ws alike.
+      const credential = key(args.contextValue);
+      const open = subscriptions.get(credential) ?? 0;
+      if (open >= options.maxSubscriptionsPerCredential) {
+        setResultAndStopExecution({
+          errors: [new ClientError('RATE_LIMITED', `At most ${options.maxSubscriptionsPerCredential} subscriptions per credential`)],
+        });
+        return;
+      }
+      subscriptions.set(credential, open + 1);
+      const release = () => {
+        const left = (subscriptions.get(credential) ?? 1) - 1;
+        if (left > 0) subscriptions.set(credential, left);
+        else subscriptions.delete(credential);
+      };
       return {
         onSubscribeResult({ result, setResult }) {
-          if (isAsyncIterable(result)) setResult(charged(result, () => spend(args.contextValue, cost as number)));
+          if (isAsyncIterable(result)) setResult(charged(result, () => spend(args.contextValue, cost as number), release));
+          else release();
         },
       };
     },
