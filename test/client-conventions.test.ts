@@ -11,7 +11,7 @@ import { schema } from '../src/schema/index.js';
 import { graphql } from './generated/index.js';
 import { execute, JWT_SECRET, testApp } from './support/app.js';
 import { createTeam, type TeamFixture } from './support/fixtures.js';
-import { disposeLive, subscribeSse, wsClient } from './support/live.js';
+import { disposeLive, listening, subscribeSse, wsClient } from './support/live.js';
 import { newTicket, UpdateTicket } from './support/operations.js';
 
 let base: string;
@@ -284,6 +284,7 @@ describe('a refused credential answers 401 before execution', () => {
     expect((await refused.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
 
     const live = subscribeSse(base, t.keys.read, subscription.query);
+    await listening(t.team.id, 1);
     const ticket = await newTicket(t.keys.write, { title: 'Live' });
     expect((await live.waitFor(1))[0]!.data).toEqual({ ticketEvents: { type: 'CREATED' } });
     live.stop();

@@ -15,6 +15,7 @@ import { encodeId } from '../src/ids.js';
 import { JWT_SECRET } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
 import { disposeLive, listeningOn, subscribe, subscribeSse, wsClient } from './support/live.js';
+import { eventually } from './support/wait.js';
 
 const apps: Array<{ stop(): Promise<void> }> = [];
 afterAll(async () => {
@@ -75,7 +76,7 @@ describe('the cost limit and the budget on every transport', () => {
     // The first mutation costs the key 2 as well (on the same budget): use another credential to write.
     const create = (title: string) =>
       post(base, { query: 'mutation($t: String!) { createTicket(input: { title: $t, body: "b", customer: { email: "c@d.test" } }) { ticket { id } } }', variables: { t: title } }, bearer(t.keys.admin));
-    await sub.waitFor(0);
+    await listeningOn(base, 1);
     for (const title of ['one', 'two', 'three']) expect((await create(title)).body.errors).toBeUndefined();
     await sub.completed;
     expect(sub.received.map((r) => r.data?.ticketEvents?.ticket?.title ?? r.errors?.[0]?.extensions?.code)).toEqual(['one', 'two', 'RATE_LIMITED']);
@@ -183,7 +184,9 @@ describe('transport limits', () => {
     // Ending one frees its place.
     first.stop();
     second.stop();
+    await eventually(async () => /^ticketql_subscriptions_open 0$/m.test(await (await fetch(`${base}/metrics`)).text()), { what: 'both to end' });
     const again = subscribe(client, 'subscription { ticketEvents { type } }');
+    await listeningOn(base, 1);
     const created = await post(base, { query: 'mutation { createTicket(input: { title: "t", body: "b", customer: { email: "c@d.test" } }) { ticket { id } } }' }, bearer(t.keys.write));
     expect(created.body.errors).toBeUndefined();
     await again.waitFor(1);

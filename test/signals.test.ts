@@ -140,7 +140,8 @@ describe('stopping npm start', () => {
     const base = (await p.waitFor(/GraphiQL: +(http:\/\/localhost:\d+)\/graphql/, 120_000))[1]!;
     // npm runs node in its place (`exec`), so node is npm's child; so is it unshare's.
     const [node] = childrenOf(p.child.pid!);
-    expect(fs.readFileSync(`/proc/${node}/comm`, 'utf8').trim()).toBe('node');
+    // Its command, not its thread name (/proc/…/comm): Node 24 names its main thread "MainThread".
+    expect(path.basename(fs.readFileSync(`/proc/${node}/cmdline`, 'utf8').split('\0')[0]!)).toBe('node');
     const [postmaster, ...others] = postmastersOf(dataDir);
     expect(postmaster).toBeDefined();
     expect(others).toEqual([]);
