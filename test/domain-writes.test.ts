@@ -54,6 +54,9 @@ beforeAll(async () => {
     policy: { production: false },
     retrySchedule: [0, 0, 0],
     pollIntervalMs: 100,
+    // Webhooks only: this file asserts no mail, and on the suite's shared database its
+    // worker would otherwise take other files' emails to its own SMTP server.
+    only: ['webhook:deliver'],
   });
 });
 

@@ -22,12 +22,23 @@ export type WorkerOptions = {
   retrySchedule: number[];
   /** How often to look for jobs scheduled in the future (retries). @default 2000 */
   pollIntervalMs?: number;
+  /**
+   * Run only these kinds of job (e.g. processes that deliver webhooks but send no mail);
+   * the others wait for a worker that runs them. @default every kind
+   */
+  only?: ReadonlyArray<'email:send' | 'webhook:deliver'>;
 };
 
 export type JobWorker = {
   /** Lets running jobs finish, then closes the worker's connections. */
   stop(): Promise<void>;
 };
+
+/** The task list without the kinds of job left out by `only` (upkeep always stays). */
+function onlyThese<T extends Record<string, unknown>>(only: WorkerOptions['only'], tasks: T): T {
+  if (!only) return tasks;
+  return Object.fromEntries(Object.entries(tasks).filter(([name]) => name === 'idempotency:purge' || (only as readonly string[]).includes(name))) as T;
+}
 
 export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   const log = options.log.child({ component: 'worker' });
@@ -53,7 +64,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
       else if (level === 'warning') log.warn(message);
       else log.debug(message);
     }),
-    taskList: {
+    taskList: onlyThese(options.only, {
       'idempotency:purge': async () => {
         const purged = await purgeExpiredIdempotencyRecords(options.db);
         if (purged > 0) log.info({ purged }, 'expired idempotency records deleted');
@@ -84,7 +95,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
           payload as WebhookJob,
         );
       },
-    },
+    }),
   });
   return {
     async stop() {
