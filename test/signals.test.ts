@@ -19,7 +19,7 @@ import {
   runNpm,
   type Running,
 } from './support/process.js';
-import { disposeLive, subscribe, wsClient } from './support/live.js';
+import { disposeLive, listeningOn, subscribe, wsClient } from './support/live.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketql-signals-'));
 // PostgreSQL runs as its own user when started by root: it must reach the directory.
@@ -151,6 +151,7 @@ describe('stopping npm start', () => {
 
     const client = wsClient(base, devKey);
     const events = subscribe(client, 'subscription { ticketEvents { type ticket { title } } }');
+    await listeningOn(base, 1);
     const before = await graphql(base, CREATE, { title: 'before the signal' });
     expect(before.errors).toBeUndefined();
     expect((await events.waitFor(1, 30_000))[0]!.data).toEqual({ ticketEvents: { type: 'CREATED', ticket: { title: 'before the signal' } } });
