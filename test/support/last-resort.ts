@@ -21,8 +21,8 @@ runProcess({ name: 'last-resort', log: createLogger('silent'), stepTimeoutMs: 5_
         throw new TypeError('undefined is not a function');
       });
     }
-    // After the raised error has had its turn.
-    setTimeout(() => process.stdout.write('alive\n'), 50);
+    // After the raised error has had its turn (it is raised on the next turn of the loop).
+    setImmediate(() => setImmediate(() => process.stdout.write('alive\n')));
   });
   process.stdout.write('ready\n');
 });
