@@ -3,7 +3,7 @@
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { authenticate, viewersOf } from './auth/viewer.js';
-import { DEFAULT_LIMITS, type LimitOptions } from './config.js';
+import { DEFAULT_LIMITS, DEFAULT_TRANSPORT, type LimitOptions, type TransportOptions } from './config.js';
 import type { Context, ServerContext } from './context.js';
 import type { Db } from './db.js';
 import { clientIpOf } from './http/client-ip.js';
@@ -57,21 +57,6 @@ export type AppOptions = {
   plugins?: Plugin[];
   /** Persisted operations mode and allow-list. @default { mode: 'apq' } */
   persisted?: { mode: PersistedMode; manifest?: Map<string, string> };
-};
-
-export type TransportOptions = {
-  /** @default 30000 */ requestTimeoutMs: number;
-  /** @default 5000 */ keepAliveTimeoutMs: number;
-  /** Bearer token for /metrics. @default unset (open) */ metricsToken?: string;
-  /** @default 100 */ maxSubscriptionsPerConnection: number;
-  /** @default 500 */ maxSubscriptionsPerCredential: number;
-};
-
-export const DEFAULT_TRANSPORT: TransportOptions = {
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 5_000,
-  maxSubscriptionsPerConnection: 100,
-  maxSubscriptionsPerCredential: 500,
 };
 
 export function buildApp(options: AppOptions) {

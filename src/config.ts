@@ -28,6 +28,22 @@ export const DEFAULT_LIMITS: LimitOptions = {
   hideSuggestions: false,
 };
 
+/** Timeouts, the metrics token and subscription caps of the transports (see http/ and plugins/limits.ts). */
+export type TransportOptions = {
+  /** @default 30000 */ requestTimeoutMs: number;
+  /** @default 5000 */ keepAliveTimeoutMs: number;
+  /** Bearer token for /metrics. @default unset (open) */ metricsToken?: string;
+  /** @default 100 */ maxSubscriptionsPerConnection: number;
+  /** @default 500 */ maxSubscriptionsPerCredential: number;
+};
+
+export const DEFAULT_TRANSPORT: TransportOptions = {
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxSubscriptionsPerConnection: 100,
+  maxSubscriptionsPerCredential: 500,
+};
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
