@@ -34,8 +34,11 @@ export async function startSmtp() {
 
 export type Hit = { headers: http.IncomingHttpHeaders; body: string; status: number; signatureValid: boolean };
 
-/** Verifies Standard Webhooks signatures with `secret()`; answers 500 to the first `failFirst` calls. */
-export async function startReceiver(options: { secret: () => string; failFirst?: number }) {
+/**
+ * Verifies Standard Webhooks signatures with `secret()`; answers 500 to the first
+ * `failFirst` calls, and to every call while `failing()` holds (an outage of the receiver).
+ */
+export async function startReceiver(options: { secret: () => string; failFirst?: number; failing?: () => boolean }) {
   const hits: Hit[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
@@ -46,7 +49,7 @@ export async function startReceiver(options: { secret: () => string; failFirst?:
       const key = Buffer.from(options.secret().replace(/^whsec_/, ''), 'base64');
       const expected = `v1,${createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')}`;
       const signatureValid = String(req.headers['webhook-signature']).split(' ').includes(expected);
-      const status = hits.length < (options.failFirst ?? 0) ? 500 : 200;
+      const status = hits.length < (options.failFirst ?? 0) || options.failing?.() ? 500 : 200;
       hits.push({ headers: req.headers, body, status, signatureValid });
       res.writeHead(status).end();
     });
