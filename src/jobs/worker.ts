@@ -1,7 +1,8 @@
 // The job runner (graphile-worker): any server process can host it, or
 // dedicated `npm run worker` processes. Jobs are claimed with SKIP LOCKED, so
 // any number of runners share the queue.
-import { Logger as WorkerLogger, run } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { Logger as WorkerLogger, run, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
@@ -10,6 +11,7 @@ import { addJob } from './queue.js';
 import type { Email, Mailer } from './mail.js';
 import type { WebhookJob } from './side-effects.js';
 import { deliverWebhook } from './webhooks.js';
+import { releaseLostCompletions } from './lost-completions.js';
 import type { UrlPolicy } from '../webhooks/url-policy.js';
 
 export type WorkerOptions = {
@@ -51,8 +53,11 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   // (checked out); the listeners only keep those errors from crashing the process.
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle worker connection failed'));
   pool.on('connect', (client) => client.on('error', (err) => log.warn({ err: err.message }, 'worker connection failed')));
+  const events: WorkerEvents = new EventEmitter();
+  const stopReleasing = releaseLostCompletions(events, pool, log);
   const runner = await run({
     pgPool: pool,
+    events,
     concurrency: options.concurrency,
     noHandleSignals: true,
     pollInterval: options.pollIntervalMs ?? 2000,
@@ -99,6 +104,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   });
   return {
     async stop() {
+      stopReleasing();
       await runner.stop();
       await pool.end();
     },
