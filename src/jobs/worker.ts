@@ -12,6 +12,7 @@ import type { Email, Mailer } from './mail.js';
 import type { WebhookJob } from './side-effects.js';
 import { startHeartbeats } from './heartbeats.js';
 import { deliverWebhook } from './webhooks.js';
+import { releaseLostCompletions } from './lost-completions.js';
 import type { UrlPolicy } from '../webhooks/url-policy.js';
 
 export type WorkerOptions = {
@@ -59,6 +60,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   const events: WorkerEvents = new EventEmitter();
   // graphile-worker 0.17 locks jobs in the name of the worker pool.
   events.on('pool:create', ({ workerPool }) => heartbeats.add(workerPool.id));
+  const stopReleasing = releaseLostCompletions(events, pool, log);
   const runner = await run({
     pgPool: pool,
     events,
@@ -111,6 +113,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   });
   return {
     async stop() {
+      stopReleasing();
       await runner.stop();
       await heartbeats.stop();
       await pool.end();

@@ -198,6 +198,11 @@ export type EmbeddedOptions = {
    * @default false
    */
   shareRunning?: boolean;
+  /**
+   * The port to listen on, e.g. to start it again where its clients expect it.
+   * @default a free port
+   */
+  port?: number;
   /** Extra postgres flags, e.g. ['-c', 'shared_preload_libraries=pg_stat_statements']. */
   postgresFlags?: string[];
   /** PostgreSQL's own log lines. */
@@ -233,7 +238,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     }
   }
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const log = options.log ?? (() => {});
   if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     progress(`initialising PostgreSQL in ${databaseDir} (first start) …`);

@@ -34,9 +34,15 @@ export async function startSmtp() {
 
 export type Hit = { headers: http.IncomingHttpHeaders; body: string; status: number; signatureValid: boolean };
 
-/** Verifies Standard Webhooks signatures with `secret()`; answers 500 to the first `failFirst` calls. */
-export async function startReceiver(options: { secret: () => string; failFirst?: number }) {
+/**
+ * Verifies Standard Webhooks signatures with `secret()`; answers 500 to the first
+ * `failFirst` calls, and to every call while `failing()` holds (an outage of the receiver).
+ * While `holding()` holds, calls are received but not answered until `answerHeld()` (a
+ * receiver that hangs, keeping its callers busy).
+ */
+export async function startReceiver(options: { secret: () => string; failFirst?: number; failing?: () => boolean; holding?: () => boolean }) {
   const hits: Hit[] = [];
+  const held: Array<() => void> = [];
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -46,16 +52,26 @@ export async function startReceiver(options: { secret: () => string; failFirst?:
       const key = Buffer.from(options.secret().replace(/^whsec_/, ''), 'base64');
       const expected = `v1,${createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')}`;
       const signatureValid = String(req.headers['webhook-signature']).split(' ').includes(expected);
-      const status = hits.length < (options.failFirst ?? 0) ? 500 : 200;
+      const status = hits.length < (options.failFirst ?? 0) || options.failing?.() ? 500 : 200;
       hits.push({ headers: req.headers, body, status, signatureValid });
-      res.writeHead(status).end();
+      // A held caller may be gone (killed) by the time it is answered.
+      res.on('error', () => {});
+      const answer = () => void res.writeHead(status).end();
+      if (options.holding?.()) held.push(answer);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const close = closeOnce(() => new Promise<void>((r) => server.close(() => r())));
+  const answerHeld = () => {
+    for (const answer of held.splice(0)) answer();
+  };
+  const close = closeOnce(() => {
+    answerHeld();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
   leftover('a webhook receiver', close);
-  return { url: `http://localhost:${port}/hooks`, hits, close };
+  return { url: `http://localhost:${port}/hooks`, hits, close, answerHeld };
 }
 
 /** The first call closes; later ones wait for the same close. */
