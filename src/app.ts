@@ -101,6 +101,7 @@ export function buildApp(options: AppOptions) {
           metrics,
           limits,
           dropConnection,
+          writes: { last: null },
           viewer: await (connectionParams ? viewers.ofConnection(connectionParams) : viewers.ofRequest(request)),
         };
       } catch (err) {

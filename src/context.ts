@@ -5,6 +5,7 @@ import type { Db } from './db.js';
 import type { Limiter, RateLimitState } from './platform/rate-limits.js';
 import type { Metrics } from './platform/metrics.js';
 import type { EventBus } from './live/bus.js';
+import type { Writes } from './domain/change.js';
 
 /** What every resolver receives. Built per request (HTTP) or per operation (WebSocket). */
 export type Context = {
@@ -20,6 +21,8 @@ export type Context = {
   /** NODE_ENV=production: stricter webhook URLs. */
   production: boolean;
   metrics: Metrics;
+  /** The log position of the last event this operation's changes committed: mutation payloads' `cursor`. */
+  writes: Writes;
   /** The cost budget after this operation (set before execution). */
   rateLimit?: RateLimitState;
   /** WebSocket only: drops the connection of a subscriber that cannot keep up. */

@@ -50,6 +50,10 @@ const queries: Record<string, Entry> = {
     document: `{ tickets(first: 10) { totalCount edges { node { ${TICKET_VIEW} } } } }`,
     expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok'),
   },
+  events: {
+    document: '{ events(first: 10) { edges { cursor node { cursor type changedFields message { body isInternal } ticket { id title } } } pageInfo { endCursor } } }',
+    expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok'),
+  },
   customer: {
     document: 'query($id: ID!) { customer(id: $id) { id email tickets(first: 5) { totalCount } } }',
     variables: (w) => ({ id: w.ids.owner }),
@@ -81,7 +85,7 @@ const mutations: Record<string, Entry> = {
     expect: o('ok', F, 'ok', 'ok', 'ok', 'ok', 'ok'),
   },
   updateTicket: {
-    document: 'mutation($input: UpdateTicketInput!) { updateTicket(input: $input) { ticket { id title } } }',
+    document: 'mutation($input: UpdateTicketInput!) { updateTicket(input: $input) { cursor ticket { id title } } }',
     variables: (w) => ({ input: { id: w.ids.ticket, title: 'Renamed' } }),
     expect: o('ok', F, 'ok', F, F, U, NF),
   },
@@ -91,7 +95,7 @@ const mutations: Record<string, Entry> = {
     expect: o('ok', F, F, F, F, U, NF),
   },
   addMessage: {
-    document: 'mutation($input: AddMessageInput!) { addMessage(input: $input) { message { id body } ticket { id messageCount } } }',
+    document: 'mutation($input: AddMessageInput!) { addMessage(input: $input) { cursor message { id body } ticket { id messageCount } } }',
     variables: (w) => ({ input: { ticketId: w.ids.ticket, body: 'A reply' } }),
     expect: o('ok', F, 'ok', 'ok', NF, U, NF),
   },

@@ -6,7 +6,10 @@ import { endpointsOnce, enqueueSideEffects, type Snapshot } from '../jobs/side-e
 import type { Tx } from '../db.js';
 import { recordEvent, type NewEvent } from './events.js';
 
-export type Deps = { db: Db; bus: EventBus };
+/** Where a request learns the log position of the last event its changes committed (a mutation's `cursor`). */
+export type Writes = { last: bigint | null };
+
+export type Deps = { db: Db; bus: EventBus; writes?: Writes };
 
 /** What a change may announce besides ticket events: credentials and teams that are gone. */
 export type Announcement = Exclude<BusEvent, { kind: 'ticket-event' }>;
@@ -39,6 +42,9 @@ export async function change<T>(deps: Deps, work: (scope: ChangeScope) => Promis
       },
     });
   });
-  for (const e of published) deps.bus.publish(e);
+  for (const e of published) {
+    if (e.kind === 'ticket-event' && deps.writes) deps.writes.last = BigInt(e.seq);
+    deps.bus.publish(e);
+  }
   return result;
 }

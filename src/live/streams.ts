@@ -56,7 +56,8 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
 }
 
 export function parseCursor(cursor: string): bigint {
-  if (!/^\d{1,19}$/.test(cursor)) {
+  // A log position is a PostgreSQL bigint: larger numbers are no position at all.
+  if (!/^\d{1,19}$/.test(cursor) || BigInt(cursor) > 9_223_372_036_854_775_807n) {
     throw new ClientError('BAD_USER_INPUT', 'after: not a cursor of the event log', {
       fields: [{ path: 'after', message: 'must be the cursor of a TicketEvent' }],
     });

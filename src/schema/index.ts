@@ -19,6 +19,7 @@ import './tickets/mutations.js';
 import './messages/types.js';
 import './messages/mutations.js';
 import './events/types.js';
+import './events/queries.js';
 import './events/subscriptions.js';
 import './webhooks/types.js';
 import './webhooks/operations.js';

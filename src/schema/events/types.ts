@@ -30,6 +30,14 @@ export const TicketEventTypeEnum = builder.enumType('TicketEventType', {
   } as const,
 });
 
+export const TicketEventFilter = builder.inputType('TicketEventFilter', {
+  description: 'Which events to receive.',
+  fields: (t) => ({
+    ticketId: t.id({ description: 'Only the events of this ticket.' }),
+    types: t.field({ type: [TicketEventTypeEnum], description: 'Only events of these types.' }),
+  }),
+});
+
 const ActorKindEnum = builder.enumType('ActorKind', {
   description: 'What kind of credential made a change.',
   values: {

@@ -4,6 +4,7 @@ import { encodeId } from '../../ids.js';
 import { visibleWebhookEndpoints } from '../../auth/visibility.js';
 import type { Context } from '../../context.js';
 import { builder } from '../builder.js';
+import { payloadCursor } from '../common/payloads.js';
 import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
@@ -68,6 +69,7 @@ builder.relayMutationField(
   {
     description: 'The endpoint and its signing secret.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       webhookEndpoint: t.field({ type: WebhookEndpoint, description: 'The endpoint.', resolve: (r) => r.webhookEndpoint }),
       signingSecret: t.string({ description: 'The signing secret (whsec_…). Shown once: store it now.', resolve: (r) => r.signingSecret }),
     }),
@@ -110,6 +112,7 @@ builder.relayMutationField(
   {
     description: 'The changed endpoint.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       webhookEndpoint: t.field({ type: WebhookEndpoint, description: 'The endpoint.', resolve: (r) => r.webhookEndpoint }),
     }),
   },
@@ -129,6 +132,7 @@ builder.relayMutationField(
   {
     description: 'The endpoint and its new secret.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       webhookEndpoint: t.field({ type: WebhookEndpoint, description: 'The endpoint.', resolve: (r) => r.webhookEndpoint }),
       signingSecret: t.string({ description: 'The new signing secret. Shown once: store it now.', resolve: (r) => r.signingSecret }),
     }),
@@ -152,6 +156,7 @@ builder.relayMutationField(
   {
     description: 'What was deleted.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       deletedWebhookEndpointId: t.id({ description: 'ID of the deleted endpoint.', resolve: (r) => r.deletedWebhookEndpointId }),
     }),
   },
@@ -175,6 +180,7 @@ builder.relayMutationField(
   {
     description: 'The redelivery that was queued.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       attempt: t.int({ description: 'The attempt number the redelivery will have.', resolve: (r) => r.attempt }),
     }),
   },
