@@ -12,6 +12,7 @@ import { readiness } from './http/health.js';
 import { closeGracefully, createHttpServer, listen } from './http/server.js';
 import { attachWebSockets } from './http/ws.js';
 import { createEventBus, type EventBus } from './live/bus.js';
+import { createPresence } from './live/presence.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { createLimiter } from './platform/rate-limits.js';
@@ -55,6 +56,8 @@ export type AppOptions = {
   maxBodyBytes?: number;
   /** Extra yoga plugins (tracing). */
   plugins?: Plugin[];
+  /** How long a presence entry holds without a heartbeat. @default 30000 */
+  presenceTtlMs?: number;
   /** Persisted operations mode and allow-list. @default { mode: 'apq' } */
   persisted?: { mode: PersistedMode; manifest?: Map<string, string> };
 };
@@ -62,6 +65,12 @@ export type AppOptions = {
 export function buildApp(options: AppOptions) {
   const { db, log, jwtSecret, redis } = options;
   const bus = options.bus ?? createEventBus({});
+  const presence = createPresence({
+    bus,
+    redis,
+    ttlMs: options.presenceTtlMs,
+    onError: (err) => log.warn({ err: (err as Error).message }, 'presence not stored'),
+  });
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
   const metrics = createMetrics(db);
   const limits = {
@@ -89,7 +98,7 @@ export function buildApp(options: AppOptions) {
     // reach the database or Redis before execution (idempotency, cost budget).
     logging: false,
     maskedErrors: { maskError: (error) => maskError(error, undefined, log) },
-    context: async ({ request, requestId, req, connectionParams, dropConnection }): Promise<Context> => {
+    context: async ({ request, requestId, req, connectionParams, dropConnection, onDisconnect }): Promise<Context> => {
       try {
         return {
           db,
@@ -101,6 +110,8 @@ export function buildApp(options: AppOptions) {
           metrics,
           limits,
           dropConnection,
+          onDisconnect,
+          presence,
           writes: { last: null },
           viewer: await (connectionParams ? viewers.ofConnection(connectionParams) : viewers.ofRequest(request)),
         };
@@ -151,6 +162,7 @@ export function buildApp(options: AppOptions) {
      * finish (up to the timeout), then closes sockets with 1001.
      */
     async stop(): Promise<void> {
+      presence.close();
       if (!server.listening) return;
       const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
       const http = closeGracefully(server, timeoutMs);

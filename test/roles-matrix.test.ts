@@ -25,11 +25,11 @@ const NF = 'NOT_FOUND' as const;
 const o = (...outcomes: Outcome[]): Record<Role, Outcome> =>
   Object.fromEntries(ROLES.map((role, i) => [role, outcomes[i]!])) as Record<Role, Outcome>;
 
-const TICKET_VIEW = 'id title messageCount messages(first: 10) { totalCount edges { node { body isInternal } } }';
+const TICKET_VIEW = 'id title messageCount messages(first: 10) { totalCount edges { node { body isInternal } } } presence { ticketId entries { kind state name participantId since expiresAt } }';
 
 const queries: Record<string, Entry> = {
   viewer: { document: '{ viewer { role team { slug } } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
-  team: { document: '{ team { id name } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
+  team: { document: '{ team { id name presenceShowsAgentNames } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
   rateLimit: { document: '{ rateLimit { cost limit remaining resetAt } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
   node: {
     document: `query($id: ID!) { node(id: $id) { id ... on Ticket { ${TICKET_VIEW} } } }`,
@@ -173,6 +173,12 @@ const mutations: Record<string, Entry> = {
     document: 'mutation($input: RedeliverWebhookInput!) { redeliverWebhook(input: $input) { attempt } }',
     variables: (w) => ({ input: { deliveryId: w.ids.delivery } }),
     expect: o('ok', F, F, F, F, U, NF),
+  },
+  setPresence: {
+    document:
+      'mutation($input: SetPresenceInput!) { setPresence(input: $input) { cursor stored presence { ticketId entries { kind state name participantId } } } }',
+    variables: (w) => ({ input: { ticketId: w.ids.ticket, state: 'VIEWING' } }),
+    expect: o('ok', 'ok', 'ok', 'ok', NF, U, NF),
   },
   revokeApiKey: {
     document: 'mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id revokedAt } } }',

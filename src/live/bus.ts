@@ -27,7 +27,32 @@ export type BusEvent =
   /** A credential stopped being valid: its live subscriptions end. */
   | { kind: 'credential-revoked'; teamId: string; apiKeyId?: string; agentId?: string; customerId?: string }
   /** The team was deleted: every subscription of it ends. */
-  | { kind: 'team-deleted'; teamId: string };
+  | { kind: 'team-deleted'; teamId: string }
+  /** Who is on a ticket now (live/presence.ts): sent to the ticket's presence topic, never to the team's. */
+  | PresenceNotice;
+
+/** A ticket's whole presence after a change; `version` grows with each change, so an older notice is recognised. */
+export type PresenceNotice = {
+  kind: 'presence';
+  teamId: string;
+  ticketId: string;
+  version: number;
+  entries: PresenceEntry[];
+};
+
+export type PresenceState = 'VIEWING' | 'TYPING' | 'COMPOSING_NOTE' | 'IDLE';
+
+/** Someone on a ticket: who (as the log's Actor names people), what they do, and until when the entry holds. */
+export type PresenceEntry = {
+  kind: 'agent' | 'customer' | 'apiKey';
+  id: string;
+  name: string | null;
+  state: PresenceState;
+  /** Milliseconds since the epoch: when this state began. */
+  since: number;
+  /** Milliseconds since the epoch: gone unless a heartbeat comes before. */
+  expiresAt: number;
+};
 
 export type TicketBusEvent = Extract<BusEvent, { kind: 'ticket-event' }>;
 type EventRow = Omit<TicketBusEvent, 'kind' | 'seq'> & { seq: bigint };
@@ -86,6 +111,8 @@ export type EventBus = {
    * one more ends the subscription with SlowConsumerError instead of growing memory.
    */
   subscribe(teamId: string, maxQueued?: number): Subscription;
+  /** Presence notices of one ticket from now on (only those: ticket events go to the team's topic). */
+  presence(ticketId: string): Subscription;
 };
 
 /**
@@ -120,6 +147,8 @@ function redisTarget(
 }
 
 const topic = (teamId: string) => `ticketql:team:${teamId}`;
+const presenceTopic = (ticketId: string) => `ticketql:presence:${ticketId}`;
+const topicOf = (event: BusEvent) => (event.kind === 'presence' ? presenceTopic(event.ticketId) : topic(event.teamId));
 
 /**
  * How long a new subscription waits for Redis to confirm its channel. Past it (Redis
@@ -155,59 +184,61 @@ export function createEventBus(options: {
   return {
     publish(event) {
       try {
-        target.dispatchEvent(new CustomEvent(topic(event.teamId), { detail: event }));
+        target.dispatchEvent(new CustomEvent(topicOf(event), { detail: event }));
       } catch (err) {
         onError(err);
       }
     },
 
-    subscribe(teamId, maxQueued = DEFAULT_MAX_QUEUED) {
-      const queue: BusEvent[] = [];
-      let wake: (() => void) | undefined;
-      let finished = false;
-      let overflowed = false;
-      const listener = (e: Event) => {
-        if (finished) return;
-        if (queue.length >= maxQueued) {
-          overflowed = true;
-          finish();
-        } else {
-          queue.push((e as CustomEvent<BusEvent>).detail);
-        }
-        wake?.();
-      };
-      const name = topic(teamId);
-      const finish = () => {
-        finished = true;
-        target.removeEventListener(name, listener);
-      };
-      target.addEventListener(name, listener);
-      const confirmed = subscribed.get(name);
-      const ready = confirmed ? within(confirmed, SUBSCRIBE_WAIT_MS) : Promise.resolve();
-
-      const iterator: Subscription = {
-        ready,
-        async next() {
-          while (queue.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-          if (overflowed) {
-            queue.length = 0;
-            throw new SlowConsumerError(`more than ${maxQueued} events were waiting for this subscriber`);
-          }
-          const value = queue.shift();
-          return value ? { value, done: false } : { value: undefined, done: true };
-        },
-        async return() {
-          finish();
-          queue.length = 0;
-          wake?.();
-          return { value: undefined, done: true };
-        },
-        [Symbol.asyncIterator]() {
-          return iterator;
-        },
-      };
-      return iterator;
-    },
+    subscribe: (teamId, maxQueued = DEFAULT_MAX_QUEUED) => listen(topic(teamId), maxQueued),
+    presence: (ticketId) => listen(presenceTopic(ticketId), DEFAULT_MAX_QUEUED),
   };
+
+  function listen(name: string, maxQueued: number): Subscription {
+    const queue: BusEvent[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    let overflowed = false;
+    const listener = (e: Event) => {
+      if (finished) return;
+      if (queue.length >= maxQueued) {
+        overflowed = true;
+        finish();
+      } else {
+        queue.push((e as CustomEvent<BusEvent>).detail);
+      }
+      wake?.();
+    };
+    const finish = () => {
+      finished = true;
+      target.removeEventListener(name, listener);
+    };
+    target.addEventListener(name, listener);
+    const confirmed = subscribed.get(name);
+    const ready = confirmed ? within(confirmed, SUBSCRIBE_WAIT_MS) : Promise.resolve();
+
+    const iterator: Subscription = {
+      ready,
+      async next() {
+        while (queue.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        if (overflowed) {
+          queue.length = 0;
+          throw new SlowConsumerError(`more than ${maxQueued} events were waiting for this subscriber`);
+        }
+        const value = queue.shift();
+        return value ? { value, done: false } : { value: undefined, done: true };
+      },
+      async return() {
+        finish();
+        queue.length = 0;
+        wake?.();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
 }

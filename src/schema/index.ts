@@ -21,6 +21,8 @@ import './messages/mutations.js';
 import './events/types.js';
 import './events/queries.js';
 import './events/subscriptions.js';
+import './presence/types.js';
+import './presence/operations.js';
 import './webhooks/types.js';
 import './webhooks/operations.js';
 import './viewer/types.js';

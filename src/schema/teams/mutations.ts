@@ -60,6 +60,7 @@ builder.relayMutationField(
       slug: t.string({ description: 'New slug.' }),
       supportEmail: t.string({ description: 'New support inbox; null clears it.' }),
       acceptsPublicTickets: t.boolean({ description: 'Whether anonymous callers may submit tickets.' }),
+      presenceShowsAgentNames: t.boolean({ description: 'Whether customers see the names of agents typing on their tickets.' }),
       slaTargets: t.field({
         type: [SlaTargetInput],
         description: 'Targets to set, by priority; they apply to new tickets and priority changes.',
@@ -75,6 +76,7 @@ builder.relayMutationField(
         slug: input.slug ?? undefined,
         supportEmail: input.supportEmail,
         acceptsPublicTickets: input.acceptsPublicTickets,
+        presenceShowsAgentNames: input.presenceShowsAgentNames,
         slaTargets: input.slaTargets,
       });
       return { team };
