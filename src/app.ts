@@ -75,6 +75,8 @@ export function buildApp(options: AppOptions) {
   const metrics = createMetrics(db);
   const limits = {
     publicTickets: createLimiter({ name: 'public-tickets', points: options.publicTicketsPerHour ?? 10, durationSeconds: 3600, redis }),
+    // Each replay queues up to 500 deliveries: a few per endpoint and hour serve a catch-up.
+    webhookReplays: createLimiter({ name: 'webhook-replays', points: 10, durationSeconds: 3600, redis }),
   };
   const transport = { ...DEFAULT_TRANSPORT, ...options.transport };
   const proxies = Number(options.trustProxy ?? 0);

@@ -16,7 +16,7 @@ export type Context = {
   log: Logger;
   /** The client's IP address (from X-Forwarded-For only with TRUST_PROXY). */
   clientIp: string;
-  limits: { publicTickets: Limiter };
+  limits: { publicTickets: Limiter; webhookReplays: Limiter };
   /** Live events: published after commits, read by subscriptions. */
   bus: EventBus;
   /** Who is on which ticket (ephemeral: Redis or memory, never the database). */

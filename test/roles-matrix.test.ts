@@ -174,6 +174,11 @@ const mutations: Record<string, Entry> = {
     variables: (w) => ({ input: { deliveryId: w.ids.delivery } }),
     expect: o('ok', F, F, F, F, U, NF),
   },
+  replayWebhooks: {
+    document: 'mutation($input: ReplayWebhooksInput!) { replayWebhooks(input: $input) { cursor queuedCount refusedCount lastCursor hasMore } }',
+    variables: (w) => ({ input: { endpointId: w.ids.endpoint, after: '0' } }),
+    expect: o('ok', F, F, F, F, U, NF),
+  },
   setPresence: {
     document:
       'mutation($input: SetPresenceInput!) { setPresence(input: $input) { cursor stored presence { ticketId entries { kind state name participantId } } } }',

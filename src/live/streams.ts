@@ -55,11 +55,11 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export function parseCursor(cursor: string): bigint {
+export function parseCursor(cursor: string, path = 'after'): bigint {
   // A log position is a PostgreSQL bigint: larger numbers are no position at all.
   if (!/^\d{1,19}$/.test(cursor) || BigInt(cursor) > 9_223_372_036_854_775_807n) {
-    throw new ClientError('BAD_USER_INPUT', 'after: not a cursor of the event log', {
-      fields: [{ path: 'after', message: 'must be the cursor of a TicketEvent' }],
+    throw new ClientError('BAD_USER_INPUT', `${path}: not a cursor of the event log`, {
+      fields: [{ path, message: 'must be the cursor of a TicketEvent' }],
     });
   }
   return BigInt(cursor);
