@@ -21,7 +21,9 @@ import { createMailer } from '../src/jobs/mail.js';
 import { startWorker, type JobWorker } from '../src/jobs/worker.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/platform/migrate.js';
-import { execute, testApp } from './support/app.js';
+import { signToken } from '../src/auth/tokens.js';
+import { graphql } from './generated/index.js';
+import { JWT_SECRET, execute, testApp } from './support/app.js';
 import { PAGES, Walkthrough, brokenLinks } from './support/docs.js';
 import { createTeam } from './support/fixtures.js';
 import { AddMessage, UpdateTicket, newTicket } from './support/operations.js';
@@ -33,7 +35,7 @@ const EXAMPLES = path.join(root, 'docs/examples');
 
 /** The tests below that run each file of docs/examples. */
 const EXERCISED: Record<string, string> = {
-  'docs/examples/live-console.mjs': 'live-console.mjs in Node and in Chromium',
+  'docs/examples/live-console.mjs': 'live-console.mjs in Node and in Chromium; its reconciler and keepPresence in Node',
   'docs/examples/live-console-node.mjs': 'the walkthrough of docs/live-updates.md runs it',
   'docs/examples/live-console-browser.mjs': 'live-console.mjs in Chromium',
   'docs/examples/verify-webhook.mjs': 'verify-webhook.mjs on the deliveries of the walkthrough',
@@ -190,6 +192,10 @@ describe('the documentation, run in reading order', () => {
   });
 });
 
+const UpdateForConsole = graphql(`
+  mutation ConsoleUpdate($input: UpdateTicketInput!) { updateTicket(input: $input) { cursor } }
+`);
+
 type LiveEvent = { cursor: string; type: string; ticketId: string };
 type Follow = (options: Record<string, unknown>) => () => void;
 
@@ -315,6 +321,60 @@ describe('live-console.mjs: each event once, in order, across reconnects', () =>
       expect(received).toEqual(await logFrom(t.team.id, '1'));
       expect(errors).toEqual([]);
     } finally {
+      stop();
+    }
+  }, 60_000);
+
+  test('in Node, reconciler() settles a write once the feed has it; keepPresence() shows who else is on the ticket until they leave', async () => {
+    type Presence = { set(state: string): void; stop(): void };
+    type PresenceEntry = { kind: string; state: string; name: string | null };
+    const console_ = (await import(pathToFileURL(path.join(EXAMPLES, 'live-console.mjs')).href)) as {
+      followTicketEvents: Follow;
+      reconciler(): { seen(cursor: string): void; settled(cursor: string | null): Promise<void> };
+      keepPresence(options: Record<string, unknown>): Presence;
+    };
+    const t = await createTeam();
+    const ticket = await newTicket(t.keys.admin, { title: 'Console' });
+    const url = `${base.replace(/^http/, 'ws')}/graphql`;
+    const errors: unknown[] = [];
+    const received: string[] = [];
+    const writes = console_.reconciler();
+    const stop = console_.followTicketEvents({
+      url,
+      credential: t.tokens.agent,
+      after: '0',
+      webSocketImpl: WebSocket,
+      onEvent: ({ cursor }: LiveEvent) => {
+        received.push(cursor);
+        writes.seen(cursor);
+      },
+      onError: (error: unknown) => errors.push(error),
+    });
+    const { db } = testApp();
+    const bea = await db.agent.create({ data: { teamId: t.team.id, name: 'Bea Agent', email: `bea@${t.team.slug}.test`, role: 'AGENT' } });
+    const beaToken = await signToken(JWT_SECRET, { sub: encodeId('Agent', bea.id), team: t.teamId, role: 'agent', email: bea.email }, '1h');
+    const seenByBea: PresenceEntry[][] = [];
+    let alex: Presence | undefined;
+    let beas: Presence | undefined;
+    try {
+      const { cursor } = (await execute(UpdateForConsole, { as: t.tokens.agent, variables: { input: { id: ticket.id, priority: 'HIGH' } } })).ok().updateTicket;
+      await writes.settled(cursor!);
+      expect(received).toContain(cursor);
+      await writes.settled(null);
+
+      const options = { url, ticketId: ticket.id, webSocketImpl: WebSocket, onError: (error: unknown) => errors.push(error) };
+      beas = console_.keepPresence({ ...options, credential: beaToken, onPresence: (entries: PresenceEntry[]) => seenByBea.push(entries) });
+      alex = console_.keepPresence({ ...options, credential: t.tokens.agent, onPresence: () => {} });
+      const alexIs = (state: string) => seenByBea.at(-1)?.some((e) => e.name === 'Alex Agent' && e.state === state);
+      await eventually(() => alexIs('VIEWING'), { what: () => `Bea to see Alex viewing; she saw ${JSON.stringify(seenByBea)}` });
+      alex.set('TYPING');
+      await eventually(() => alexIs('TYPING'), { what: () => `Bea to see Alex typing; she saw ${JSON.stringify(seenByBea)}` });
+      alex.stop();
+      await eventually(() => seenByBea.at(-1)?.every((e) => e.name !== 'Alex Agent'), { what: 'Alex to be gone once his console stopped' });
+      expect(errors).toEqual([]);
+    } finally {
+      alex?.stop();
+      beas?.stop();
       stop();
     }
   }, 60_000);
