@@ -7,6 +7,7 @@ import type { Metrics } from './platform/metrics.js';
 import type { EventBus } from './live/bus.js';
 import type { Presence } from './live/presence.js';
 import type { Writes } from './domain/change.js';
+import type { IdempotencyClaim } from './domain/idempotency.js';
 
 /** What every resolver receives. Built per request (HTTP) or per operation (WebSocket). */
 export type Context = {
@@ -35,6 +36,8 @@ export type Context = {
   rateLimit?: RateLimitState;
   /** WebSocket only: drops the connection of a subscriber that cannot keep up. */
   dropConnection?: () => void;
+  /** A mutation request sent with an Idempotency-Key (set by plugins/idempotency.ts). */
+  idempotency?: IdempotencyClaim;
 };
 
 /** What the HTTP server and the WebSocket server hand to yoga for each operation. */
