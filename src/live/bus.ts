@@ -28,6 +28,11 @@ export type BusEvent =
   | { kind: 'credential-revoked'; teamId: string; apiKeyId?: string; agentId?: string; customerId?: string }
   /** The team was deleted: every subscription of it ends. */
   | { kind: 'team-deleted'; teamId: string }
+  /**
+   * Never published: this process's bus tells its own subscribers that it was cut off
+   * from Redis and is listening again, so that they read what they missed from the log.
+   */
+  | { kind: 'resync'; teamId: string }
   /** Who is on a ticket now (live/presence.ts): sent to the ticket's presence topic, never to the team's. */
   | PresenceNotice;
 
@@ -111,8 +116,8 @@ export type EventBus = {
    * one more ends the subscription with SlowConsumerError instead of growing memory.
    */
   subscribe(teamId: string, maxQueued?: number): Subscription;
-  /** Presence notices of one ticket from now on (only those: ticket events go to the team's topic). */
-  presence(ticketId: string): Subscription;
+  /** Presence notices of one ticket of the team from now on (only those: ticket events go to the team's topic). */
+  presence(teamId: string, ticketId: string): Subscription;
 };
 
 /**
@@ -180,6 +185,26 @@ export function createEventBus(options: {
   // One listener per live subscription: hundreds on one team's topic are expected,
   // not the leak Node warns of past 10.
   if (!options.redis) setMaxListeners(0, target);
+  /** Each open subscription's way to hear of a resync. */
+  const resyncs = new Set<() => void>();
+  if (options.redis) {
+    // Events published while the subscribing connection was down never arrive. Once
+    // it is back and its channels are subscribed again (ioredis resubscribes before
+    // this PING's answer), each subscriber reads the log from where it is.
+    const connection = options.redis.subscribe;
+    let cutOff = false;
+    connection.on('close', () => (cutOff = true));
+    connection.on('ready', () => {
+      if (!cutOff) return;
+      cutOff = false;
+      void connection.ping().then(
+        () => {
+          for (const resync of resyncs) resync();
+        },
+        onError,
+      );
+    });
+  }
 
   return {
     publish(event) {
@@ -190,30 +215,34 @@ export function createEventBus(options: {
       }
     },
 
-    subscribe: (teamId, maxQueued = DEFAULT_MAX_QUEUED) => listen(topic(teamId), maxQueued),
-    presence: (ticketId) => listen(presenceTopic(ticketId), DEFAULT_MAX_QUEUED),
+    subscribe: (teamId, maxQueued = DEFAULT_MAX_QUEUED) => listen(topic(teamId), teamId, maxQueued),
+    presence: (teamId, ticketId) => listen(presenceTopic(ticketId), teamId, DEFAULT_MAX_QUEUED),
   };
 
-  function listen(name: string, maxQueued: number): Subscription {
+  function listen(name: string, teamId: string, maxQueued: number): Subscription {
     const queue: BusEvent[] = [];
     let wake: (() => void) | undefined;
     let finished = false;
     let overflowed = false;
-    const listener = (e: Event) => {
+    const deliver = (event: BusEvent) => {
       if (finished) return;
       if (queue.length >= maxQueued) {
         overflowed = true;
         finish();
       } else {
-        queue.push((e as CustomEvent<BusEvent>).detail);
+        queue.push(event);
       }
       wake?.();
     };
+    const listener = (e: Event) => deliver((e as CustomEvent<BusEvent>).detail);
+    const resync = () => deliver({ kind: 'resync', teamId });
     const finish = () => {
       finished = true;
       target.removeEventListener(name, listener);
+      resyncs.delete(resync);
     };
     target.addEventListener(name, listener);
+    resyncs.add(resync);
     const confirmed = subscribed.get(name);
     const ready = confirmed ? within(confirmed, SUBSCRIBE_WAIT_MS) : Promise.resolve();
 

@@ -201,6 +201,12 @@ async function* watchOf(
       pending = undefined;
       if (next.done) return;
       const notice = next.value;
+      // Back on Redis after a cut: what changed meanwhile is read again.
+      if (notice.kind === 'resync') {
+        const now = await read(teamId, ticketId);
+        if (now.version > presence.version && changed(now)) yield presence;
+        continue;
+      }
       if (notice.kind !== 'presence' || notice.version <= presence.version) continue;
       if (changed(notice)) yield presence;
     }
@@ -285,7 +291,7 @@ export function createPresence(options: PresenceOptions): Presence {
 
     watch(teamId, ticketId, shown = () => true) {
       // Listening first, then reading: a change in between arrives as a newer version.
-      const subscription = options.bus.presence(ticketId);
+      const subscription = options.bus.presence(teamId, ticketId);
       const stream = watchOf(teamId, ticketId, subscription, current, shown);
       const end = stream.return.bind(stream);
       // Ending the bus subscription first wakes a stream that waits for the next notice.
