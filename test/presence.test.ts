@@ -28,6 +28,8 @@ const TicketWithPresence = graphql(`
 const ShowNames = graphql(`
   mutation ShowNames($input: UpdateTeamInput!) { updateTeam(input: $input) { team { presenceShowsAgentNames } } }
 `);
+const NewKey = graphql(`mutation PresenceKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } } }`);
+const RevokeKey = graphql(`mutation PresenceRevoke($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id } } }`);
 const SET = 'mutation($input: SetPresenceInput!) { setPresence(input: $input) { stored } }';
 const WATCH = 'subscription($ticketId: ID!) { ticketPresence(ticketId: $ticketId) { ticketId entries { kind state name participantId } } }';
 
@@ -156,6 +158,17 @@ describe('who is on a ticket, as each role sees it', () => {
 });
 
 describe('entries go when their connection does', () => {
+  test('a ticketPresence subscription ends when its API key is revoked', async ({ team, agent, ticket, execute }) => {
+    const key = (await execute(NewKey, { as: team.keys.admin, variables: { input: { name: 'console', scopes: ['READ'] } } })).ok().createApiKey;
+    const watcher = subscribe(wsClient(base, key.secret), WATCH, { ticketId: ticket.id });
+    await watcher.waitFor(1);
+    (await execute(RevokeKey, { as: team.keys.admin, variables: { input: { id: key.apiKey.id } } })).ok();
+    await watcher.completed;
+    // Nothing after the revocation reaches it.
+    (await execute(SetPresence, { as: agent.token, variables: { input: { ticketId: ticket.id, state: 'VIEWING' } } })).ok();
+    expect(watcher.received.map(entriesOf)).toEqual([[]]);
+  });
+
   test('closing the graphql-ws connection that sent heartbeats clears its entry at once', async ({ agent, ticket }) => {
     // A TTL far longer than the test: only the disconnect can clear the entry.
     const { base: own } = await startOtherApp({ presenceTtlMs: 600_000 });

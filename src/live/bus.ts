@@ -116,7 +116,7 @@ export type EventBus = {
    * one more ends the subscription with SlowConsumerError instead of growing memory.
    */
   subscribe(teamId: string, maxQueued?: number): Subscription;
-  /** Presence notices of one ticket of the team from now on (only those: ticket events go to the team's topic). */
+  /** Presence notices of one ticket of the team from now on, and the team's credential-revoked and team-deleted events. */
   presence(teamId: string, ticketId: string): Subscription;
 };
 
@@ -215,11 +215,13 @@ export function createEventBus(options: {
       }
     },
 
-    subscribe: (teamId, maxQueued = DEFAULT_MAX_QUEUED) => listen(topic(teamId), teamId, maxQueued),
-    presence: (teamId, ticketId) => listen(presenceTopic(ticketId), teamId, DEFAULT_MAX_QUEUED),
+    subscribe: (teamId, maxQueued = DEFAULT_MAX_QUEUED) => listen([topic(teamId)], teamId, maxQueued),
+    // The team's topic too, for what ends a subscription (revoked credentials, a deleted team), not its ticket events.
+    presence: (teamId, ticketId) =>
+      listen([presenceTopic(ticketId), topic(teamId)], teamId, DEFAULT_MAX_QUEUED, (e) => e.kind !== 'ticket-event'),
   };
 
-  function listen(name: string, teamId: string, maxQueued: number): Subscription {
+  function listen(names: string[], teamId: string, maxQueued: number, wanted: (event: BusEvent) => boolean = () => true): Subscription {
     const queue: BusEvent[] = [];
     let wake: (() => void) | undefined;
     let finished = false;
@@ -234,17 +236,20 @@ export function createEventBus(options: {
       }
       wake?.();
     };
-    const listener = (e: Event) => deliver((e as CustomEvent<BusEvent>).detail);
+    const listener = (e: Event) => {
+      const event = (e as CustomEvent<BusEvent>).detail;
+      if (wanted(event)) deliver(event);
+    };
     const resync = () => deliver({ kind: 'resync', teamId });
     const finish = () => {
       finished = true;
-      target.removeEventListener(name, listener);
+      for (const name of names) target.removeEventListener(name, listener);
       resyncs.delete(resync);
     };
-    target.addEventListener(name, listener);
+    for (const name of names) target.addEventListener(name, listener);
     resyncs.add(resync);
-    const confirmed = subscribed.get(name);
-    const ready = confirmed ? within(confirmed, SUBSCRIBE_WAIT_MS) : Promise.resolve();
+    const confirmed = names.map((name) => subscribed.get(name)).filter((c) => c !== undefined);
+    const ready = confirmed.length > 0 ? within(Promise.all(confirmed), SUBSCRIBE_WAIT_MS) : Promise.resolve();
 
     const iterator: Subscription = {
       ready,

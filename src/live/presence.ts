@@ -4,7 +4,7 @@
 // emails or webhooks. Each change publishes the ticket's whole presence on the bus,
 // so every process's subscribers receive one shared object per change.
 import type { Redis } from 'ioredis';
-import type { EventBus, PresenceEntry, PresenceNotice, PresenceState, Subscription } from './bus.js';
+import type { BusEvent, EventBus, PresenceEntry, PresenceNotice, PresenceState, Subscription } from './bus.js';
 
 /** Who a heartbeat comes from. */
 export type Participant = Pick<PresenceEntry, 'kind' | 'id' | 'name'>;
@@ -40,7 +40,11 @@ export type Presence = {
    * accepts (a heartbeat that only renews an entry is not a change); ends when the
    * caller returns.
    */
-  watch(teamId: string, ticketId: string, shown?: (entry: PresenceEntry) => boolean): AsyncGenerator<TicketPresenceState>;
+  watch(
+    teamId: string,
+    ticketId: string,
+    options?: { shown?: (entry: PresenceEntry) => boolean; endsWith?: (event: BusEvent) => boolean },
+  ): AsyncGenerator<TicketPresenceState>;
   /** Stops pending trailing writes (shutdown). */
   close(): void;
 };
@@ -174,6 +178,7 @@ async function* watchOf(
   subscription: Subscription,
   read: Reader,
   shown: (entry: PresenceEntry) => boolean,
+  endsWith: (event: BusEvent) => boolean,
 ): AsyncGenerator<TicketPresenceState> {
   try {
     await subscription.ready;
@@ -201,6 +206,7 @@ async function* watchOf(
       pending = undefined;
       if (next.done) return;
       const notice = next.value;
+      if (endsWith(notice)) return;
       // Back on Redis after a cut: what changed meanwhile is read again.
       if (notice.kind === 'resync') {
         const now = await read(teamId, ticketId);
@@ -289,10 +295,10 @@ export function createPresence(options: PresenceOptions): Presence {
       return new Map(ticketIds.map((ticketId, i) => [ticketId, { teamId, ticketId, ...found[i]! }]));
     },
 
-    watch(teamId, ticketId, shown = () => true) {
+    watch(teamId, ticketId, { shown = () => true, endsWith = () => false } = {}) {
       // Listening first, then reading: a change in between arrives as a newer version.
       const subscription = options.bus.presence(teamId, ticketId);
-      const stream = watchOf(teamId, ticketId, subscription, current, shown);
+      const stream = watchOf(teamId, ticketId, subscription, current, shown, endsWith);
       const end = stream.return.bind(stream);
       // Ending the bus subscription first wakes a stream that waits for the next notice.
       return Object.assign(stream, {

@@ -65,7 +65,8 @@ export function parseCursor(cursor: string, path = 'after'): bigint {
   return BigInt(cursor);
 }
 
-function endsFor(viewer: Viewer, event: BusEvent): boolean {
+/** Whether `event` ends the viewer's subscriptions: their credential revoked, their team deleted. */
+export function endsFor(viewer: Viewer, event: BusEvent): boolean {
   if (event.kind === 'team-deleted') return true;
   if (event.kind !== 'credential-revoked') return false;
   return (

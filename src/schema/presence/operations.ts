@@ -6,6 +6,7 @@ import { badInput, notFound } from '../../errors.js';
 import { visibleTickets } from '../../auth/visibility.js';
 import type { PresenceEntry } from '../../live/bus.js';
 import type { Participant } from '../../live/presence.js';
+import { endsFor } from '../../live/streams.js';
 import { builder } from '../builder.js';
 import { payloadCursor } from '../common/payloads.js';
 import { uuidOf } from '../common/global-ids.js';
@@ -82,7 +83,7 @@ builder.subscriptionField('ticketPresence', (t) =>
       const teamId = ctx.viewer.teamId!;
       // A customer is told of staff typing a public reply only: nothing else that happens on the ticket reaches them, not even as an unchanged result.
       const shown = ctx.viewer.role === 'CUSTOMER' ? (e: PresenceEntry) => e.kind !== 'customer' && e.state === 'TYPING' : undefined;
-      const watching = ctx.presence.watch(teamId, id, shown);
+      const watching = ctx.presence.watch(teamId, id, { shown, endsWith: (event) => endsFor(ctx.viewer, event) });
       const end = watching.return.bind(watching);
       // The stream ends when the client unsubscribes or the SSE stream / socket closes.
       return Object.assign(watching, {
