@@ -31,6 +31,9 @@ const TwoWrites = graphql(`
     second: updateTicket(input: $b) { cursor }
   }
 `);
+const PageWithTickets = graphql(`
+  query PageWithTickets { events(first: 50) { edges { node { cursor ticket { id title } message { body } } } } }
+`);
 const ChangedTickets = graphql(`
   query ChangedTickets($filter: TicketFilter) { tickets(first: 50, filter: $filter) { edges { node { id updatedAt } } } }
 `);
@@ -165,6 +168,19 @@ describe('the events feed', () => {
     const rest = await live.waitFor(expected.length - seen.length);
     seen.push(...rest.map((r) => r.data!.ticketEvents.cursor as string));
     expect(seen).toEqual(expected);
+  });
+});
+
+describe('the feed reads a page in a fixed number of statements', () => {
+  test("its events' tickets and messages are read once per page, however many events", async ({ team, app: { sql }, execute }) => {
+    for (let i = 0; i < 6; i++) await newTicket(team.keys.write, { title: `Page ${i}`, body: `Body ${i}` });
+    sql.length = 0;
+    const page = (await execute(PageWithTickets, { as: team.keys.read, variables: {} })).ok().events.edges;
+    expect(page.map((e) => [e.node.ticket!.title, e.node.message?.body ?? null])).toEqual(
+      Array.from({ length: 6 }, (_, i) => [`Page ${i}`, `Body ${i}`]),
+    );
+    const from = (table: string) => sql.filter((q) => new RegExp(`FROM "public"\\."${table}"`).test(q));
+    expect([from('ticket_events').length, from('tickets').length, from('messages').length]).toEqual([1, 1, 1]);
   });
 });
 
