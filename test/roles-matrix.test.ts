@@ -47,7 +47,7 @@ const queries: Record<string, Entry> = {
     expect: o('ok', 'ok', 'ok', 'ok', NF, U, NF),
   },
   tickets: {
-    document: `{ tickets(first: 10) { totalCount edges { node { ${TICKET_VIEW} } } } }`,
+    document: `{ tickets(first: 10, filter: { updatedAfter: "2000-01-01T00:00:00Z", updatedBefore: "2100-01-01T00:00:00Z" }) { totalCount edges { node { ${TICKET_VIEW} } } } }`,
     expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok'),
   },
   events: {
