@@ -12,6 +12,7 @@ import { readiness } from './http/health.js';
 import { closeGracefully, createHttpServer, listen } from './http/server.js';
 import { attachWebSockets } from './http/ws.js';
 import { createEventBus, type EventBus } from './live/bus.js';
+import { createPresence } from './live/presence.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { createLimiter } from './platform/rate-limits.js';
@@ -55,6 +56,8 @@ export type AppOptions = {
   maxBodyBytes?: number;
   /** Extra yoga plugins (tracing). */
   plugins?: Plugin[];
+  /** How long a presence entry holds without a heartbeat. @default 30000 */
+  presenceTtlMs?: number;
   /** Persisted operations mode and allow-list. @default { mode: 'apq' } */
   persisted?: { mode: PersistedMode; manifest?: Map<string, string> };
 };
@@ -62,10 +65,18 @@ export type AppOptions = {
 export function buildApp(options: AppOptions) {
   const { db, log, jwtSecret, redis } = options;
   const bus = options.bus ?? createEventBus({});
+  const presence = createPresence({
+    bus,
+    redis,
+    ttlMs: options.presenceTtlMs,
+    onError: (err) => log.warn({ err: (err as Error).message }, 'presence not stored'),
+  });
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
   const metrics = createMetrics(db);
   const limits = {
     publicTickets: createLimiter({ name: 'public-tickets', points: options.publicTicketsPerHour ?? 10, durationSeconds: 3600, redis }),
+    // Each replay queues up to 500 deliveries: a few per endpoint and hour serve a catch-up.
+    webhookReplays: createLimiter({ name: 'webhook-replays', points: 10, durationSeconds: 3600, redis }),
   };
   const transport = { ...DEFAULT_TRANSPORT, ...options.transport };
   const proxies = Number(options.trustProxy ?? 0);
@@ -89,7 +100,7 @@ export function buildApp(options: AppOptions) {
     // reach the database or Redis before execution (idempotency, cost budget).
     logging: false,
     maskedErrors: { maskError: (error) => maskError(error, undefined, log) },
-    context: async ({ request, requestId, req, connectionParams, dropConnection }): Promise<Context> => {
+    context: async ({ request, requestId, req, connectionParams, dropConnection, onDisconnect }): Promise<Context> => {
       try {
         return {
           db,
@@ -101,6 +112,9 @@ export function buildApp(options: AppOptions) {
           metrics,
           limits,
           dropConnection,
+          onDisconnect,
+          presence,
+          writes: { last: null },
           viewer: await (connectionParams ? viewers.ofConnection(connectionParams) : viewers.ofRequest(request)),
         };
       } catch (err) {
@@ -150,6 +164,7 @@ export function buildApp(options: AppOptions) {
      * finish (up to the timeout), then closes sockets with 1001.
      */
     async stop(): Promise<void> {
+      presence.close();
       if (!server.listening) return;
       const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
       const http = closeGracefully(server, timeoutMs);

@@ -97,6 +97,8 @@ const EnvSchema = z.object({
   MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(100),
   /** Subscriptions one credential may hold open at once on one process. @default 500 */
   MAX_SUBSCRIPTIONS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(500),
+  /** Milliseconds a presence entry (setPresence) holds without a heartbeat. @default 30000 */
+  PRESENCE_TTL_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   /** SMTP server for outgoing mail (smtp:// or smtps://). Unset: .eml files under DATA_DIR/mail. */
   SMTP_URL: z.string().refine((v) => /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL').optional(),
   /** Sender of outgoing mail. @default "ticketql <no-reply@localhost>" */
@@ -161,6 +163,7 @@ export type Config = {
   metricsToken: string | undefined;
   maxSubscriptionsPerConnection: number;
   maxSubscriptionsPerCredential: number;
+  presenceTtlMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
   workers: number;
@@ -219,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN,
     maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
     maxSubscriptionsPerCredential: e.MAX_SUBSCRIPTIONS_PER_CREDENTIAL,
+    presenceTtlMs: e.PRESENCE_TTL_MS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     workers: e.WORKERS,

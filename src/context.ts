@@ -5,6 +5,8 @@ import type { Db } from './db.js';
 import type { Limiter, RateLimitState } from './platform/rate-limits.js';
 import type { Metrics } from './platform/metrics.js';
 import type { EventBus } from './live/bus.js';
+import type { Presence } from './live/presence.js';
+import type { Writes } from './domain/change.js';
 import type { IdempotencyClaim } from './domain/idempotency.js';
 
 /** What every resolver receives. Built per request (HTTP) or per operation (WebSocket). */
@@ -15,12 +17,21 @@ export type Context = {
   log: Logger;
   /** The client's IP address (from X-Forwarded-For only with TRUST_PROXY). */
   clientIp: string;
-  limits: { publicTickets: Limiter };
+  limits: { publicTickets: Limiter; webhookReplays: Limiter };
   /** Live events: published after commits, read by subscriptions. */
   bus: EventBus;
+  /** Who is on which ticket (ephemeral: Redis or memory, never the database). */
+  presence: Presence;
+  /**
+   * WebSocket only: runs `fn` when the connection closes (once per `key`): what the
+   * connection announced, such as presence, ends with it.
+   */
+  onDisconnect?: (key: string, fn: () => void) => void;
   /** NODE_ENV=production: stricter webhook URLs. */
   production: boolean;
   metrics: Metrics;
+  /** The log position of the last event this operation's changes committed: mutation payloads' `cursor`. */
+  writes: Writes;
   /** The cost budget after this operation (set before execution). */
   rateLimit?: RateLimitState;
   /** WebSocket only: drops the connection of a subscriber that cannot keep up. */
@@ -38,4 +49,6 @@ export type ServerContext = {
   connectionParams?: Record<string, unknown>;
   /** WebSocket: closes the connection of a subscriber that cannot keep up. */
   dropConnection?: () => void;
+  /** WebSocket: runs a function when the connection closes. */
+  onDisconnect?: (key: string, fn: () => void) => void;
 };

@@ -82,6 +82,7 @@ runProcess({ name: 'ticketql', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_
     redis: redis?.publish,
     jwtSecret: jwtSecretFor(config),
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    presenceTtlMs: config.presenceTtlMs,
     publicTicketsPerHour: config.publicTicketsPerHour,
     trustProxy: config.trustProxy,
     transport: {

@@ -21,7 +21,9 @@ import { createMailer } from '../src/jobs/mail.js';
 import { startWorker, type JobWorker } from '../src/jobs/worker.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/platform/migrate.js';
-import { execute, testApp } from './support/app.js';
+import { signToken } from '../src/auth/tokens.js';
+import { graphql } from './generated/index.js';
+import { JWT_SECRET, execute, testApp } from './support/app.js';
 import { PAGES, Walkthrough, brokenLinks } from './support/docs.js';
 import { createTeam } from './support/fixtures.js';
 import { AddMessage, UpdateTicket, newTicket } from './support/operations.js';
@@ -33,9 +35,9 @@ const EXAMPLES = path.join(root, 'docs/examples');
 
 /** The tests below that run each file of docs/examples. */
 const EXERCISED: Record<string, string> = {
-  'docs/examples/live-console.mjs': 'live-console.mjs in Node and in Chromium',
+  'docs/examples/live-console.mjs': 'live-console.mjs in Node and in Chromium; its reconciler and keepPresence in Node',
   'docs/examples/live-console-node.mjs': 'the walkthrough of docs/live-updates.md runs it',
-  'docs/examples/live-console-browser.mjs': 'live-console.mjs in Chromium',
+  'docs/examples/live-console-browser.mjs': 'live-console.mjs in Chromium, and its presence on an open ticket',
   'docs/examples/verify-webhook.mjs': 'verify-webhook.mjs on the deliveries of the walkthrough',
 };
 
@@ -190,6 +192,10 @@ describe('the documentation, run in reading order', () => {
   });
 });
 
+const UpdateForConsole = graphql(`
+  mutation ConsoleUpdate($input: UpdateTicketInput!) { updateTicket(input: $input) { cursor } }
+`);
+
 type LiveEvent = { cursor: string; type: string; ticketId: string };
 type Follow = (options: Record<string, unknown>) => () => void;
 
@@ -319,6 +325,60 @@ describe('live-console.mjs: each event once, in order, across reconnects', () =>
     }
   }, 60_000);
 
+  test('in Node, reconciler() settles a write once the feed has it; keepPresence() shows who else is on the ticket until they leave', async () => {
+    type Presence = { set(state: string): void; stop(): void };
+    type PresenceEntry = { kind: string; state: string; name: string | null };
+    const console_ = (await import(pathToFileURL(path.join(EXAMPLES, 'live-console.mjs')).href)) as {
+      followTicketEvents: Follow;
+      reconciler(): { seen(cursor: string): void; settled(cursor: string | null): Promise<void> };
+      keepPresence(options: Record<string, unknown>): Presence;
+    };
+    const t = await createTeam();
+    const ticket = await newTicket(t.keys.admin, { title: 'Console' });
+    const url = `${base.replace(/^http/, 'ws')}/graphql`;
+    const errors: unknown[] = [];
+    const received: string[] = [];
+    const writes = console_.reconciler();
+    const stop = console_.followTicketEvents({
+      url,
+      credential: t.tokens.agent,
+      after: '0',
+      webSocketImpl: WebSocket,
+      onEvent: ({ cursor }: LiveEvent) => {
+        received.push(cursor);
+        writes.seen(cursor);
+      },
+      onError: (error: unknown) => errors.push(error),
+    });
+    const { db } = testApp();
+    const bea = await db.agent.create({ data: { teamId: t.team.id, name: 'Bea Agent', email: `bea@${t.team.slug}.test`, role: 'AGENT' } });
+    const beaToken = await signToken(JWT_SECRET, { sub: encodeId('Agent', bea.id), team: t.teamId, role: 'agent', email: bea.email }, '1h');
+    const seenByBea: PresenceEntry[][] = [];
+    let alex: Presence | undefined;
+    let beas: Presence | undefined;
+    try {
+      const { cursor } = (await execute(UpdateForConsole, { as: t.tokens.agent, variables: { input: { id: ticket.id, priority: 'HIGH' } } })).ok().updateTicket;
+      await writes.settled(cursor!);
+      expect(received).toContain(cursor);
+      await writes.settled(null);
+
+      const options = { url, ticketId: ticket.id, webSocketImpl: WebSocket, onError: (error: unknown) => errors.push(error) };
+      beas = console_.keepPresence({ ...options, credential: beaToken, onPresence: (entries: PresenceEntry[]) => seenByBea.push(entries) });
+      alex = console_.keepPresence({ ...options, credential: t.tokens.agent, onPresence: () => {} });
+      const alexIs = (state: string) => seenByBea.at(-1)?.some((e) => e.name === 'Alex Agent' && e.state === state);
+      await eventually(() => alexIs('VIEWING'), { what: () => `Bea to see Alex viewing; she saw ${JSON.stringify(seenByBea)}` });
+      alex.set('TYPING');
+      await eventually(() => alexIs('TYPING'), { what: () => `Bea to see Alex typing; she saw ${JSON.stringify(seenByBea)}` });
+      alex.stop();
+      await eventually(() => seenByBea.at(-1)?.every((e) => e.name !== 'Alex Agent'), { what: 'Alex to be gone once his console stopped' });
+      expect(errors).toEqual([]);
+    } finally {
+      alex?.stop();
+      beas?.stop();
+      stop();
+    }
+  }, 60_000);
+
   describe('in Chromium', () => {
     let browser: Browser;
 
@@ -391,6 +451,65 @@ describe('live-console.mjs: each event once, in order, across reconnects', () =>
         expect(pageErrors).toEqual([]);
       } finally {
         await page.close();
+        await new Promise((resolve) => site.close(resolve));
+      }
+    }, 120_000);
+
+    test('live-console-browser.mjs on an open ticket shows who else is on it, and tells them its agent is typing', async () => {
+      const t = await createTeam();
+      const ticket = await newTicket(t.keys.admin, { title: 'Open in the browser' });
+      const { db } = testApp();
+      const bea = await db.agent.create({ data: { teamId: t.team.id, name: 'Bea Agent', email: `bea@${t.team.slug}.test`, role: 'AGENT' } });
+      const beaToken = await signToken(JWT_SECRET, { sub: encodeId('Agent', bea.id), team: t.teamId, role: 'agent', email: bea.email }, '1h');
+      const sources: Record<string, string> = {
+        '/': `<!doctype html><ul id="events"></ul><article id="ticket" data-ticket-id="${ticket.id}"><textarea id="reply"></textarea><p id="presence"></p></article><script type="importmap">{"imports":{"graphql-ws":"/graphql-ws/client.js"}}</script><script type="module" src="/live-console-browser.mjs"></script>`,
+        '/live-console.mjs': fs.readFileSync(path.join(EXAMPLES, 'live-console.mjs'), 'utf8'),
+        '/live-console-browser.mjs': fs
+          .readFileSync(path.join(EXAMPLES, 'live-console-browser.mjs'), 'utf8')
+          .replace('ws://localhost:4000/graphql', `${base.replace(/^http/, 'ws')}/graphql`)
+          .replace("'eyJ…'", JSON.stringify(t.tokens.agent)),
+      };
+      const graphqlWs = path.join(root, 'node_modules/graphql-ws/dist');
+      const site = http.createServer((req, res) => {
+        const pathname = new URL(req.url ?? '/', 'http://site').pathname;
+        const file = pathname.startsWith('/graphql-ws/') ? path.join(graphqlWs, path.basename(pathname)) : undefined;
+        const body = file && fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : sources[pathname];
+        if (body === undefined) return void res.writeHead(pathname === '/favicon.ico' ? 204 : 404).end();
+        res.writeHead(200, { 'content-type': pathname === '/' ? 'text/html' : 'text/javascript' }).end(body);
+      });
+      await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+      const origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+      const page = await browser.newPage();
+      const pageErrors: string[] = [];
+      page.on('pageerror', (err) => pageErrors.push(err.message));
+      const { keepPresence } = (await import(pathToFileURL(path.join(EXAMPLES, 'live-console.mjs')).href)) as {
+        keepPresence(options: Record<string, unknown>): { set(state: string): void; stop(): void };
+      };
+      const seenByBea: Array<Array<{ name: string | null; state: string }>> = [];
+      const beas = keepPresence({
+        url: `${base.replace(/^http/, 'ws')}/graphql`,
+        credential: beaToken,
+        ticketId: ticket.id,
+        webSocketImpl: WebSocket,
+        onPresence: (entries: Array<{ name: string | null; state: string }>) => seenByBea.push(entries),
+        onError: (error: unknown) => pageErrors.push(String(error)),
+      });
+      const alexIs = (state: string) => seenByBea.at(-1)?.some((e) => e.name === 'Alex Agent' && e.state === state);
+      try {
+        await page.goto(`${origin}/`);
+        await eventually(async () => (await page.locator('#presence').textContent())?.includes('Bea Agent viewing'), {
+          what: () => `the page to show Bea; page errors: ${JSON.stringify(pageErrors)}`,
+        });
+        await eventually(() => alexIs('VIEWING'), { what: () => `Bea to see Alex viewing; she saw ${JSON.stringify(seenByBea)}` });
+        await page.locator('#reply').pressSequentially('Hello');
+        await eventually(() => alexIs('TYPING'), { what: () => `Bea to see Alex typing; she saw ${JSON.stringify(seenByBea)}` });
+        // Closing the page closes its socket: Alex is gone at once.
+        await page.close();
+        await eventually(() => seenByBea.at(-1)?.every((e) => e.name !== 'Alex Agent'), { what: 'Alex to be gone with his page' });
+        expect(pageErrors).toEqual([]);
+      } finally {
+        beas.stop();
+        if (!page.isClosed()) await page.close();
         await new Promise((resolve) => site.close(resolve));
       }
     }, 120_000);

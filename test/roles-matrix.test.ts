@@ -25,11 +25,11 @@ const NF = 'NOT_FOUND' as const;
 const o = (...outcomes: Outcome[]): Record<Role, Outcome> =>
   Object.fromEntries(ROLES.map((role, i) => [role, outcomes[i]!])) as Record<Role, Outcome>;
 
-const TICKET_VIEW = 'id title messageCount messages(first: 10) { totalCount edges { node { body isInternal } } }';
+const TICKET_VIEW = 'id title messageCount messages(first: 10) { totalCount edges { node { body isInternal } } } presence { ticketId entries { kind state name participantId since expiresAt } }';
 
 const queries: Record<string, Entry> = {
   viewer: { document: '{ viewer { role team { slug } } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
-  team: { document: '{ team { id name } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
+  team: { document: '{ team { id name presenceShowsAgentNames } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
   rateLimit: { document: '{ rateLimit { cost limit remaining resetAt } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
   node: {
     document: `query($id: ID!) { node(id: $id) { id ... on Ticket { ${TICKET_VIEW} } } }`,
@@ -47,7 +47,11 @@ const queries: Record<string, Entry> = {
     expect: o('ok', 'ok', 'ok', 'ok', NF, U, NF),
   },
   tickets: {
-    document: `{ tickets(first: 10) { totalCount edges { node { ${TICKET_VIEW} } } } }`,
+    document: `{ tickets(first: 10, filter: { updatedAfter: "2000-01-01T00:00:00Z", updatedBefore: "2100-01-01T00:00:00Z" }) { totalCount edges { node { ${TICKET_VIEW} } } } }`,
+    expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok'),
+  },
+  events: {
+    document: '{ events(first: 10) { edges { cursor node { cursor type changedFields message { body isInternal } ticket { id title } } } pageInfo { endCursor } } }',
     expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok'),
   },
   customer: {
@@ -81,7 +85,7 @@ const mutations: Record<string, Entry> = {
     expect: o('ok', F, 'ok', 'ok', 'ok', 'ok', 'ok'),
   },
   updateTicket: {
-    document: 'mutation($input: UpdateTicketInput!) { updateTicket(input: $input) { ticket { id title } } }',
+    document: 'mutation($input: UpdateTicketInput!) { updateTicket(input: $input) { cursor ticket { id title } } }',
     variables: (w) => ({ input: { id: w.ids.ticket, title: 'Renamed' } }),
     expect: o('ok', F, 'ok', F, F, U, NF),
   },
@@ -91,7 +95,7 @@ const mutations: Record<string, Entry> = {
     expect: o('ok', F, F, F, F, U, NF),
   },
   addMessage: {
-    document: 'mutation($input: AddMessageInput!) { addMessage(input: $input) { message { id body } ticket { id messageCount } } }',
+    document: 'mutation($input: AddMessageInput!) { addMessage(input: $input) { cursor message { id body } ticket { id messageCount } } }',
     variables: (w) => ({ input: { ticketId: w.ids.ticket, body: 'A reply' } }),
     expect: o('ok', F, 'ok', 'ok', NF, U, NF),
   },
@@ -169,6 +173,17 @@ const mutations: Record<string, Entry> = {
     document: 'mutation($input: RedeliverWebhookInput!) { redeliverWebhook(input: $input) { attempt } }',
     variables: (w) => ({ input: { deliveryId: w.ids.delivery } }),
     expect: o('ok', F, F, F, F, U, NF),
+  },
+  replayWebhooks: {
+    document: 'mutation($input: ReplayWebhooksInput!) { replayWebhooks(input: $input) { cursor queuedCount refusedCount lastCursor hasMore } }',
+    variables: (w) => ({ input: { endpointId: w.ids.endpoint, after: '0' } }),
+    expect: o('ok', F, F, F, F, U, NF),
+  },
+  setPresence: {
+    document:
+      'mutation($input: SetPresenceInput!) { setPresence(input: $input) { cursor stored presence { ticketId entries { kind state name participantId } } } }',
+    variables: (w) => ({ input: { ticketId: w.ids.ticket, state: 'VIEWING' } }),
+    expect: o('ok', 'ok', 'ok', 'ok', NF, U, NF),
   },
   revokeApiKey: {
     document: 'mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id revokedAt } } }',

@@ -7,11 +7,15 @@ import type { Tx } from '../db.js';
 import { recordEvent, type NewEvent } from './events.js';
 import { keyedChange, type IdempotencyClaim } from './idempotency.js';
 
+/** Where a request learns the log position of the last event its changes committed (a mutation's `cursor`). */
+export type Writes = { last: bigint | null };
+
 export type Deps = {
   db: Db;
   bus: EventBus;
   /** A request sent with an Idempotency-Key: the key's use commits with each change. */
   idempotency?: IdempotencyClaim;
+  writes?: Writes;
 };
 
 /** What a change may announce besides ticket events: credentials and teams that are gone. */
@@ -65,6 +69,9 @@ async function run<T>(
     await hooks?.last(tx, done);
     return done;
   });
-  for (const e of published) deps.bus.publish(e);
+  for (const e of published) {
+    if (e.kind === 'ticket-event' && deps.writes) deps.writes.last = BigInt(e.seq);
+    deps.bus.publish(e);
+  }
   return result;
 }

@@ -19,6 +19,7 @@ export const TeamFields = z.object({
   slug: v.slug,
   supportEmail: v.email.nullish(),
   acceptsPublicTickets: z.boolean().nullish(),
+  presenceShowsAgentNames: z.boolean().nullish(),
   slaTargets: SlaTargets.nullish(),
 });
 
@@ -75,6 +76,7 @@ export async function updateTeam(deps: Deps, viewer: Viewer, teamId: string, raw
           ...(input.slug !== undefined && { slug: input.slug }),
           ...(input.supportEmail !== undefined && { supportEmail: input.supportEmail }),
           ...(input.acceptsPublicTickets != null && { acceptsPublicTickets: input.acceptsPublicTickets }),
+          ...(input.presenceShowsAgentNames != null && { presenceShowsAgentNames: input.presenceShowsAgentNames }),
         },
       });
     }),

@@ -33,7 +33,7 @@ async function checkUrl(url: string, policy: UrlPolicy) {
   if (reason) throw badInput([{ path: 'input.url', message: reason }]);
 }
 
-async function ownEndpoint(tx: Tx, viewer: Viewer, id: string) {
+async function ownEndpoint(tx: Pick<Tx, 'webhookEndpoint'>, viewer: Viewer, id: string) {
   const endpoint = await tx.webhookEndpoint.findFirst({ where: { id, AND: [visibleWebhookEndpoints(viewer)] } });
   if (!endpoint) throw notFound('Webhook endpoint');
   return endpoint;
@@ -132,5 +132,72 @@ export async function redeliverWebhook(deps: Deps, viewer: Viewer, deliveryId: s
     }
     await enqueueWebhook(tx, job);
     return { delivery, attempt: job.attempt };
+  });
+}
+
+/** Events one replay looks at; a longer range is replayed in several calls (`hasMore`). */
+export const REPLAY_MAX_EVENTS = 500;
+
+export type ReplayRange = { after: bigint; before?: bigint };
+
+/**
+ * Queues the endpoint's events after `after` (and before `before`) again, in log
+ * order, as new attempts with their own webhook-ids (the events' evt_… IDs) and the
+ * bodies first sent. The endpoint's events are those it was sent (it has a delivery
+ * of them); those it may not receive now (its event types, includeInternal) are
+ * refused, and counted. The attempts share a named queue, so the worker sends them
+ * one at a time and in order.
+ */
+export async function replayWebhooks(deps: Deps, viewer: Viewer, id: string, range: ReplayRange, limit: (endpointId: string) => Promise<unknown>) {
+  if (range.before !== undefined && range.before <= range.after + 1n) {
+    throw badInput([{ path: 'input.before', message: 'must be greater than after + 1: the range holds no event' }]);
+  }
+  const endpoint = await ownEndpoint(deps.db, viewer, id);
+  if (!endpoint.enabled) throw conflict('The endpoint is disabled; enable it before replaying');
+  await limit(endpoint.id);
+  return change(deps, async ({ tx }) => {
+    const events = await tx.ticketEvent.findMany({
+      where: { teamId: endpoint.teamId, seq: { gt: range.after, ...(range.before !== undefined && { lt: range.before }) } },
+      select: { id: true, seq: true, type: true, isInternal: true },
+      orderBy: { seq: 'asc' },
+      take: REPLAY_MAX_EVENTS + 1,
+    });
+    const page = events.slice(0, REPLAY_MAX_EVENTS);
+    const deliveries = await tx.webhookDelivery.findMany({
+      where: { endpointId: endpoint.id, eventId: { in: page.map((e) => e.id) } },
+      select: { eventId: true, attempt: true, payload: true },
+      orderBy: { attempt: 'asc' },
+    });
+    const sent = new Map<string, { body: string; lastAttempt: number }>();
+    for (const d of deliveries) {
+      const known = sent.get(d.eventId);
+      sent.set(d.eventId, { body: known?.body ?? JSON.stringify(d.payload), lastAttempt: d.attempt });
+    }
+    let queued = 0;
+    let refused = 0;
+    for (const event of page) {
+      const delivered = sent.get(event.id);
+      if (!delivered) continue; // never the endpoint's
+      const job: WebhookJob = {
+        endpointId: endpoint.id,
+        eventId: event.id,
+        eventType: WEBHOOK_EVENT_TYPES[event.type],
+        body: delivered.body,
+        attempt: delivered.lastAttempt + 1,
+        internal: event.isInternal,
+      };
+      if (!endpointWants(endpoint, job)) {
+        refused++;
+        continue;
+      }
+      await enqueueWebhook(tx, job, undefined, `webhook-replay:${endpoint.id}`);
+      queued++;
+    }
+    return {
+      queued,
+      refused,
+      hasMore: events.length > REPLAY_MAX_EVENTS,
+      lastCursor: page.at(-1)?.seq ?? null,
+    };
   });
 }

@@ -17,7 +17,7 @@ export const SLOW_CONSUMER_CLOSE = { code: 1008, reason: 'Slow consumer: too man
 
 type Run = ServerOptions['execute'] & {};
 /** What this server keeps on each connection, beside graphql-ws' own socket and request. */
-type Extra = { ops?: Set<string>; subscriptions?: Set<string> };
+type Extra = { ops?: Set<string>; subscriptions?: Set<string>; onClose?: Map<string, () => void> };
 type Enveloped = { execute: Run; subscribe: Run };
 
 export function attachWebSockets(
@@ -65,6 +65,10 @@ export function attachWebSockets(
           connectionParams: ctx.connectionParams,
           params: payload,
           dropConnection: () => socket.close(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason),
+          onDisconnect: (key: string, fn: () => void) => {
+            const onClose = ((ctx.extra as Extra).onClose ??= new Map());
+            if (!onClose.has(key)) onClose.set(key, fn);
+          },
         });
         const found = options.persisted.lookup(payload as OperationParams);
         if ('error' in found) return [found.error];
@@ -126,6 +130,8 @@ export function attachWebSockets(
       onClose: (ctx) => {
         const extra = ctx.extra as Extra;
         for (const id of [...(extra.subscriptions ?? [])]) endSubscription(extra, id);
+        for (const fn of extra.onClose?.values() ?? []) fn();
+        extra.onClose?.clear();
       },
     },
     wss,

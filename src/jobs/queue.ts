@@ -8,13 +8,15 @@ export async function addJob(
   tx: Pick<Tx, '$executeRaw'>,
   task: TaskName,
   payload: unknown,
-  options: { runAt?: Date; maxAttempts?: number; jobKey?: string } = {},
+  /** queueName: jobs of one named queue run one at a time, in the order they were added. */
+  options: { runAt?: Date; maxAttempts?: number; jobKey?: string; queueName?: string } = {},
 ): Promise<void> {
   await tx.$executeRaw`SELECT graphile_worker.add_job(
     ${task},
     payload => ${JSON.stringify(payload)}::json,
     run_at => ${options.runAt ?? null}::timestamptz,
     max_attempts => ${options.maxAttempts ?? 5}::int,
-    job_key => ${options.jobKey ?? null}::text
+    job_key => ${options.jobKey ?? null}::text,
+    queue_name => ${options.queueName ?? null}::text
   )`;
 }

@@ -75,8 +75,8 @@ export function endpointWants(endpoint: Omit<EndpointChoice, 'id'>, job: Pick<We
 }
 
 /** Queues one delivery attempt; its job key lets each (event, endpoint, attempt) be queued once. */
-export function enqueueWebhook(tx: Pick<Tx, '$executeRaw'>, job: WebhookJob, runAt?: Date): Promise<void> {
-  return addJob(tx, 'webhook:deliver', job, { runAt, jobKey: `webhook:${job.eventId}:${job.endpointId}:${job.attempt}` });
+export function enqueueWebhook(tx: Pick<Tx, '$executeRaw'>, job: WebhookJob, runAt?: Date, queueName?: string): Promise<void> {
+  return addJob(tx, 'webhook:deliver', job, { runAt, jobKey: `webhook:${job.eventId}:${job.endpointId}:${job.attempt}`, queueName });
 }
 
 /** The enabled webhook endpoints of a team; read once per change, whatever its number of events. */

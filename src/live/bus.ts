@@ -32,7 +32,32 @@ export type BusEvent =
    * Never published: this process's bus tells its own subscribers that it was cut off
    * from Redis and is listening again, so that they read what they missed from the log.
    */
-  | { kind: 'resync'; teamId: string };
+  | { kind: 'resync'; teamId: string }
+  /** Who is on a ticket now (live/presence.ts): sent to the ticket's presence topic, never to the team's. */
+  | PresenceNotice;
+
+/** A ticket's whole presence after a change; `version` grows with each change, so an older notice is recognised. */
+export type PresenceNotice = {
+  kind: 'presence';
+  teamId: string;
+  ticketId: string;
+  version: number;
+  entries: PresenceEntry[];
+};
+
+export type PresenceState = 'VIEWING' | 'TYPING' | 'COMPOSING_NOTE' | 'IDLE';
+
+/** Someone on a ticket: who (as the log's Actor names people), what they do, and until when the entry holds. */
+export type PresenceEntry = {
+  kind: 'agent' | 'customer' | 'apiKey';
+  id: string;
+  name: string | null;
+  state: PresenceState;
+  /** Milliseconds since the epoch: when this state began. */
+  since: number;
+  /** Milliseconds since the epoch: gone unless a heartbeat comes before. */
+  expiresAt: number;
+};
 
 export type TicketBusEvent = Extract<BusEvent, { kind: 'ticket-event' }>;
 type EventRow = Omit<TicketBusEvent, 'kind' | 'seq'> & { seq: bigint };
@@ -91,6 +116,8 @@ export type EventBus = {
    * one more ends the subscription with SlowConsumerError instead of growing memory.
    */
   subscribe(teamId: string, maxQueued?: number): Subscription;
+  /** Presence notices of one ticket of the team from now on, and the team's credential-revoked and team-deleted events. */
+  presence(teamId: string, ticketId: string): Subscription;
 };
 
 /**
@@ -125,6 +152,8 @@ function redisTarget(
 }
 
 const topic = (teamId: string) => `ticketql:team:${teamId}`;
+const presenceTopic = (ticketId: string) => `ticketql:presence:${ticketId}`;
+const topicOf = (event: BusEvent) => (event.kind === 'presence' ? presenceTopic(event.ticketId) : topic(event.teamId));
 
 /**
  * How long a new subscription waits for Redis to confirm its channel. Past it (Redis
@@ -180,63 +209,70 @@ export function createEventBus(options: {
   return {
     publish(event) {
       try {
-        target.dispatchEvent(new CustomEvent(topic(event.teamId), { detail: event }));
+        target.dispatchEvent(new CustomEvent(topicOf(event), { detail: event }));
       } catch (err) {
         onError(err);
       }
     },
 
-    subscribe(teamId, maxQueued = DEFAULT_MAX_QUEUED) {
-      const queue: BusEvent[] = [];
-      let wake: (() => void) | undefined;
-      let finished = false;
-      let overflowed = false;
-      const deliver = (event: BusEvent) => {
-        if (finished) return;
-        if (queue.length >= maxQueued) {
-          overflowed = true;
-          finish();
-        } else {
-          queue.push(event);
-        }
-        wake?.();
-      };
-      const listener = (e: Event) => deliver((e as CustomEvent<BusEvent>).detail);
-      const resync = () => deliver({ kind: 'resync', teamId });
-      const name = topic(teamId);
-      const finish = () => {
-        finished = true;
-        target.removeEventListener(name, listener);
-        resyncs.delete(resync);
-      };
-      target.addEventListener(name, listener);
-      resyncs.add(resync);
-      const confirmed = subscribed.get(name);
-      const ready = confirmed ? within(confirmed, SUBSCRIBE_WAIT_MS) : Promise.resolve();
-
-      const iterator: Subscription = {
-        ready,
-        async next() {
-          while (queue.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-          if (overflowed) {
-            queue.length = 0;
-            throw new SlowConsumerError(`more than ${maxQueued} events were waiting for this subscriber`);
-          }
-          const value = queue.shift();
-          return value ? { value, done: false } : { value: undefined, done: true };
-        },
-        async return() {
-          finish();
-          queue.length = 0;
-          wake?.();
-          return { value: undefined, done: true };
-        },
-        [Symbol.asyncIterator]() {
-          return iterator;
-        },
-      };
-      return iterator;
-    },
+    subscribe: (teamId, maxQueued = DEFAULT_MAX_QUEUED) => listen([topic(teamId)], teamId, maxQueued),
+    // The team's topic too, for what ends a subscription (revoked credentials, a deleted team), not its ticket events.
+    presence: (teamId, ticketId) =>
+      listen([presenceTopic(ticketId), topic(teamId)], teamId, DEFAULT_MAX_QUEUED, (e) => e.kind !== 'ticket-event'),
   };
+
+  function listen(names: string[], teamId: string, maxQueued: number, wanted: (event: BusEvent) => boolean = () => true): Subscription {
+    const queue: BusEvent[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    let overflowed = false;
+    const deliver = (event: BusEvent) => {
+      if (finished) return;
+      if (queue.length >= maxQueued) {
+        overflowed = true;
+        finish();
+      } else {
+        queue.push(event);
+      }
+      wake?.();
+    };
+    const listener = (e: Event) => {
+      const event = (e as CustomEvent<BusEvent>).detail;
+      if (wanted(event)) deliver(event);
+    };
+    const resync = () => deliver({ kind: 'resync', teamId });
+    const finish = () => {
+      finished = true;
+      for (const name of names) target.removeEventListener(name, listener);
+      resyncs.delete(resync);
+    };
+    for (const name of names) target.addEventListener(name, listener);
+    resyncs.add(resync);
+    const confirmed = names.map((name) => subscribed.get(name)).filter((c) => c !== undefined);
+    const ready = confirmed.length > 0 ? within(Promise.all(confirmed), SUBSCRIBE_WAIT_MS) : Promise.resolve();
+
+    const iterator: Subscription = {
+      ready,
+      async next() {
+        while (queue.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        if (overflowed) {
+          queue.length = 0;
+          throw new SlowConsumerError(`more than ${maxQueued} events were waiting for this subscriber`);
+        }
+        const value = queue.shift();
+        return value ? { value, done: false } : { value: undefined, done: true };
+      },
+      async return() {
+        finish();
+        queue.length = 0;
+        wake?.();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
 }

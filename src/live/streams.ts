@@ -55,16 +55,18 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export function parseCursor(cursor: string): bigint {
-  if (!/^\d{1,19}$/.test(cursor)) {
-    throw new ClientError('BAD_USER_INPUT', 'after: not a cursor of the event log', {
-      fields: [{ path: 'after', message: 'must be the cursor of a TicketEvent' }],
+export function parseCursor(cursor: string, path = 'after'): bigint {
+  // A log position is a PostgreSQL bigint: larger numbers are no position at all.
+  if (!/^\d{1,19}$/.test(cursor) || BigInt(cursor) > 9_223_372_036_854_775_807n) {
+    throw new ClientError('BAD_USER_INPUT', `${path}: not a cursor of the event log`, {
+      fields: [{ path, message: 'must be the cursor of a TicketEvent' }],
     });
   }
   return BigInt(cursor);
 }
 
-function endsFor(viewer: Viewer, event: BusEvent): boolean {
+/** Whether `event` ends the viewer's subscriptions: their credential revoked, their team deleted. */
+export function endsFor(viewer: Viewer, event: BusEvent): boolean {
   if (event.kind === 'team-deleted') return true;
   if (event.kind !== 'credential-revoked') return false;
   return (

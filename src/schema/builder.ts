@@ -10,6 +10,7 @@ import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { forbidden, unauthenticated } from '../errors.js';
 import { decodeGlobalId, encodeGlobalId } from './common/global-ids.js';
+import { mutationCursorPlugin } from './common/mutation-cursor.js';
 import { MAX_PAGE_SIZE } from './common/paging.js';
 
 export const builder = new SchemaBuilder<{
@@ -30,7 +31,7 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, mutationCursorPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     // Subscriptions are checked once, when they start.

@@ -1,6 +1,7 @@
 import * as agents from '../../domain/agents.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
+import { payloadCursor } from '../common/payloads.js';
 import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Agent, AgentRoleEnum } from './types.js';
@@ -23,7 +24,8 @@ builder.relayMutationField(
   },
   {
     description: 'The created agent.',
-    outputFields: (t) => ({ agent: t.field({ type: Agent, description: 'The agent.', resolve: (r) => r.agent }) }),
+    outputFields: (t) => ({
+      ...payloadCursor(t), agent: t.field({ type: Agent, description: 'The agent.', resolve: (r) => r.agent }) }),
   },
 );
 
@@ -55,7 +57,8 @@ builder.relayMutationField(
   },
   {
     description: 'The changed agent.',
-    outputFields: (t) => ({ agent: t.field({ type: Agent, description: 'The agent.', resolve: (r) => r.agent }) }),
+    outputFields: (t) => ({
+      ...payloadCursor(t), agent: t.field({ type: Agent, description: 'The agent.', resolve: (r) => r.agent }) }),
   },
 );
 
@@ -78,6 +81,7 @@ builder.relayMutationField(
   {
     description: 'What was removed.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       deletedAgentId: t.id({ description: 'ID of the removed agent.', resolve: (r) => r.deletedAgentId }),
     }),
   },

@@ -1,6 +1,7 @@
 import * as apiKeys from '../../domain/api-keys.js';
 import { visibleApiKeys } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
+import { payloadCursor } from '../common/payloads.js';
 import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
@@ -43,6 +44,7 @@ builder.relayMutationField(
   {
     description: 'The key and its secret.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       apiKey: t.field({ type: ApiKey, description: 'The key.', resolve: (r) => r.apiKey }),
       secret: t.string({ description: 'The secret (sk_live_… or sk_test_…). Shown once: store it now.', resolve: (r) => r.secret }),
     }),
@@ -64,6 +66,7 @@ builder.relayMutationField(
   },
   {
     description: 'The revoked key.',
-    outputFields: (t) => ({ apiKey: t.field({ type: ApiKey, description: 'The key, with revokedAt set.', resolve: (r) => r.apiKey }) }),
+    outputFields: (t) => ({
+      ...payloadCursor(t), apiKey: t.field({ type: ApiKey, description: 'The key, with revokedAt set.', resolve: (r) => r.apiKey }) }),
   },
 );

@@ -1,7 +1,7 @@
 import * as customers from '../../domain/customers.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
-import { readBack } from '../common/payloads.js';
+import { readBack, payloadCursor } from '../common/payloads.js';
 import { staffDelete, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Customer } from './types.js';
@@ -23,6 +23,7 @@ builder.relayMutationField(
   {
     description: 'The created customer.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       customer: t.field({ type: Customer, ...readBack, description: 'The customer.', resolve: (r) => r.customer }),
     }),
   },
@@ -50,6 +51,7 @@ builder.relayMutationField(
   {
     description: 'The changed customer.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       customer: t.field({ type: Customer, ...readBack, description: 'The customer.', resolve: (r) => r.customer }),
     }),
   },
@@ -73,6 +75,7 @@ builder.relayMutationField(
   {
     description: 'What was deleted.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       deletedCustomerId: t.id({ description: 'ID of the deleted customer.', resolve: (r) => r.deletedCustomerId }),
     }),
   },

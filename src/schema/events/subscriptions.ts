@@ -7,15 +7,7 @@ import { builder } from '../builder.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Message } from '../messages/types.js';
 import { Ticket } from '../tickets/types.js';
-import { TicketEvent, TicketEventTypeEnum } from './types.js';
-
-const TicketEventFilter = builder.inputType('TicketEventFilter', {
-  description: 'Which events to receive.',
-  fields: (t) => ({
-    ticketId: t.id({ description: 'Only the events of this ticket.' }),
-    types: t.field({ type: [TicketEventTypeEnum], description: 'Only events of these types.' }),
-  }),
-});
+import { TicketEvent, TicketEventFilter } from './types.js';
 
 /** The ticket's UUID when the caller can see it; NOT_FOUND otherwise, before anything is streamed. */
 async function visibleTicketId(ctx: Context, id: string, path: string): Promise<string> {

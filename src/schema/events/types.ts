@@ -13,6 +13,7 @@ import {
   visibleTickets,
 } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
+import { batchById } from '../common/batch.js';
 import { Agent } from '../agents/types.js';
 import { ApiKey } from '../api-keys/types.js';
 import { Customer } from '../customers/types.js';
@@ -28,6 +29,14 @@ export const TicketEventTypeEnum = builder.enumType('TicketEventType', {
     MESSAGE_ADDED: { description: 'A message was added.' },
     DELETED: { description: 'The ticket was deleted.' },
   } as const,
+});
+
+export const TicketEventFilter = builder.inputType('TicketEventFilter', {
+  description: 'Which events to receive.',
+  fields: (t) => ({
+    ticketId: t.id({ description: 'Only the events of this ticket.' }),
+    types: t.field({ type: [TicketEventTypeEnum], description: 'Only events of these types.' }),
+  }),
 });
 
 const ActorKindEnum = builder.enumType('ActorKind', {
@@ -132,6 +141,14 @@ const ActorRef = builder.objectRef<Actor>('Actor').implement({
   }),
 });
 
+// A page of the event log asks for its events' tickets and messages together.
+const ticketsById = batchById(({ db, viewer }, ids, query) =>
+  db.ticket.findMany({ ...(query as object), where: { id: { in: ids }, AND: [visibleTickets(viewer)] } }),
+);
+const messagesById = batchById(({ db, viewer }, ids, query) =>
+  db.message.findMany({ ...(query as object), where: { id: { in: ids }, AND: [visibleMessages(viewer)] } }),
+);
+
 const fullEvent = (db: Db, id: string) => db.ticketEvent.findUniqueOrThrow({ where: { id } });
 
 export const TicketEvent = builder.prismaNode('TicketEvent', {
@@ -150,17 +167,16 @@ export const TicketEvent = builder.prismaNode('TicketEvent', {
       type: 'Ticket',
       nullable: true,
       description: 'The ticket as it is now; null once deleted.',
-      resolve: (query, e, _args, { db, viewer }) =>
-        db.ticket.findFirst({ ...query, where: { id: e.ticketId, AND: [visibleTickets(viewer)] } }),
+      resolve: (query, e, _args, ctx) => ticketsById(ctx)(e.ticketId, query),
     }),
     message: t.prismaField({
       type: Message,
       nullable: true,
       description: 'The message, for MESSAGE_ADDED.',
-      resolve: (query, e, _args, { db, viewer }) => {
+      resolve: (query, e, _args, ctx) => {
         // Read before the check: events without a message need no query, which is not a mistake to warn about.
         const selection = { ...query };
-        return e.messageId ? db.message.findFirst({ ...selection, where: { id: e.messageId, AND: [visibleMessages(viewer)] } }) : null;
+        return e.messageId ? messagesById(ctx)(e.messageId, selection) : null;
       },
     }),
     changedFields: t.stringList({

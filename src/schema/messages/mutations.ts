@@ -1,6 +1,6 @@
 import * as tickets from '../../domain/tickets.js';
 import { builder } from '../builder.js';
-import { readBack } from '../common/payloads.js';
+import { readBack, payloadCursor } from '../common/payloads.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Ticket } from '../tickets/types.js';
 import { Message, MessageSenderEnum } from './types.js';
@@ -32,6 +32,7 @@ builder.relayMutationField(
   {
     description: 'The new message and its ticket.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       message: t.field({ type: Message, ...readBack, description: 'The new message.', resolve: (r) => r.message }),
       ticket: t.field({ type: Ticket, ...readBack, description: 'The ticket after the message.', resolve: (r) => r.ticket }),
     }),

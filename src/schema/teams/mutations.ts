@@ -1,6 +1,7 @@
 import * as teams from '../../domain/teams.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
+import { payloadCursor } from '../common/payloads.js';
 import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Team, TicketPriorityEnum } from './types.js';
@@ -34,6 +35,7 @@ builder.relayMutationField(
   {
     description: 'The new team and its key.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       // The caller cannot see the new team through its own credential: load it by id.
       team: t.prismaField({
         type: Team,
@@ -58,6 +60,7 @@ builder.relayMutationField(
       slug: t.string({ description: 'New slug.' }),
       supportEmail: t.string({ description: 'New support inbox; null clears it.' }),
       acceptsPublicTickets: t.boolean({ description: 'Whether anonymous callers may submit tickets.' }),
+      presenceShowsAgentNames: t.boolean({ description: 'Whether customers see the names of agents typing on their tickets.' }),
       slaTargets: t.field({
         type: [SlaTargetInput],
         description: 'Targets to set, by priority; they apply to new tickets and priority changes.',
@@ -73,6 +76,7 @@ builder.relayMutationField(
         slug: input.slug ?? undefined,
         supportEmail: input.supportEmail,
         acceptsPublicTickets: input.acceptsPublicTickets,
+        presenceShowsAgentNames: input.presenceShowsAgentNames,
         slaTargets: input.slaTargets,
       });
       return { team };
@@ -80,7 +84,8 @@ builder.relayMutationField(
   },
   {
     description: 'The changed team.',
-    outputFields: (t) => ({ team: t.field({ type: Team, description: 'The team.', resolve: (r) => r.team }) }),
+    outputFields: (t) => ({
+      ...payloadCursor(t), team: t.field({ type: Team, description: 'The team.', resolve: (r) => r.team }) }),
   },
 );
 
@@ -102,6 +107,7 @@ builder.relayMutationField(
   {
     description: 'What was deleted.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       deletedTeamId: t.id({ description: 'ID of the deleted team.', resolve: (r) => r.deletedTeamId }),
     }),
   },

@@ -41,6 +41,9 @@ export const Team = builder.prismaNode('Team', {
     acceptsPublicTickets: t.exposeBoolean('acceptsPublicTickets', {
       description: 'Whether anonymous callers may submit tickets to this team.',
     }),
+    presenceShowsAgentNames: t.exposeBoolean('presenceShowsAgentNames', {
+      description: 'Whether customers see the names of agents typing on their tickets; otherwise only that an agent is typing.',
+    }),
     slaTargets: t.relation('slaTargets', {
       description: 'Service level targets by priority.',
       query: { orderBy: { priority: 'asc' } },

@@ -3,7 +3,7 @@ import * as tickets from '../../domain/tickets.js';
 import { forbidden, notFound, unauthenticated, badInput } from '../../errors.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
-import { readBack } from '../common/payloads.js';
+import { readBack, payloadCursor } from '../common/payloads.js';
 import { staffDelete, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { TicketPriorityEnum } from '../teams/types.js';
@@ -76,6 +76,7 @@ builder.relayMutationField(
   {
     description: 'The created ticket.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       ticketId: t.id({ description: 'ID of the new ticket (tkt_…).', resolve: (r) => r.ticketId }),
       ticket: t.field({
         type: Ticket,
@@ -128,6 +129,7 @@ builder.relayMutationField(
   {
     description: 'The changed ticket.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       ticket: t.field({ type: Ticket, ...readBack, description: 'The ticket after the change.', resolve: (r) => r.ticket }),
     }),
   },
@@ -150,6 +152,7 @@ builder.relayMutationField(
   {
     description: 'What was deleted.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       deletedTicketId: t.id({ description: 'ID of the deleted ticket.', resolve: (r) => r.deletedTicketId }),
     }),
   },

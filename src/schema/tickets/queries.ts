@@ -43,6 +43,11 @@ const TicketFilter = builder.inputType('TicketFilter', {
     search: t.string({ description: 'Substring of the title, customer name or customer email, case-insensitive.' }),
     createdAfter: t.field({ type: 'DateTime', description: 'Created at or after this time.' }),
     createdBefore: t.field({ type: 'DateTime', description: 'Created before this time.' }),
+    updatedAfter: t.field({
+      type: 'DateTime',
+      description: 'Changed at or after this time (as `updatedAt` shows it to the caller: for customers, the last change they can see).',
+    }),
+    updatedBefore: t.field({ type: 'DateTime', description: 'Changed before this time (as `updatedAt` shows it to the caller).' }),
   }),
 });
 
@@ -99,6 +104,10 @@ async function conditionsOf(db: Db, viewer: Viewer, filter: Filter): Promise<Pri
   if (search) where.push(await searchWhere(db, viewer, search));
   if (filter.createdAfter) where.push({ createdAt: { gte: filter.createdAfter } });
   if (filter.createdBefore) where.push({ createdAt: { lt: filter.createdBefore } });
+  // Customers filter by the updatedAt they see, so that a staff-only change does not show through.
+  const updatedAt = viewer.role === 'CUSTOMER' ? 'publicUpdatedAt' : 'updatedAt';
+  if (filter.updatedAfter) where.push({ [updatedAt]: { gte: filter.updatedAfter } });
+  if (filter.updatedBefore) where.push({ [updatedAt]: { lt: filter.updatedBefore } });
   return where;
 }
 

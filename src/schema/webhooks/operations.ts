@@ -4,9 +4,11 @@ import { encodeId } from '../../ids.js';
 import { visibleWebhookEndpoints } from '../../auth/visibility.js';
 import type { Context } from '../../context.js';
 import { builder } from '../builder.js';
+import { payloadCursor } from '../common/payloads.js';
 import { adminOnly } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
+import { parseCursor } from '../../live/streams.js';
 import { WebhookDelivery, WebhookEndpoint } from './types.js';
 
 const endpointUuid = (id: string) => uuidOf('WebhookEndpoint', id, 'input.id');
@@ -68,6 +70,7 @@ builder.relayMutationField(
   {
     description: 'The endpoint and its signing secret.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       webhookEndpoint: t.field({ type: WebhookEndpoint, description: 'The endpoint.', resolve: (r) => r.webhookEndpoint }),
       signingSecret: t.string({ description: 'The signing secret (whsec_…). Shown once: store it now.', resolve: (r) => r.signingSecret }),
     }),
@@ -110,6 +113,7 @@ builder.relayMutationField(
   {
     description: 'The changed endpoint.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       webhookEndpoint: t.field({ type: WebhookEndpoint, description: 'The endpoint.', resolve: (r) => r.webhookEndpoint }),
     }),
   },
@@ -129,6 +133,7 @@ builder.relayMutationField(
   {
     description: 'The endpoint and its new secret.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       webhookEndpoint: t.field({ type: WebhookEndpoint, description: 'The endpoint.', resolve: (r) => r.webhookEndpoint }),
       signingSecret: t.string({ description: 'The new signing secret. Shown once: store it now.', resolve: (r) => r.signingSecret }),
     }),
@@ -152,6 +157,7 @@ builder.relayMutationField(
   {
     description: 'What was deleted.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       deletedWebhookEndpointId: t.id({ description: 'ID of the deleted endpoint.', resolve: (r) => r.deletedWebhookEndpointId }),
     }),
   },
@@ -175,7 +181,47 @@ builder.relayMutationField(
   {
     description: 'The redelivery that was queued.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       attempt: t.int({ description: 'The attempt number the redelivery will have.', resolve: (r) => r.attempt }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'replayWebhooks',
+  {
+    description: 'The endpoint and the range of the event log to send again.',
+    inputFields: (t) => ({
+      endpointId: t.id({ required: true, description: 'The endpoint (whe_… or UUID).' }),
+      after: t.string({ required: true, description: 'Replay the events after this cursor of the log (TicketEvent.cursor; "0" for the beginning).' }),
+      before: t.string({ description: 'And before this cursor (not included); unset: up to the end of the log.' }),
+    }),
+  },
+  {
+    description:
+      'Sends the endpoint the events of a range of the log again, in order, as new delivery attempts with the same webhook-ids and bodies (admins). ' +
+      `Only events the endpoint was sent, and may receive now, are replayed; at most ${endpoints.REPLAY_MAX_EVENTS} events per call (hasMore, lastCursor), and 10 calls per endpoint and hour. The attempts appear in webhookDeliveries.`,
+    authScopes: adminOnly,
+    resolve: async (_root, { input }, ctx) => {
+      const after = parseCursor(input.after, 'input.after');
+      const before = input.before == null ? undefined : parseCursor(input.before, 'input.before');
+      const result = await endpoints.replayWebhooks(ctx, ctx.viewer, endpointUuid(input.endpointId), { after, before }, (id) =>
+        ctx.limits.webhookReplays.consume(id),
+      );
+      return { ...result, lastCursor: result.lastCursor?.toString() ?? null };
+    },
+  },
+  {
+    description: 'What the replay queued.',
+    outputFields: (t) => ({
+      ...payloadCursor(t),
+      queuedCount: t.int({ description: 'Events queued to be sent again.', resolve: (r) => r.queued }),
+      refusedCount: t.int({
+        description: 'Events of the range the endpoint was sent but may not receive now (its event types or includeInternal changed): not sent.',
+        resolve: (r) => r.refused,
+      }),
+      lastCursor: t.string({ nullable: true, description: 'The last event of the range this call looked at; pass it as `after` to go on.', resolve: (r) => r.lastCursor }),
+      hasMore: t.boolean({ description: `Whether the range holds more than ${endpoints.REPLAY_MAX_EVENTS} events: call again with after = lastCursor.`, resolve: (r) => r.hasMore }),
     }),
   },
 );
