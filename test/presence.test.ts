@@ -234,7 +234,8 @@ describe('two processes on one Redis', () => {
     const res = await gql(one.base, t.tokens.agent, SET, { input: { ticketId: ticket.id, state: 'TYPING' } });
     expect(res.data.setPresence.stored).toBe(true);
     await until(onTwo, (e) => e[0]?.state === 'TYPING', 'B to see A typing', 5_000);
-    expect(Date.now() - sent).toBeLessThan(1000);
+    // A figure, not an assertion: the suite makes no timing assertions (a loaded machine is slow).
+    console.info(`presence across two processes: ${Date.now() - sent} ms from setPresence to the other process's subscriber`);
     expect(latest(onTwo)).toEqual([{ kind: 'AGENT', state: 'TYPING', name: 'Alex Agent', participantId: encodeId('Agent', t.agent.id) }]);
     // The coalescing window is shared: a heartbeat to the other process right after is not stored.
     expect((await gql(two!, t.tokens.agent, SET, { input: { ticketId: ticket.id, state: 'TYPING' } })).data.setPresence.stored).toBe(false);
