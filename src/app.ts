@@ -2,6 +2,7 @@
 // same path. `buildApp` wires the parts; each part lives in its own module.
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
+import { createCredentialCache } from './auth/credential-cache.js';
 import { authenticate, viewersOf } from './auth/viewer.js';
 import { DEFAULT_LIMITS, DEFAULT_TRANSPORT, type LimitOptions, type TransportOptions } from './config.js';
 import type { Context, ServerContext } from './context.js';
@@ -71,7 +72,21 @@ export function buildApp(options: AppOptions) {
   const proxies = Number(options.trustProxy ?? 0);
   const clientIp = (req: ServerContext['req'] | undefined) => (req ? clientIpOf(req, proxies) : 'unknown');
 
-  const viewers = viewersOf(db, jwtSecret);
+  // Credentials are cached for a second; a team's are dropped when the bus tells of
+  // a revocation in it, from whichever process made it (auth/credential-cache.ts).
+  const credentials = createCredentialCache((teamId, changed) => {
+    const events = bus.subscribe(teamId);
+    (async () => {
+      try {
+        for await (const event of events) if (event.kind === 'credential-revoked' || event.kind === 'team-deleted') changed();
+      } catch {
+        // A slow consumer or a failing bus: what was cached may be stale.
+      }
+      changed();
+    })();
+    return () => void events.return();
+  });
+  const viewers = viewersOf(db, jwtSecret, credentials);
   const persisted = createPersistedOperations(options.persisted?.mode ?? 'apq', options.persisted?.manifest);
 
   const yoga = createYoga<ServerContext, Context>({
@@ -132,7 +147,7 @@ export function buildApp(options: AppOptions) {
   const server = createHttpServer({ graphql: yoga, ready: () => readiness(db, redis), maxBodyBytes, ...transport });
   const sockets = attachWebSockets(server, yoga, {
     path: '/graphql',
-    authorize: (authorization) => authenticate(db, authorization, jwtSecret).then((viewer) => viewer.role !== 'ANONYMOUS', () => false),
+    authorize: (authorization) => authenticate(db, authorization, jwtSecret, credentials).then((viewer) => viewer.role !== 'ANONYMOUS', () => false),
     persisted,
     maxPayloadBytes: maxBodyBytes,
     maxSubscriptionsPerConnection: transport.maxSubscriptionsPerConnection,
@@ -150,6 +165,7 @@ export function buildApp(options: AppOptions) {
      * finish (up to the timeout), then closes sockets with 1001.
      */
     async stop(): Promise<void> {
+      credentials.clear();
       if (!server.listening) return;
       const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
       const http = closeGracefully(server, timeoutMs);
