@@ -16,6 +16,7 @@ export async function startJobs(life: Lifecycle, config: Config, options: { data
       mailer,
       policy: { production: config.nodeEnv === 'production' },
       retrySchedule: config.webhookRetrySchedule,
+      heartbeatMs: config.jobHeartbeatMs,
     }),
   );
   life.onStop('job workers', () => worker.stop());
