@@ -73,19 +73,9 @@ export function buildApp(options: AppOptions) {
   const clientIp = (req: ServerContext['req'] | undefined) => (req ? clientIpOf(req, proxies) : 'unknown');
 
   // Credentials are cached for a second; a team's are dropped when the bus tells of
-  // a revocation in it, from whichever process made it (auth/credential-cache.ts).
-  const credentials = createCredentialCache((teamId, changed) => {
-    const events = bus.subscribe(teamId);
-    (async () => {
-      try {
-        for await (const event of events) if (event.kind === 'credential-revoked' || event.kind === 'team-deleted') changed();
-      } catch {
-        // A slow consumer or a failing bus: what was cached may be stale.
-      }
-      changed();
-    })();
-    return () => void events.return();
-  });
+  // a revoked or changed credential in it, or of its deletion, from whichever process
+  // made the change (auth/credential-cache.ts).
+  const credentials = createCredentialCache((changed) => bus.onCredentialChange((event) => changed(event.teamId)));
   const viewers = viewersOf(db, jwtSecret, credentials);
   const persisted = createPersistedOperations(options.persisted?.mode ?? 'apq', options.persisted?.manifest);
 

@@ -4,6 +4,7 @@ import { describe, expect, inject } from 'vitest';
 import { createCredentialCache } from '../src/auth/credential-cache.js';
 import { createEventBus } from '../src/live/bus.js';
 import { connectRedis } from '../src/live/redis.js';
+import { encodeId } from '../src/ids.js';
 import { createLogger } from '../src/logger.js';
 import { otherApp } from './support/app.js';
 import { test } from './support/fixtures.js';
@@ -50,30 +51,43 @@ describe('cached credentials', () => {
   });
 
   test('a team’s change drops its entries and only its own; a lookup that was in flight meanwhile is not kept', () => {
-    const watched = new Map<string, () => void>();
-    const stopped: string[] = [];
-    const cache = createCredentialCache((teamId, changed) => {
-      watched.set(teamId, changed);
-      return () => stopped.push(teamId);
+    let changed: ((teamId: string) => void) | undefined;
+    let stopped = 0;
+    const cache = createCredentialCache((listener) => {
+      changed = listener;
+      return () => stopped++;
     });
+    expect(changed).toBeUndefined();
     cache.set('team-a', 'key:1', { id: 1 }, cache.generation());
     cache.set('team-a', 'key:2', { id: 2 }, cache.generation());
     cache.set('team-b', 'key:3', { id: 3 }, cache.generation());
     expect(cache.get('key:1')).toEqual({ id: 1 });
-    expect([...watched.keys()]).toEqual(['team-a', 'team-b']);
 
     const inFlight = cache.generation();
-    watched.get('team-a')!();
+    changed!('team-a');
     expect(cache.get('key:1')).toBeUndefined();
     expect(cache.get('key:2')).toBeUndefined();
     expect(cache.get('key:3')).toEqual({ id: 3 });
-    // Team A has nothing cached any more: its listening stops.
-    expect(stopped).toEqual(['team-a']);
 
     cache.set('team-a', 'key:1', { id: 1 }, inFlight);
     expect(cache.get('key:1')).toBeUndefined();
     cache.clear();
     expect(cache.get('key:3')).toBeUndefined();
-    expect(stopped).toEqual(['team-a', 'team-b']);
+    expect(stopped).toBe(1);
+  });
+
+  test('a renamed agent acts under the new name at once, on the process that renamed them and on the others', async ({ team }) => {
+    const a = processOnRedis();
+    const b = processOnRedis();
+    const agentId = encodeId('Agent', team.agent.id);
+    const RENAME = 'mutation($id: ID!, $name: String!) { updateAgent(input: { id: $id, name: $name }) { agent { name } } }';
+    const NAME = '{ viewer { name } }';
+    expect((await post(b, team.tokens.agent, NAME)).data.viewer.name).toBe('Alex Agent');
+    expect((await post(a, team.tokens.agent, NAME)).data.viewer.name).toBe('Alex Agent');
+    expect((await post(a, team.tokens.admin, RENAME, { id: agentId, name: 'Alexandra Agent' })).data.updateAgent.agent.name).toBe('Alexandra Agent');
+    expect((await post(a, team.tokens.agent, NAME)).data.viewer.name).toBe('Alexandra Agent');
+    await eventually(async () => (await post(b, team.tokens.agent, NAME)).data.viewer.name === 'Alexandra Agent', {
+      what: 'the other process to read the agent’s new name',
+    });
   });
 });

@@ -3,10 +3,10 @@
 // PostgreSQL is a fixed part of a small request's CPU (see BENCHMARKS.md).
 //
 // A cached credential must not outlive its revocation. Two things see to that:
-// - the bus: while a team has cached credentials, this process listens to the team's
-//   topic, and a `credential-revoked` or `team-deleted` event (announced by the
-//   process that made the change, after its commit, and carried to every process by
-//   Redis) drops all of the team's entries at once;
+// - the bus: a `credential-revoked`, `credential-changed` (an agent's or customer's
+//   name, email or role) or `team-deleted` event, announced by the process that made
+//   the change after its commit and carried to every process by Redis, drops all of
+//   the team's entries at once (each process listens from its first cached entry on);
 // - the TTL: an entry is at most CREDENTIAL_TTL_MS old, so even an event lost with
 //   Redis away, or a change made behind the API's back, takes effect within a second.
 // Refusals are never cached (a new key works at once, and garbage cannot fill the
@@ -16,12 +16,13 @@ import { LRUCache } from 'lru-cache';
 export const CREDENTIAL_TTL_MS = 1_000;
 const MAX_ENTRIES = 10_000;
 
-/** Starts listening for credential changes of a team; returns how to stop. */
-export type WatchTeam = (teamId: string, changed: () => void) => () => void;
+/** Starts listening for credential changes (of any team); returns how to stop. */
+export type WatchCredentials = (changed: (teamId: string) => void) => () => void;
 
 export type CredentialCache = {
-  /** A cached row, and the generation a lookup for it starts from. */
+  /** A cached row. */
   get<Row>(key: string): Row | undefined;
+  /** Where a lookup starts from: `set` keeps its row only if nothing was dropped since. */
   generation(): number;
   /** Caches a looked-up row, unless entries were dropped since `generation`. */
   set(teamId: string, key: string, row: object, generation: number): void;
@@ -29,9 +30,11 @@ export type CredentialCache = {
   clear(): void;
 };
 
-export function createCredentialCache(watch: WatchTeam): CredentialCache {
+export function createCredentialCache(watch: WatchCredentials): CredentialCache {
   let generation = 0;
-  const teams = new Map<string, { keys: Set<string>; stop: () => void }>();
+  let stop: (() => void) | undefined;
+  /** The cached keys of each team. */
+  const teams = new Map<string, Set<string>>();
   const entries = new LRUCache<string, { teamId: string; row: object }>({
     max: MAX_ENTRIES,
     ttl: CREDENTIAL_TTL_MS,
@@ -39,20 +42,15 @@ export function createCredentialCache(watch: WatchTeam): CredentialCache {
     // replaces the first's row, and the team keeps its key.
     noDisposeOnSet: true,
     dispose: ({ teamId }, key) => {
-      const team = teams.get(teamId);
-      if (!team) return;
-      team.keys.delete(key);
-      if (team.keys.size === 0) {
-        teams.delete(teamId);
-        team.stop();
-      }
+      const keys = teams.get(teamId);
+      keys?.delete(key);
+      if (keys?.size === 0) teams.delete(teamId);
     },
   });
 
   const dropTeam = (teamId: string) => {
     generation++;
-    const team = teams.get(teamId);
-    if (team) for (const key of [...team.keys]) entries.delete(key);
+    for (const key of [...(teams.get(teamId) ?? [])]) entries.delete(key);
   };
 
   return {
@@ -60,26 +58,18 @@ export function createCredentialCache(watch: WatchTeam): CredentialCache {
     generation: () => generation,
     set(teamId, key, row, startedAt) {
       if (startedAt !== generation) return;
-      let team = teams.get(teamId);
-      if (!team) {
-        const keys = new Set<string>();
-        team = { keys, stop: () => {} };
-        teams.set(teamId, team);
-        let stopped = false;
-        const stop = watch(teamId, () => dropTeam(teamId));
-        team.stop = () => {
-          if (!stopped) stop();
-          stopped = true;
-        };
-      }
-      team.keys.add(key);
+      stop ??= watch(dropTeam);
+      let keys = teams.get(teamId);
+      if (!keys) teams.set(teamId, (keys = new Set()));
+      keys.add(key);
       entries.set(key, { teamId, row });
     },
     clear() {
       generation++;
       entries.clear();
-      for (const team of teams.values()) team.stop();
       teams.clear();
+      stop?.();
+      stop = undefined;
     },
   };
 }

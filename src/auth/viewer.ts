@@ -37,7 +37,7 @@ export function isStaff(viewer: Viewer): boolean {
 // Every request resolves its credential, so these lookups are single prepared
 // statements (queryOne) rather than Prisma queries, and their rows are kept for a
 // second in a CredentialCache, which drops a team's rows as soon as the bus tells
-// of a revoked key, a deleted agent or customer, or a deleted team
+// of a revoked key, a changed or deleted agent or customer, or a deleted team
 // (credential-cache.ts): a revoked credential fails on every process at once, and
 // within a second at the latest.
 type KeyRow = { id: string; team_id: string; name: string; scopes: ApiKeyScope[]; last_used_at: Date | null };

@@ -26,6 +26,8 @@ export type BusEvent =
     }
   /** A credential stopped being valid: its live subscriptions end. */
   | { kind: 'credential-revoked'; teamId: string; apiKeyId?: string; agentId?: string; customerId?: string }
+  /** The person behind a credential changed (name, email, role): processes read it again (auth/credential-cache.ts). */
+  | { kind: 'credential-changed'; teamId: string; agentId?: string; customerId?: string }
   /** The team was deleted: every subscription of it ends. */
   | { kind: 'team-deleted'; teamId: string };
 
@@ -86,7 +88,16 @@ export type EventBus = {
    * one more ends the subscription with SlowConsumerError instead of growing memory.
    */
   subscribe(teamId: string, maxQueued?: number): Subscription;
+  /**
+   * Revocations, credential changes and team deletions of every team, from now on, as
+   * they are published (any process, with Redis): for the credential cache. Returns how
+   * to stop listening.
+   */
+  onCredentialChange(listener: (event: Announcement) => void): () => void;
 };
+
+/** What the bus carries besides ticket events: credentials and teams that changed. */
+export type Announcement = Exclude<BusEvent, { kind: 'ticket-event' }>;
 
 /**
  * The Redis event target, with its commands' failures (Redis down) reported
@@ -120,6 +131,9 @@ function redisTarget(
 }
 
 const topic = (teamId: string) => `ticketql:team:${teamId}`;
+// Announcements go to their team's topic (its live streams end on them) and to this
+// one, which each process's credential cache listens to whatever the teams.
+const CREDENTIALS_TOPIC = 'ticketql:credentials';
 
 /**
  * How long a new subscription waits for Redis to confirm its channel. Past it (Redis
@@ -156,9 +170,16 @@ export function createEventBus(options: {
     publish(event) {
       try {
         target.dispatchEvent(new CustomEvent(topic(event.teamId), { detail: event }));
+        if (event.kind !== 'ticket-event') target.dispatchEvent(new CustomEvent(CREDENTIALS_TOPIC, { detail: event }));
       } catch (err) {
         onError(err);
       }
+    },
+
+    onCredentialChange(listener) {
+      const handle = (e: Event) => listener((e as CustomEvent<Announcement>).detail);
+      target.addEventListener(CREDENTIALS_TOPIC, handle);
+      return () => target.removeEventListener(CREDENTIALS_TOPIC, handle);
     },
 
     subscribe(teamId, maxQueued = DEFAULT_MAX_QUEUED) {

@@ -14,6 +14,7 @@ export function observedBus(inner: EventBus): ObservedBus {
   const add = (teamId: string, n: number) => counts.set(teamId, (counts.get(teamId) ?? 0) + n);
   return {
     publish: (event) => inner.publish(event),
+    onCredentialChange: (listener) => inner.onCredentialChange(listener),
     listening: (teamId) => counts.get(teamId) ?? 0,
     subscribe(teamId, maxQueued) {
       const subscription = inner.subscribe(teamId, maxQueued);
