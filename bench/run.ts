@@ -17,6 +17,7 @@ import { floorOperation, workloads } from './workloads.js';
 import { baselineSide, benchRedis, fanout, ticketqlSide, type FanoutResult } from './fanout.js';
 import { cpuMs, rssMbOf } from './process-cpu.js';
 import { fixedRate } from './fixed-rate.js';
+import { sampleLocks, type LockShare } from './lock-share.js';
 import { checkFixedRate } from './fixed-rate-check.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -216,6 +217,10 @@ async function main() {
 
     const rows: string[] = [];
     const failed: string[] = [];
+    const lockRows: string[] = [];
+    const pct = (n: number, of: number) => `${of ? ((100 * n) / of).toFixed(1) : 'n/a'} %`;
+    const lockRow = (name: string, l: LockShare) =>
+      `| ${name} | ${(l.busy / Math.max(1, l.samples)).toFixed(1)} | ${pct(l.waitingTeam, l.busy)} | ${pct(l.waitingOther, l.busy)} |`;
     const only = args.only?.split(',');
     for (const w of workloads(s).filter((x) => !only || only.includes(x.name))) {
       log(`${w.name}: ${w.what}`);
@@ -234,7 +239,10 @@ async function main() {
       }
       const base = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats);
       const bare = await measure({ url: floor.url, pid: floor.child.pid! }, floorRequest, stats);
+      // Writes: how long their transactions wait for each other's row locks (all to one team).
+      const locks = w.name.startsWith('M') ? await sampleLocks(databaseUrl) : undefined;
       const ours = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats);
+      if (locks) lockRows.push(lockRow(w.name, await locks.stop()));
       const rate = Math.max(1, Math.round(ours.rps * 0.7));
       const atRate = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats, rate);
       const baseAtRate = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats, rate);
@@ -285,7 +293,17 @@ async function main() {
       '| | workload | baseline req/s | yoga floor req/s (of baseline) | ticketql req/s | ratio | ticketql of floor | ticketql p50 / p99 ms (peak) | fixed rate, 70 % of ticketql\'s peak: req/s → ticketql p50 / p99 ms (baseline p50 / p99) | load generator late by, p99 ms | CPU ms/req baseline / floor / ticketql | SQL statements/req baseline / ticketql | ticketql RSS, MB (largest in its runs) | failed answers, all five runs |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
-    const table = [...header, ...rows, '', s1].join('\n');
+    const locksTable = lockRows.length
+      ? [
+          '',
+          `Row locks during ticketql's write runs (${CONNECTIONS} clients, one team; pg_stat_activity every 5 ms, bench/lock-share.ts):`,
+          '',
+          '| | connections working, mean | of their time waiting for the team row (UPDATE teams) | waiting for other rows |',
+          '| --- | ---: | ---: | ---: |',
+          ...lockRows,
+        ]
+      : [];
+    const table = [...header, ...rows, ...locksTable, '', s1].join('\n');
     process.stdout.write(`${table}\n`);
     const resultsDir = path.join(root, 'bench', 'results');
     fs.mkdirSync(resultsDir, { recursive: true });
