@@ -107,7 +107,7 @@ try {
     process.stdout.write(
       `\n## ${name}: ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms CPU per operation (${n} operations, profiler on)\n\n` +
         `By package (self time)\n\n| share | package |\n| ---: | --- |\n${packages}\n\n` +
-        `By phase (inclusive, outermost first)\n\n| share | phase |\n| ---: | --- |\n${phases}\n`,
+        `By phase (inclusive: each sample counts for the first phase of the list in bench/profile.ts that is on its stack)\n\n| share | phase |\n| ---: | --- |\n${phases}\n`,
     );
   }
 } finally {
