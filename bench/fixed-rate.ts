@@ -15,7 +15,12 @@ export type FixedRateResult = {
 };
 
 /** Sends `rate` requests a second for `durationS` seconds; latencies in milliseconds. */
-export async function fixedRate(url: string, request: { method: string; body?: string; headers: Record<string, string> }, rate: number, durationS: number): Promise<FixedRateResult> {
+export async function fixedRate(
+  url: string,
+  request: { method: string; body?: string; headers: Record<string, string>; answers?: (body: string) => boolean },
+  rate: number,
+  durationS: number,
+): Promise<FixedRateResult> {
   // Enough sockets that a slow answer never holds back the next request.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const total = Math.max(1, Math.round(rate * durationS));
@@ -27,9 +32,12 @@ export async function fixedRate(url: string, request: { method: string; body?: s
     new Promise<void>((resolve) => {
       lags.push(performance.now() - due);
       const req = http.request(url, { method: request.method, headers: request.headers, agent }, (res) => {
-        res.resume();
+        // The body is read only when it is to be checked (see `answers`).
+        let body = '';
+        if (request.answers) res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        else res.resume();
         res.on('end', () => {
-          if (res.statusCode === 200) latencies.push(performance.now() - due);
+          if (res.statusCode === 200 && (!request.answers || request.answers(body))) latencies.push(performance.now() - due);
           else errors++;
           resolve();
         });

@@ -15,8 +15,9 @@ import { createDb } from '../src/db.js';
 import { benchDatabase } from './database.js';
 import { floorOperation, workloads } from './workloads.js';
 import { baselineSide, benchRedis, fanout, ticketqlSide, type FanoutResult } from './fanout.js';
-import { cpuMs } from './process-cpu.js';
+import { cpuMs, rssMbOf } from './process-cpu.js';
 import { fixedRate } from './fixed-rate.js';
+import { sampleLocks, type LockShare } from './lock-share.js';
 import { checkFixedRate } from './fixed-rate-check.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -101,30 +102,60 @@ async function seed(db: ReturnType<typeof createDb>, sql: pg.Client) {
   return { teamId: team.id, key: secret, ticketId: rows[0]!.id };
 }
 
-type Measured = { rps: number; p50: number; p99: number; cpuPerReq: number; sqlPerReq: number | null; requests: number; errors: number; lagP99: number | null };
+type Measured = {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuPerReq: number;
+  sqlPerReq: number | null;
+  requests: number;
+  errors: number;
+  lagP99: number | null;
+  /** The server's largest resident set size during the run, in MB. */
+  rssMb: number;
+};
+
+/** A GraphQL answer without errors: a workload that answers errors measures nothing, and fails the run. */
+const answersWithoutErrors = (body: string) => !body.includes('"errors":');
 
 /**
  * Throughput at fixed concurrency (autocannon, closed loop), or, with `rate`, latency at
  * that fixed request rate (open loop, see fixed-rate.ts); CPU and SQL statements of the run.
  */
-async function measure(target: { url: string; pid: number }, request: { path: string; body?: string; headers: Record<string, string> }, stats: () => Promise<number | null>, rate?: number): Promise<Measured> {
+async function measure(
+  target: { url: string; pid: number },
+  request: { path: string; body?: string; headers: Record<string, string>; answers?: (body: string) => boolean },
+  stats: () => Promise<number | null>,
+  rate?: number,
+): Promise<Measured> {
   const method = request.body ? 'POST' : 'GET';
   const run = async (duration: number) => {
     if (rate) {
-      const r = await fixedRate(`${target.url}${request.path}`, { method, body: request.body, headers: request.headers }, rate, duration);
+      const r = await fixedRate(`${target.url}${request.path}`, { method, body: request.body, headers: request.headers, answers: request.answers }, rate, duration);
       return { requests: r.requests, rps: r.requests / duration, p50: r.p50, p99: r.p99, errors: r.errors, lagP99: r.lagP99 };
     }
-    const r = await autocannon({ url: `${target.url}${request.path}`, method, headers: request.headers, body: request.body, connections: CONNECTIONS, duration });
-    return { requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, lagP99: null };
+    const r = await autocannon({
+      url: `${target.url}${request.path}`,
+      method,
+      headers: request.headers,
+      body: request.body,
+      connections: CONNECTIONS,
+      duration,
+      ...(request.answers && { verifyBody: (body: string | Buffer | undefined) => request.answers!(String(body ?? '')) }),
+    });
+    return { requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.mismatches, lagP99: null };
   };
   await run(1); // warm-up
   const sqlBefore = await stats();
   const cpuBefore = cpuMs(target.pid);
-  const result = await run(rate ? RATE_DURATION : DURATION);
+  let rssMb = rssMbOf(target.pid);
+  const sampler = setInterval(() => (rssMb = Math.max(rssMb, rssMbOf(target.pid))), 250);
+  const result = await run(rate ? RATE_DURATION : DURATION).finally(() => clearInterval(sampler));
   const cpu = cpuMs(target.pid) - cpuBefore;
   const sqlAfter = await stats();
   return {
     ...result,
+    rssMb: Math.max(rssMb, rssMbOf(target.pid)),
     cpuPerReq: cpu / Math.max(1, result.requests),
     sqlPerReq: sqlBefore !== null && sqlAfter !== null ? (sqlAfter - sqlBefore) / Math.max(1, result.requests) : null,
   };
@@ -155,8 +186,9 @@ async function main() {
         () => true,
         () => false,
       );
+    // The bench's own queries (these counts, the lock sampler's) are not the servers'.
     const stats = async () =>
-      statsAvailable ? Number((await sql.query<{ n: string }>(`SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'`)).rows[0]!.n) : null;
+      statsAvailable ? Number((await sql.query<{ n: string }>(`SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%pg_stat_activity%'`)).rows[0]!.n) : null;
     const db = createDb(databaseUrl, 2);
     const s = await seed(db, sql);
     await db.$disconnect();
@@ -185,6 +217,11 @@ async function main() {
     children.push(floor.child);
 
     const rows: string[] = [];
+    const failed: string[] = [];
+    const lockRows: string[] = [];
+    const pct = (n: number, of: number) => `${of ? ((100 * n) / of).toFixed(1) : 'n/a'} %`;
+    const lockRow = (name: string, l: LockShare) =>
+      `| ${name} | ${(l.busy / Math.max(1, l.samples)).toFixed(1)} | ${pct(l.waitingTeam, l.busy)} | ${pct(l.waitingOther, l.busy)} |`;
     const only = args.only?.split(',');
     for (const w of workloads(s).filter((x) => !only || only.includes(x.name))) {
       log(`${w.name}: ${w.what}`);
@@ -192,9 +229,10 @@ async function main() {
         path: '/graphql',
         body: JSON.stringify(w.graphql),
         headers: { 'content-type': 'application/json', authorization: `Bearer ${s.key}` },
+        answers: answersWithoutErrors,
       };
       const baseRequest = { path: w.baseline.path, body: w.baseline.body && JSON.stringify(w.baseline.body), headers: { 'content-type': 'application/json' } };
-      const floorRequest = { path: '/graphql', body: JSON.stringify(floorOperation(w)), headers: { 'content-type': 'application/json' } };
+      const floorRequest = { path: '/graphql', body: JSON.stringify(floorOperation(w)), headers: { 'content-type': 'application/json' }, answers: answersWithoutErrors };
       // One request first: a workload that answers GraphQL errors would measure nothing.
       for (const [server, request] of [[ticketql, gqlRequest], [floor, floorRequest]] as const) {
         const probe = (await (await fetch(`${server.url}/graphql`, { method: 'POST', headers: request.headers, body: request.body })).json()) as { errors?: unknown };
@@ -202,13 +240,18 @@ async function main() {
       }
       const base = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats);
       const bare = await measure({ url: floor.url, pid: floor.child.pid! }, floorRequest, stats);
+      // Writes: how long their transactions wait for each other's row locks (all to one team).
+      const locks = w.name.startsWith('M') ? await sampleLocks(databaseUrl) : undefined;
       const ours = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats);
+      if (locks) lockRows.push(lockRow(w.name, await locks.stop()));
       const rate = Math.max(1, Math.round(ours.rps * 0.7));
       const atRate = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats, rate);
       const baseAtRate = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats, rate);
       const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(digits));
+      const errors = base.errors + bare.errors + ours.errors + atRate.errors + baseAtRate.errors;
+      if (errors > 0) failed.push(`${w.name} (${errors} failed answers)`);
       rows.push(
-        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(bare.rps, 0)} (${fmt((bare.rps / base.rps) * 100, 0)} %) | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${fmt((ours.rps / bare.rps) * 100, 0)} % | ${ours.p50} / ${ours.p99} | ${rate} → ${fmt(atRate.p50)} / ${fmt(atRate.p99)} (${fmt(baseAtRate.p50)} / ${fmt(baseAtRate.p99)}) | ${fmt(atRate.lagP99)} | ${fmt(base.cpuPerReq, 2)} / ${fmt(bare.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${base.errors + bare.errors + ours.errors + atRate.errors + baseAtRate.errors} |`,
+        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(bare.rps, 0)} (${fmt((bare.rps / base.rps) * 100, 0)} %) | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${fmt((ours.rps / bare.rps) * 100, 0)} % | ${ours.p50} / ${ours.p99} | ${rate} → ${fmt(atRate.p50)} / ${fmt(atRate.p99)} (${fmt(baseAtRate.p50)} / ${fmt(baseAtRate.p99)}) | ${fmt(atRate.lagP99)} | ${fmt(base.cpuPerReq, 2)} / ${fmt(bare.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${fmt(Math.max(ours.rssMb, atRate.rssMb), 0)} | ${errors > 0 ? `**${errors}: FAILED**` : '0'} |`,
       );
       log(rows.at(-1)!);
     }
@@ -246,10 +289,22 @@ async function main() {
     const header = [
       `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — scale ${SCALE} (${10_000 * SCALE} tickets, ${100_000 * SCALE} messages), ${CONNECTIONS} connections, ${DURATION} s per throughput run, ${RATE_DURATION} s per fixed-rate run, pools of ${poolSize} connections, ${os.cpus().length} cores`,
       '',
-      '| | workload | baseline req/s | yoga floor req/s (of baseline) | ticketql req/s | ratio | ticketql of floor | ticketql p50 / p99 ms (peak) | fixed rate, 70 % of ticketql\'s peak: req/s → ticketql p50 / p99 ms (baseline p50 / p99) | load generator late by, p99 ms | CPU ms/req baseline / floor / ticketql | SQL statements/req baseline / ticketql | errors, all five runs |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...(failed.length ? ['', `**FAILED**: answers with errors (GraphQL errors or HTTP failures) in ${failed.join(', ')}; those rows measure failures, not work.`] : []),
+      '',
+      '| | workload | baseline req/s | yoga floor req/s (of baseline) | ticketql req/s | ratio | ticketql of floor | ticketql p50 / p99 ms (peak) | fixed rate, 70 % of ticketql\'s peak: req/s → ticketql p50 / p99 ms (baseline p50 / p99) | load generator late by, p99 ms | CPU ms/req baseline / floor / ticketql | SQL statements/req baseline / ticketql | ticketql RSS, MB (largest in its runs) | failed answers, all five runs |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
-    const table = [...header, ...rows, '', s1].join('\n');
+    const locksTable = lockRows.length
+      ? [
+          '',
+          `Row locks during ticketql's write runs (${CONNECTIONS} clients, one team; pg_stat_activity every 5 ms, bench/lock-share.ts):`,
+          '',
+          '| | connections working, mean | of their time waiting for the team row (UPDATE teams) | waiting for other rows |',
+          '| --- | ---: | ---: | ---: |',
+          ...lockRows,
+        ]
+      : [];
+    const table = [...header, ...rows, ...locksTable, '', s1].join('\n');
     process.stdout.write(`${table}\n`);
     const resultsDir = path.join(root, 'bench', 'results');
     fs.mkdirSync(resultsDir, { recursive: true });
@@ -257,6 +312,10 @@ async function main() {
     const file = path.join(resultsDir, `${new Date().toISOString().slice(0, 10)}-scale${SCALE}${variant}.md`);
     fs.writeFileSync(file, table);
     log(`wrote ${path.relative(root, file)}`);
+    if (failed.length) {
+      log(`bench failed: answers with errors in ${failed.join(', ')}`);
+      process.exitCode = 1;
+    }
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1500));

@@ -2,6 +2,7 @@
 // same path. `buildApp` wires the parts; each part lives in its own module.
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
+import { createCredentialCache } from './auth/credential-cache.js';
 import { authenticate, viewersOf } from './auth/viewer.js';
 import { DEFAULT_LIMITS, DEFAULT_TRANSPORT, type LimitOptions, type TransportOptions } from './config.js';
 import type { Context, ServerContext } from './context.js';
@@ -82,7 +83,11 @@ export function buildApp(options: AppOptions) {
   const proxies = Number(options.trustProxy ?? 0);
   const clientIp = (req: ServerContext['req'] | undefined) => (req ? clientIpOf(req, proxies) : 'unknown');
 
-  const viewers = viewersOf(db, jwtSecret);
+  // Credentials are cached for a second; a team's are dropped when the bus tells of
+  // a revoked or changed credential in it, or of its deletion, from whichever process
+  // made the change (auth/credential-cache.ts).
+  const credentials = createCredentialCache((changed) => bus.onCredentialChange((event) => changed(event.teamId)));
+  const viewers = viewersOf(db, jwtSecret, credentials);
   const persisted = createPersistedOperations(options.persisted?.mode ?? 'apq', options.persisted?.manifest);
 
   const yoga = createYoga<ServerContext, Context>({
@@ -146,7 +151,7 @@ export function buildApp(options: AppOptions) {
   const server = createHttpServer({ graphql: yoga, ready: () => readiness(db, redis), maxBodyBytes, ...transport });
   const sockets = attachWebSockets(server, yoga, {
     path: '/graphql',
-    authorize: (authorization) => authenticate(db, authorization, jwtSecret).then((viewer) => viewer.role !== 'ANONYMOUS', () => false),
+    authorize: (authorization) => authenticate(db, authorization, jwtSecret, credentials).then((viewer) => viewer.role !== 'ANONYMOUS', () => false),
     persisted,
     maxPayloadBytes: maxBodyBytes,
     maxSubscriptionsPerConnection: transport.maxSubscriptionsPerConnection,
@@ -165,6 +170,7 @@ export function buildApp(options: AppOptions) {
      */
     async stop(): Promise<void> {
       presence.close();
+      credentials.clear();
       if (!server.listening) return;
       const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
       const http = closeGracefully(server, timeoutMs);

@@ -2,6 +2,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient, type Prisma } from './generated/prisma/client.js';
+import { installPlanCache } from './prisma-plans.js';
+
+// Query plans are cached by shape (see prisma-plans.ts) for every client.
+installPlanCache();
 
 export type Db = PrismaClient;
 /** The client inside `db.$transaction`. */

@@ -54,6 +54,18 @@ describe('operation limits: a clear code before execution', () => {
     expect(Number(ok.headers.get('ratelimit-reset'))).toBeGreaterThan(0);
   });
 
+  test('one document priced again with other variables: page sizes count, IDs do not, a bad value is still refused', async () => {
+    const q = 'query($first: Int, $status: [TicketStatus!]) { rateLimit { cost } tickets(first: $first, filter: { status: $status }) { edges { node { id } } } }';
+    const cost = async (variables: Record<string, unknown>) => (await post(q, { key: t.keys.read, variables })).body;
+    expect((await cost({ first: 10, status: ['OPEN'] })).data.rateLimit.cost).toBe(22);
+    expect((await cost({ first: 10, status: ['NEW'] })).data.rateLimit.cost).toBe(22);
+    expect((await cost({ first: 40, status: ['NEW'] })).data.rateLimit.cost).toBe(82);
+    expect((await cost({ first: 10, status: ['OPEN'] })).data.rateLimit.cost).toBe(22);
+    const bad = await cost({ first: 10, status: ['NOT_A_STATUS'] });
+    expect(bad.data ?? null).toBeNull();
+    expect(bad.errors![0]!.message).toMatch(/NOT_A_STATUS/);
+  });
+
   test('a spent budget answers RATE_LIMITED with the reset time', async () => {
     const { base: url } = await startOtherApp({ limits: { budget: 250, budgetWindowSeconds: 3600 } });
     const q = '{ tickets(first: 50) { edges { node { id } } } }'; // costs 101

@@ -29,9 +29,11 @@ export async function createAgent(deps: Deps, teamId: string, raw: z.input<typeo
 export async function updateAgent(deps: Deps, viewer: Viewer, id: string, raw: z.input<typeof UpdateAgentInput>) {
   const input = v.parseInput(UpdateAgentInput, raw);
   return conflictOnDuplicate(
-    change(deps, async ({ tx }) => {
-      const found = await tx.agent.findFirst({ where: { id, AND: [visibleAgents(viewer)] }, select: { id: true } });
+    change(deps, async ({ tx, announce }) => {
+      const found = await tx.agent.findFirst({ where: { id, AND: [visibleAgents(viewer)] }, select: { id: true, teamId: true } });
       if (!found) throw notFound('Agent');
+      // Their name, email or role as credentials carry it (cached per process) is read again.
+      announce({ kind: 'credential-changed', teamId: found.teamId, agentId: id });
       return tx.agent.update({ where: { id }, data: input });
     }),
     DUPLICATE,

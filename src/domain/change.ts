@@ -1,10 +1,13 @@
 // A change: one transaction; the ticket events it records are written inside it,
 // and everything live subscribers hear of it is published only once it has committed.
+// Its events and their jobs are written at the end, in one statement each: events
+// take the team's row lock (their seq), which then lasts only until the commit.
 import type { Db } from '../db.js';
-import { toBusEvent, type BusEvent, type EventBus } from '../live/bus.js';
-import { endpointsOnce, enqueueSideEffects, type Snapshot } from '../jobs/side-effects.js';
+import { toBusEvent, type Announcement, type BusEvent, type EventBus } from '../live/bus.js';
+import { addJobs, type JobSpec } from '../jobs/queue.js';
+import { endpointsOnce, sideEffectsOf, type EventOfChange, type Snapshot } from '../jobs/side-effects.js';
 import type { Tx } from '../db.js';
-import { recordEvent, type NewEvent } from './events.js';
+import { eventRow, recordEvents, type NewEvent } from './events.js';
 import { keyedChange, type IdempotencyClaim } from './idempotency.js';
 
 /** Where a request learns the log position of the last event its changes committed (a mutation's `cursor`). */
@@ -18,14 +21,13 @@ export type Deps = {
   writes?: Writes;
 };
 
-/** What a change may announce besides ticket events: credentials and teams that are gone. */
-export type Announcement = Exclude<BusEvent, { kind: 'ticket-event' }>;
 
 export type ChangeScope = {
   tx: Tx;
   /**
    * Records an event in the transaction and enqueues its emails and webhooks
-   * (from `snapshot`: the ticket as it now is); it is published after the commit.
+   * (decided now, from `snapshot`: the ticket as it now is; written with the
+   * change's other events and jobs at its end); it is published after the commit.
    */
   record(event: NewEvent, snapshot: Snapshot): Promise<void>;
   /** Publishes `event` after the commit, in order with the recorded events; never if the change rolls back. */
@@ -50,28 +52,36 @@ async function run<T>(
   work: (scope: ChangeScope) => Promise<T>,
   hooks?: { first: (tx: Tx) => Promise<void>; last: (tx: Tx, result: T) => Promise<void> },
 ): Promise<T> {
-  const published: BusEvent[] = [];
+  // Announcements and recorded events, in order; an event is published with its seq.
+  const published: Array<Announcement | EventOfChange> = [];
+  const events: EventOfChange[] = [];
+  let numbered = new Map<string, BusEvent>();
   const result = await deps.db.$transaction(async (tx) => {
     await hooks?.first(tx);
     let endpoints: ReturnType<typeof endpointsOnce> | undefined;
+    const jobs: JobSpec[] = [];
     const done = await work({
       tx,
       async record(event, snapshot) {
-        const row = await recordEvent(tx, event);
+        const row = eventRow(event);
         endpoints ??= endpointsOnce(tx, event.teamId);
-        await enqueueSideEffects(tx, row, snapshot, endpoints);
-        published.push(toBusEvent(row));
+        jobs.push(...(await sideEffectsOf(tx, row, snapshot, endpoints)));
+        events.push(row);
+        published.push(row);
       },
       announce(event) {
         published.push(event);
       },
     });
     await hooks?.last(tx, done);
+    await addJobs(tx, jobs);
+    numbered = new Map((await recordEvents(tx, events)).map((row) => [row.id, toBusEvent(row)]));
     return done;
   });
   for (const e of published) {
-    if (e.kind === 'ticket-event' && deps.writes) deps.writes.last = BigInt(e.seq);
-    deps.bus.publish(e);
+    const event = 'kind' in e ? e : numbered.get(e.id)!;
+    if (event.kind === 'ticket-event' && deps.writes) deps.writes.last = BigInt(event.seq);
+    deps.bus.publish(event);
   }
   return result;
 }

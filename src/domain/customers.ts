@@ -23,9 +23,10 @@ export async function createCustomer(deps: Deps, teamId: string, raw: z.input<ty
 export async function updateCustomer(deps: Deps, viewer: Viewer, id: string, raw: z.input<typeof UpdateCustomerInput>) {
   const input = v.parseInput(UpdateCustomerInput, raw);
   return conflictOnDuplicate(
-    change(deps, async ({ tx }) => {
+    change(deps, async ({ tx, announce }) => {
       const found = await tx.customer.findFirst({ where: { id, AND: [visibleCustomers(viewer)] }, select: { id: true } });
       if (!found) throw notFound('Customer');
+      announce({ kind: 'credential-changed', teamId: viewer.teamId!, customerId: id });
       return tx.customer.update({ where: { id }, data: input });
     }),
     DUPLICATE,

@@ -20,3 +20,20 @@ export async function addJob(
     queue_name => ${options.queueName ?? null}::text
   )`;
 }
+
+export type JobSpec = { task: TaskName; payload: unknown; runAt?: Date; maxAttempts?: number; jobKey?: string };
+
+/** Queues several jobs in one statement (graphile-worker's add_jobs), as add_job would each. */
+export async function addJobs(tx: Pick<Tx, '$executeRaw'>, jobs: JobSpec[]): Promise<void> {
+  if (jobs.length === 0) return;
+  const specs = jobs.map((job) => ({
+    identifier: job.task,
+    payload: job.payload,
+    run_at: job.runAt?.toISOString() ?? null,
+    max_attempts: job.maxAttempts ?? 5,
+    job_key: job.jobKey ?? null,
+  }));
+  await tx.$executeRaw`SELECT FROM graphile_worker.add_jobs(
+    array(SELECT json_populate_recordset(null::graphile_worker.job_spec, ${JSON.stringify(specs)}::json))
+  )`;
+}

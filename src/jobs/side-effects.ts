@@ -5,7 +5,7 @@ import type { Tx } from '../db.js';
 import type { Message, Ticket, TicketEvent } from '../generated/prisma/client.js';
 import type { TicketEventType } from '../generated/prisma/enums.js';
 import { encodeId } from '../ids.js';
-import { addJob } from './queue.js';
+import { addJob, type JobSpec } from './queue.js';
 import type { Email } from './mail.js';
 
 export const WEBHOOK_EVENT_TYPES: Record<TicketEventType, string> = {
@@ -76,8 +76,10 @@ export function endpointWants(endpoint: Omit<EndpointChoice, 'id'>, job: Pick<We
 
 /** Queues one delivery attempt; its job key lets each (event, endpoint, attempt) be queued once. */
 export function enqueueWebhook(tx: Pick<Tx, '$executeRaw'>, job: WebhookJob, runAt?: Date, queueName?: string): Promise<void> {
-  return addJob(tx, 'webhook:deliver', job, { runAt, jobKey: `webhook:${job.eventId}:${job.endpointId}:${job.attempt}`, queueName });
+  return addJob(tx, 'webhook:deliver', job, { runAt, jobKey: webhookJobKey(job), queueName });
 }
+
+const webhookJobKey = (job: WebhookJob) => `webhook:${job.eventId}:${job.endpointId}:${job.attempt}`;
 
 /** The enabled webhook endpoints of a team; read once per change, whatever its number of events. */
 export function endpointsOnce(tx: Tx, teamId: string): () => Promise<EndpointChoice[]> {
@@ -87,10 +89,13 @@ export function endpointsOnce(tx: Tx, teamId: string): () => Promise<EndpointCho
       SELECT id::text, enabled, events, include_internal AS "includeInternal" FROM webhook_endpoints WHERE team_id = ${teamId}::uuid AND enabled`);
 }
 
-async function enqueueWebhooks(tx: Tx, event: TicketEvent, snapshot: Snapshot, teamEndpoints: () => Promise<EndpointChoice[]>) {
+/** An event as its side effects see it: everything but its place in the log, which is taken last (see domain/change.ts). */
+export type EventOfChange = Omit<TicketEvent, 'seq'>;
+
+async function webhooksFor(event: EventOfChange, snapshot: Snapshot, teamEndpoints: () => Promise<EndpointChoice[]>): Promise<JobSpec[]> {
   const type = WEBHOOK_EVENT_TYPES[event.type];
   const endpoints = (await teamEndpoints()).filter((e) => endpointWants(e, { eventType: type, internal: event.isInternal }));
-  if (endpoints.length === 0) return;
+  if (endpoints.length === 0) return [];
   const eventId = encodeId('TicketEvent', event.id);
   const body = JSON.stringify({
     id: eventId,
@@ -102,9 +107,10 @@ async function enqueueWebhooks(tx: Tx, event: TicketEvent, snapshot: Snapshot, t
       ...(event.changedFields.length > 0 && { changes: event.changes }),
     },
   });
-  for (const endpoint of endpoints) {
-    await enqueueWebhook(tx, { endpointId: endpoint.id, eventId: event.id, eventType: type, body, attempt: 1, internal: event.isInternal });
-  }
+  return endpoints.map((endpoint) => {
+    const job: WebhookJob = { endpointId: endpoint.id, eventId: event.id, eventType: type, body, attempt: 1, internal: event.isInternal };
+    return { task: 'webhook:deliver', payload: job, jobKey: webhookJobKey(job) };
+  });
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -131,7 +137,7 @@ function email(ticket: Ticket, replyId: string | undefined, to: string, subject:
 }
 
 /** The emails an event causes: never for an internal note, never containing one. */
-async function emailsFor(tx: Tx, event: TicketEvent, { ticket, message }: Snapshot): Promise<Email[]> {
+async function emailsFor(tx: Tx, event: EventOfChange, { ticket, message }: Snapshot): Promise<Email[]> {
   const needsCustomer =
     event.type === 'CREATED' ||
     (event.type === 'UPDATED' && event.changedFields.includes('status')) ||
@@ -174,14 +180,14 @@ async function emailsFor(tx: Tx, event: TicketEvent, { ticket, message }: Snapsh
   return out;
 }
 
-export async function enqueueSideEffects(
+/** The jobs an event causes (its webhooks, then its emails), for the change to queue with its others. */
+export async function sideEffectsOf(
   tx: Tx,
-  event: TicketEvent,
+  event: EventOfChange,
   snapshot: Snapshot,
   teamEndpoints: () => Promise<EndpointChoice[]>,
-): Promise<void> {
-  await enqueueWebhooks(tx, event, snapshot, teamEndpoints);
-  for (const mail of await emailsFor(tx, event, snapshot)) {
-    await addJob(tx, 'email:send', mail, { maxAttempts: 10 });
-  }
+): Promise<JobSpec[]> {
+  const webhooks = await webhooksFor(event, snapshot, teamEndpoints);
+  const emails = (await emailsFor(tx, event, snapshot)).map((mail): JobSpec => ({ task: 'email:send', payload: mail, maxAttempts: 10 }));
+  return [...webhooks, ...emails];
 }

@@ -26,6 +26,8 @@ export type BusEvent =
     }
   /** A credential stopped being valid: its live subscriptions end. */
   | { kind: 'credential-revoked'; teamId: string; apiKeyId?: string; agentId?: string; customerId?: string }
+  /** The person behind a credential changed (name, email, role): processes read it again (auth/credential-cache.ts). */
+  | { kind: 'credential-changed'; teamId: string; agentId?: string; customerId?: string }
   /** The team was deleted: every subscription of it ends. */
   | { kind: 'team-deleted'; teamId: string }
   /**
@@ -118,7 +120,16 @@ export type EventBus = {
   subscribe(teamId: string, maxQueued?: number): Subscription;
   /** Presence notices of one ticket of the team from now on, and the team's credential-revoked and team-deleted events. */
   presence(teamId: string, ticketId: string): Subscription;
+  /**
+   * Revocations, credential changes and team deletions of every team, from now on, as
+   * they are published (any process, with Redis): for the credential cache. Returns how
+   * to stop listening.
+   */
+  onCredentialChange(listener: (event: Announcement) => void): () => void;
 };
+
+/** What the bus carries besides ticket events: credentials and teams that changed. */
+export type Announcement = Exclude<BusEvent, { kind: 'ticket-event' }>;
 
 /**
  * The Redis event target, with its commands' failures (Redis down) reported
@@ -154,6 +165,9 @@ function redisTarget(
 const topic = (teamId: string) => `ticketql:team:${teamId}`;
 const presenceTopic = (ticketId: string) => `ticketql:presence:${ticketId}`;
 const topicOf = (event: BusEvent) => (event.kind === 'presence' ? presenceTopic(event.ticketId) : topic(event.teamId));
+// Announcements go to their team's topic (its live streams end on them) and to this
+// one, which each process's credential cache listens to whatever the teams.
+const CREDENTIALS_TOPIC = 'ticketql:credentials';
 
 /**
  * How long a new subscription waits for Redis to confirm its channel. Past it (Redis
@@ -210,9 +224,16 @@ export function createEventBus(options: {
     publish(event) {
       try {
         target.dispatchEvent(new CustomEvent(topicOf(event), { detail: event }));
+        if (event.kind !== 'ticket-event' && event.kind !== 'presence') target.dispatchEvent(new CustomEvent(CREDENTIALS_TOPIC, { detail: event }));
       } catch (err) {
         onError(err);
       }
+    },
+
+    onCredentialChange(listener) {
+      const handle = (e: Event) => listener((e as CustomEvent<Announcement>).detail);
+      target.addEventListener(CREDENTIALS_TOPIC, handle);
+      return () => target.removeEventListener(CREDENTIALS_TOPIC, handle);
     },
 
     subscribe: (teamId, maxQueued = DEFAULT_MAX_QUEUED) => listen([topic(teamId)], teamId, maxQueued),

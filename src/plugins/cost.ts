@@ -4,6 +4,7 @@
 // per object it can return — a connection's page size (first/last, 20 when not
 // given), the number of IDs given to nodes(ids:), 20 for any other list.
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
+import { LRUCache } from 'lru-cache';
 import {
   getNamedType,
   getNullableType,
@@ -47,11 +48,36 @@ const estimator: ComplexityEstimator = ({ field, args, childComplexity, type }) 
   return 1 + childComplexity;
 };
 
+/** The variables as far as a cost can depend on them: numbers, booleans, nulls, lists' lengths; never a string's content. */
+function costShape(value: unknown): unknown {
+  if (typeof value === 'string') return '';
+  if (Array.isArray(value)) return value.map(costShape);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, costShape(v)]));
+  return value;
+}
+
+// Walking the document costs about as much as the rest of a small request's own
+// plugins together, and clients send the same few documents with different IDs: a
+// document's costs are kept by operation and variables' cost shape. (yoga's parser
+// cache hands out one DocumentNode per distinct document.) Only costs are kept, never
+// a refusal, so a refused operation is priced, and refused, every time.
+const costs = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, LRUCache<string, number>>>();
+
 export function operationCost(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | undefined,
   variables: Record<string, unknown> = {},
 ): number {
-  return Math.max(1, getComplexity({ schema, query: document, operationName, variables, estimators: [estimator] }));
+  let documents = costs.get(schema);
+  if (!documents) costs.set(schema, (documents = new WeakMap()));
+  let known = documents.get(document);
+  if (!known) documents.set(document, (known = new LRUCache({ max: 64 })));
+  const key = `${operationName ?? ''} ${JSON.stringify(costShape(variables))}`;
+  let cost = known.get(key);
+  if (cost === undefined) {
+    cost = Math.max(1, getComplexity({ schema, query: document, operationName, variables, estimators: [estimator] }));
+    known.set(key, cost);
+  }
+  return cost;
 }

@@ -15,6 +15,7 @@ export function observedBus(inner: EventBus): ObservedBus {
   return {
     publish: (event) => inner.publish(event),
     presence: (teamId, ticketId) => inner.presence(teamId, ticketId),
+    onCredentialChange: (listener) => inner.onCredentialChange(listener),
     listening: (teamId) => counts.get(teamId) ?? 0,
     subscribe(teamId, maxQueued) {
       const subscription = inner.subscribe(teamId, maxQueued);
