@@ -11,7 +11,7 @@ const COMMIT = Buffer.from('COMMIT');
 const TAIL = 256;
 
 export type PgProxy = {
-  /** postgresql:// URL of `url` with the proxy's port. */
+  /** `databaseUrl` with the proxy's host and port. */
   url: string;
   /**
    * The next connection that sends `marker` (e.g. a ticket's title, sent as a bound
