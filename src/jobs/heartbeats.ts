@@ -27,12 +27,24 @@ export function startHeartbeats(pool: pg.Pool, log: Logger, options: HeartbeatOp
   let stopped = false;
   let running: Promise<void> | undefined;
 
+  /** Since when this process's beats have been getting through; unset after a failed one. */
+  let beatingSince: number | undefined;
+
   async function beat() {
-    await pool.query(
-      `INSERT INTO job_worker_heartbeats (worker_id, beat_at) SELECT unnest($1::text[]), now()
-       ON CONFLICT (worker_id) DO UPDATE SET beat_at = now()`,
-      [[...workers]],
-    );
+    try {
+      await pool.query(
+        `INSERT INTO job_worker_heartbeats (worker_id, beat_at) SELECT unnest($1::text[]), now()
+         ON CONFLICT (worker_id) DO UPDATE SET beat_at = now()`,
+        [[...workers]],
+      );
+    } catch (err) {
+      beatingSince = undefined;
+      throw err;
+    }
+    beatingSince ??= Date.now();
+    // After an outage every process's beats are stale at once: others are judged only
+    // once they too have had three beats' time to get through again.
+    if (Date.now() - beatingSince < staleMs) return;
     // A job locked longer than staleMs by a worker with no beat within staleMs is a dead
     // worker's: a new worker's first beat comes within one interval of its creation,
     // long before a job it took could look stale.
