@@ -15,6 +15,7 @@ export const WEBHOOK_EVENT_TYPES: Record<TicketEventType, string> = {
   ASSIGNED: 'ticket.assigned',
   MESSAGE_ADDED: 'ticket.message_added',
   DELETED: 'ticket.deleted',
+  MERGED: 'ticket.merged',
 };
 
 export type Snapshot = { ticket: Ticket; message?: Message };

@@ -41,6 +41,9 @@ export const Team = builder.prismaNode('Team', {
     acceptsPublicTickets: t.exposeBoolean('acceptsPublicTickets', {
       description: 'Whether anonymous callers may submit tickets to this team.',
     }),
+    searchConfiguration: t.exposeString('searchConfig', {
+      description: 'The text search configuration of ticket searches (simple, english, …): how words are split and stemmed.',
+    }),
     slaTargets: t.relation('slaTargets', {
       description: 'Service level targets by priority.',
       query: { orderBy: { priority: 'asc' } },
