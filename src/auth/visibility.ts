@@ -40,8 +40,11 @@ export const visibleAgents = (viewer: Viewer): Prisma.AgentWhereInput => ({ team
 
 export const visibleApiKeys = (viewer: Viewer): Prisma.ApiKeyWhereInput => ({ teamId: teamOf(viewer) });
 
-/** Ticket fields only staff may see, also in the changedFields of events. */
-export const STAFF_ONLY_TICKET_FIELDS: ReadonlySet<string> = new Set(['notes', 'metadata']);
+/**
+ * Ticket fields only staff may see, also in the changedFields of events (mergedFrom: the
+ * tickets merged into this one, which may be other customers').
+ */
+export const STAFF_ONLY_TICKET_FIELDS: ReadonlySet<string> = new Set(['notes', 'metadata', 'mergedFrom']);
 const CUSTOMER_VISIBLE_TICKET_FIELDS = ['title', 'status', 'priority', 'category', 'tags', 'assigneeId'];
 
 /**

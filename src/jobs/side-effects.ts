@@ -40,6 +40,7 @@ function ticketData(ticket: Ticket) {
     createdAt: ticket.createdAt,
     updatedAt: ticket.updatedAt,
     closedAt: ticket.closedAt,
+    mergedIntoId: ticket.mergedIntoId && encodeId('Ticket', ticket.mergedIntoId),
   };
 }
 
@@ -135,6 +136,7 @@ function email(ticket: Ticket, replyId: string | undefined, to: string, subject:
 async function emailsFor(tx: Tx, event: TicketEvent, { ticket, message }: Snapshot): Promise<Email[]> {
   const needsCustomer =
     event.type === 'CREATED' ||
+    event.type === 'MERGED' ||
     (event.type === 'UPDATED' && event.changedFields.includes('status')) ||
     (event.type === 'MESSAGE_ADDED' && message && !message.isInternal && message.sender === 'AGENT');
   if (!needsCustomer) return [];
@@ -167,6 +169,8 @@ async function emailsFor(tx: Tx, event: TicketEvent, { ticket, message }: Snapsh
         ]),
       );
     }
+  } else if (customer && event.type === 'MERGED') {
+    out.push(email(ticket, event.id, customer.email, `${tag}: merged`, [greeting, message?.body ?? `Your ticket #${ticket.number} was merged.`]));
   } else if (customer && event.type === 'UPDATED') {
     out.push(email(ticket, event.id, customer.email, `${tag}: ${STATUS_WORDS[ticket.status]}`, [greeting, `Your ticket #${ticket.number} is now ${STATUS_WORDS[ticket.status]}.`]));
   } else if (customer && message) {

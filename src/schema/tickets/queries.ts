@@ -81,7 +81,7 @@ export type Filter = typeof TicketFilter.$inferInput;
 ({}) satisfies Record<Exclude<keyof Filter, keyof SearchFilter>, never>;
 
 /** The filter's conditions, for listings without a search (searches are SQL: search.ts). */
-function whereOf(viewer: Viewer, filter: Filter | null | undefined): Prisma.TicketWhereInput[] {
+export function whereOf(viewer: Viewer, filter: Filter | null | undefined): Prisma.TicketWhereInput[] {
   const where: Prisma.TicketWhereInput[] = [visibleTickets(viewer)];
   if (!filter) return where;
   if (filter.status?.length) where.push({ status: { in: filter.status } });

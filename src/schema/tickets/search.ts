@@ -161,6 +161,14 @@ export async function countMatches(db: Db, viewer: Viewer, filter: SearchFilter,
   return row?.count ?? 0;
 }
 
+/** The IDs of every ticket the search finds, up to `limit` + 1 (bulk updates by filter). */
+export async function matchingIds(db: Db, viewer: Viewer, filter: SearchFilter, text: string, limit: number): Promise<string[]> {
+  const rows = await db.$queryRaw<Array<{ id: string }>>`
+    ${foundSql(viewer, filter, text, { field: 'CREATED_AT', direction: 'asc' })}
+    SELECT id::text FROM found ORDER BY sort, id LIMIT ${limit + 1}`;
+  return rows.map((r) => r.id);
+}
+
 /**
  * One page of the search, as Prisma's cursor paging would give it: `take` rows after
  * (or, negative, before) the cursor's row, which must itself be a hit. Each row comes
