@@ -18,7 +18,7 @@ import { createLimiter } from './platform/rate-limits.js';
 import { csrfPreventionPlugin } from './plugins/csrf.js';
 import { boundedParserCaches } from './plugins/document-cache.js';
 import { errorMaskingPlugin, maskError } from './plugins/error-masking.js';
-import { idempotencyPlugin } from './plugins/idempotency.js';
+import { idempotencyPlugin, keyedMutationFields } from './plugins/idempotency.js';
 import { inputHygienePlugin } from './plugins/input-hygiene.js';
 import { limitPlugins } from './plugins/limits.js';
 import { createPersistedOperations, type PersistedMode } from './plugins/persisted-operations.js';
@@ -75,7 +75,7 @@ export function buildApp(options: AppOptions) {
   const persisted = createPersistedOperations(options.persisted?.mode ?? 'apq', options.persisted?.manifest);
 
   const yoga = createYoga<ServerContext, Context>({
-    schema,
+    schema: keyedMutationFields(schema),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     maxRequestBodySize: maxBodyBytes,

@@ -4,12 +4,11 @@
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import type { Viewer } from '../auth/viewer.js';
-import type { Db } from '../db.js';
 import { badInput, notFound, unauthenticated } from '../errors.js';
 import type { ApiKeyScope } from '../generated/prisma/enums.js';
 import type { Logger } from '../logger.js';
 import { addJob } from '../jobs/queue.js';
-import type { Deps } from './change.js';
+import { change, type Deps } from './change.js';
 import { updateTicket, type UpdateTicketArgs } from './tickets.js';
 import * as v from './validation.js';
 
@@ -91,15 +90,15 @@ const storedViewer = (viewer: Viewer): StoredViewer => ({
 
 /**
  * Records a bulk update of the tickets a filter chose (their IDs, now) and queues the
- * job that works through them, in one transaction.
+ * job that works through them, in one change (so an Idempotency-Key starts one job).
  */
-export async function startBulkJob(db: Db, viewer: Viewer, ticketIds: string[], patch: Patch) {
+export async function startBulkJob(deps: Deps, viewer: Viewer, ticketIds: string[], patch: Patch) {
   if (ticketIds.length > BULK_FILTER_LIMIT) {
     throw badInput([{ path: 'input.filter', message: `matches more than ${BULK_FILTER_LIMIT} tickets: narrow it down` }]);
   }
   const teamId = viewer.teamId;
   if (!teamId) throw notFound('Team');
-  return db.$transaction(async (tx) => {
+  return change(deps, async ({ tx }) => {
     const job = await tx.bulkJob.create({
       data: {
         teamId,

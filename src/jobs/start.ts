@@ -20,6 +20,7 @@ export async function startJobs(
       mailer,
       policy: { production: config.nodeEnv === 'production' },
       retrySchedule: config.webhookRetrySchedule,
+      heartbeatMs: config.jobHeartbeatMs,
     }),
   );
   life.onStop('job workers', () => worker.stop());

@@ -119,7 +119,7 @@ builder.relayMutationField(
               take: bulk.BULK_FILTER_LIMIT + 1,
             })
           ).map((t) => t.id);
-      const job = await bulk.startBulkJob(db, viewer, ids, patch);
+      const job = await bulk.startBulkJob(ctx, viewer, ids, patch);
       return { updated: [], errors: [], job };
     },
   },
