@@ -58,12 +58,26 @@ function fieldsOf(viewer: Viewer, searchIn: SearchField[] | null | undefined): S
   return new Set(searchIn ?? all);
 }
 
+/** A search: the text and the team's text search configuration. */
+type Search = { text: string; config: string };
+
+// The team's configuration, read once per request (a viewer is made per request).
+const configs = new WeakMap<Viewer, Promise<string>>();
+
+async function searchOf(db: Db, viewer: Viewer, text: string): Promise<Search> {
+  let config = configs.get(viewer);
+  if (!config) {
+    config = db.team.findUnique({ where: { id: viewer.teamId ?? '' }, select: { searchConfig: true } }).then((t) => t?.searchConfig ?? 'simple');
+    configs.set(viewer, config);
+  }
+  return { text, config: await config };
+}
+
 /**
- * The query in the team's configuration, written into each condition rather than
- * joined from a CTE, so that the planner sees one value and uses the GIN indexes.
+ * The query as a value in each condition (not joined from a CTE, nor read by a
+ * subquery): the planner sees one constant, and plans the GIN index scans quickly.
  */
-const configOf = (viewer: Viewer) => Prisma.sql`(SELECT search_config FROM teams WHERE id = ${viewer.teamId}::uuid)::regconfig`;
-const tsquery = (viewer: Viewer, text: string) => Prisma.sql`websearch_to_tsquery(${configOf(viewer)}, ${text})`;
+const tsquery = ({ text, config }: Search) => Prisma.sql`websearch_to_tsquery(${config}::regconfig, ${text})`;
 
 const likeOf = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -95,10 +109,10 @@ function conditionsSql(viewer: Viewer, filter: SearchFilter): Prisma.Sql[] {
  * -word, or); a title counts double. Substrings of the title, customer name and email
  * match too (the trigram indexes), as the search did before full text, ranked lowest.
  */
-function matchesSql(viewer: Viewer, text: string, fields: Set<SearchField>): Prisma.Sql {
+function matchesSql(viewer: Viewer, search: Search, fields: Set<SearchField>): Prisma.Sql {
   const visible = visibleTicketsSql(viewer, 't');
-  const like = likeOf(text);
-  const q = tsquery(viewer, text);
+  const like = likeOf(search.text);
+  const q = tsquery(search);
   const branches: Prisma.Sql[] = [];
   if (fields.has('TITLE')) {
     branches.push(Prisma.sql`
@@ -120,10 +134,12 @@ function matchesSql(viewer: Viewer, text: string, fields: Set<SearchField>): Pri
   const internalMessages = fields.has('INTERNAL_MESSAGES') && viewer.role !== 'CUSTOMER';
   if (publicMessages || internalMessages) {
     const which = publicMessages && internalMessages ? Prisma.empty : Prisma.sql`AND m.is_internal = ${internalMessages}`;
+    // Each matching message's ticket is looked up by its key (the LATERAL with OFFSET 0
+    // keeps it a nested loop): a hash join read every ticket of the team, which grows with it.
     branches.push(Prisma.sql`
       SELECT t.id, ts_rank_cd(m.body_tsv, ${q})::float8 AS rank, 'MESSAGE' AS source, m.id AS message_id
-      FROM messages m JOIN tickets t ON t.id = m.ticket_id
-      WHERE m.body_tsv @@ ${q} AND ${visible} ${which}`);
+      FROM messages m CROSS JOIN LATERAL (SELECT t.id FROM tickets t WHERE t.id = m.ticket_id AND ${visible} OFFSET 0) t
+      WHERE m.body_tsv @@ ${q} ${which}`);
   }
   return Prisma.sql`
     hits AS (${Prisma.join(branches, ' UNION ALL ')}),
@@ -144,27 +160,30 @@ function sortSql(viewer: Viewer, order: SearchOrder): Prisma.Sql {
 }
 
 /** The filtered matches as `found (id, sort, rank, source, message_id)`. */
-function foundSql(viewer: Viewer, filter: SearchFilter, text: string, order: SearchOrder): Prisma.Sql {
+function foundSql(viewer: Viewer, filter: SearchFilter, search: Search, order: SearchOrder): Prisma.Sql {
   const fields = fieldsOf(viewer, filter.searchIn);
-  return Prisma.sql`WITH ${matchesSql(viewer, text, fields)},
+  return Prisma.sql`WITH ${matchesSql(viewer, search, fields)},
     found AS (
-      SELECT t.id, ${sortSql(viewer, order)} AS sort, m.rank, m.source, m.message_id
-      FROM matches m JOIN tickets t ON t.id = m.id
-      WHERE ${Prisma.join(conditionsSql(viewer, filter), ' AND ')})`;
+      SELECT t.id, t.sort, m.rank, m.source, m.message_id
+      FROM matches m CROSS JOIN LATERAL (
+        SELECT t.id, ${sortSql(viewer, order)} AS sort FROM tickets t
+        WHERE t.id = m.id AND ${Prisma.join(conditionsSql(viewer, filter), ' AND ')} OFFSET 0) t)`;
 }
 
 /** Number of tickets the search finds for the viewer (the connection's totalCount). */
 export async function countMatches(db: Db, viewer: Viewer, filter: SearchFilter, text: string): Promise<number> {
+  const search = await searchOf(db, viewer, text);
   const [row] = await db.$queryRaw<Array<{ count: number }>>`
-    ${foundSql(viewer, filter, text, { field: 'CREATED_AT', direction: 'desc' })}
+    ${foundSql(viewer, filter, search, { field: 'CREATED_AT', direction: 'desc' })}
     SELECT count(*)::int AS count FROM found`;
   return row?.count ?? 0;
 }
 
 /** The IDs of every ticket the search finds, up to `limit` + 1 (bulk updates by filter). */
 export async function matchingIds(db: Db, viewer: Viewer, filter: SearchFilter, text: string, limit: number): Promise<string[]> {
+  const search = await searchOf(db, viewer, text);
   const rows = await db.$queryRaw<Array<{ id: string }>>`
-    ${foundSql(viewer, filter, text, { field: 'CREATED_AT', direction: 'asc' })}
+    ${foundSql(viewer, filter, search, { field: 'CREATED_AT', direction: 'asc' })}
     SELECT id::text FROM found ORDER BY sort, id LIMIT ${limit + 1}`;
   return rows.map((r) => r.id);
 }
@@ -173,7 +192,8 @@ export async function matchingIds(db: Db, viewer: Viewer, filter: SearchFilter, 
  * One page of the search, as Prisma's cursor paging would give it: `take` rows after
  * (or, negative, before) the cursor's row, which must itself be a hit. Each row comes
  * with its hit: the best match's place and a snippet of it, HTML-escaped with the
- * matched words in <mark>…</mark>.
+ * matched words in <mark>…</mark>; and the number of hits, counted by the same statement
+ * (undefined when the page is empty).
  */
 export async function searchPage(
   db: Db,
@@ -182,7 +202,8 @@ export async function searchPage(
   text: string,
   order: SearchOrder,
   paging: { take: number; cursorId?: string },
-): Promise<Array<{ id: string } & Hit>> {
+): Promise<{ hits: Array<{ id: string } & Hit>; total: number | undefined }> {
+  const search = await searchOf(db, viewer, text);
   const forward = paging.take >= 0;
   // Going backwards reads the order the other way round; the page is then reversed.
   const descending = (order.direction === 'desc') === forward;
@@ -192,11 +213,11 @@ export async function searchPage(
     : Prisma.empty;
   const escapeHtml = (sql: Prisma.Sql) => Prisma.sql`replace(replace(replace(${sql}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`;
   const headline = (doc: Prisma.Sql) =>
-    Prisma.sql`ts_headline(${configOf(viewer)}, ${escapeHtml(doc)}, ${tsquery(viewer, text)}, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, ShortWord=0, MaxFragments=2, FragmentDelimiter=" … "')`;
-  const rows = await db.$queryRaw<Array<{ id: string; rank: number; source: MatchedIn; message_id: string | null; snippet: string }>>`
-    ${foundSql(viewer, filter, text, order)},
+    Prisma.sql`ts_headline(${search.config}::regconfig, ${escapeHtml(doc)}, ${tsquery(search)}, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, ShortWord=0, MaxFragments=2, FragmentDelimiter=" … "')`;
+  const rows = await db.$queryRaw<Array<{ id: string; rank: number; source: MatchedIn; message_id: string | null; snippet: string; total: number }>>`
+    ${foundSql(viewer, filter, search, order)},
     page AS (SELECT f.* FROM found f ${after} ORDER BY f.sort ${dir}, f.id ${dir} LIMIT ${Math.abs(paging.take)})
-    SELECT p.id::text, p.rank, p.source, p.message_id::text,
+    SELECT p.id::text, p.rank, p.source, p.message_id::text, (SELECT count(*)::int FROM found) AS total,
       CASE p.source
         WHEN 'TITLE' THEN ${headline(Prisma.sql`t.title`)}
         WHEN 'MESSAGE' THEN ${headline(Prisma.sql`msg.body`)}
@@ -207,13 +228,14 @@ export async function searchPage(
       LEFT JOIN customers c ON c.id = t.customer_id
     ORDER BY p.sort ${dir}, p.id ${dir}`;
   const hits = rows.map((r) => ({ id: r.id, rank: r.rank, matchedIn: r.source, messageId: r.message_id, snippet: r.snippet }));
-  return forward ? hits : hits.reverse();
+  return { hits: forward ? hits : hits.reverse(), total: rows[0]?.total };
 }
 
 /** Whether `id` is a hit of the search (a cursor must name one). */
 export async function isMatch(db: Db, viewer: Viewer, filter: SearchFilter, text: string, id: string): Promise<boolean> {
+  const search = await searchOf(db, viewer, text);
   const [row] = await db.$queryRaw<Array<{ found: boolean }>>`
-    ${foundSql(viewer, filter, text, { field: 'CREATED_AT', direction: 'desc' })}
+    ${foundSql(viewer, filter, search, { field: 'CREATED_AT', direction: 'desc' })}
     SELECT EXISTS (SELECT 1 FROM found WHERE id = ${id}::uuid) AS found`;
   return row?.found ?? false;
 }
