@@ -14,8 +14,8 @@ export const PAGES = [
   'docs/live-updates.md',
   'docs/side-effects.md',
   'docs/security.md',
-  'docs/operations.md',
   'docs/search-bulk-merge.md',
+  'docs/operations.md',
 ];
 
 export type Block = { page: string; line: number; lang: string; flags: string[]; text: string };
