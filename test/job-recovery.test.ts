@@ -30,7 +30,7 @@ async function ownDatabase(): Promise<string> {
 }
 
 /** Holds the first request open (the process sending it dies meanwhile), answers 200 to the rest. */
-async function startStallingReceiver() {
+async function startStallingReceiver(onHeld: () => void = () => {}) {
   const hits: Array<{ webhookId: string; body: string }> = [];
   const held: http.ServerResponse[] = [];
   const server = http.createServer((req, res) => {
@@ -38,8 +38,10 @@ async function startStallingReceiver() {
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       hits.push({ webhookId: String(req.headers['webhook-id']), body });
-      if (hits.length === 1) held.push(res);
-      else res.writeHead(200).end('ok');
+      if (hits.length === 1) {
+        held.push(res);
+        onHeld();
+      } else res.writeHead(200).end('ok');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -48,7 +50,23 @@ async function startStallingReceiver() {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, hits };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    hits,
+    /** Answers the held request: 200. */
+    release: () => {
+      for (const res of held.splice(0)) res.writeHead(200).end('ok');
+    },
+  };
+}
+
+/** A team with an endpoint at `url` and one webhook job queued for it. */
+async function queuedDelivery(db: ReturnType<typeof createDb>, url: string) {
+  const team = await db.team.create({ data: { name: 'Jobs', slug: `jobs-${randomUUID().slice(0, 8)}` } });
+  const endpoint = await db.webhookEndpoint.create({ data: { teamId: team.id, url, events: ['ticket.created'], secret: 'whsec_test' } });
+  const body = JSON.stringify({ id: 'evt_x', type: 'ticket.created', data: {} });
+  await enqueueWebhook(db, { endpointId: endpoint.id, eventId: randomUUID(), eventType: 'ticket.created', body, attempt: 1 });
+  return { endpoint, body };
 }
 
 describe('jobs of a process that died', () => {
@@ -56,18 +74,14 @@ describe('jobs of a process that died', () => {
     const url = await ownDatabase();
     const db = createDb(url, 2);
     leftover('the job database pool', () => db.$disconnect());
-    const receiver = await startStallingReceiver();
-    const team = await db.team.create({ data: { name: 'Jobs', slug: 'jobs' } });
-    const endpoint = await db.webhookEndpoint.create({ data: { teamId: team.id, url: receiver.url, events: ['ticket.created'], secret: 'whsec_test' } });
-    const eventId = randomUUID();
-    const body = JSON.stringify({ id: 'evt_x', type: 'ticket.created', data: {} });
-    await enqueueWebhook(db, { endpointId: endpoint.id, eventId, eventType: 'ticket.created', body, attempt: 1 });
-
-    // A worker process takes the job and is killed while the receiver holds the request.
-    const first = run('src/worker-main.ts', [], cleanEnv({ DATABASE_URL: url, WORKERS: '1', JOB_HEARTBEAT_MS: '200' }));
-    leftover('the first worker process', () => void first.child.kill('SIGKILL'));
+    // A worker process takes the job and is killed while the receiver holds the request
+    // (at once: on a busy machine the sender's 10 s timeout must not end the attempt first).
+    let first: ReturnType<typeof run> | undefined;
+    const receiver = await startStallingReceiver(() => first?.child.kill('SIGKILL'));
+    const { endpoint, body } = await queuedDelivery(db, receiver.url);
+    first = run('src/worker-main.ts', [], cleanEnv({ DATABASE_URL: url, WORKERS: '1', JOB_HEARTBEAT_MS: '200' }));
+    leftover('the first worker process', () => void first?.child.kill('SIGKILL'));
     await eventually(() => receiver.hits.length === 1, { timeoutMs: 60_000 });
-    first.child.kill('SIGKILL');
     await first.exited;
     const locked = await db.$queryRaw<Array<{ locked_by: string | null }>>`SELECT locked_by FROM graphile_worker._private_jobs`;
     expect(locked).toHaveLength(1);
@@ -106,5 +120,25 @@ describe('jobs of a process that died', () => {
     await worker.stop();
     stopped = true;
     expect(await db.jobWorkerHeartbeat.count()).toBe(1);
+  });
+
+  test('SIGTERM while a job runs: the job finishes and is recorded, the process exits 0, and no job stays locked', async () => {
+    const url = await ownDatabase();
+    const db = createDb(url, 2);
+    leftover('the job database pool', () => db.$disconnect());
+    let worker: ReturnType<typeof run> | undefined;
+    const receiver = await startStallingReceiver(() => worker?.child.kill('SIGTERM'));
+    const { endpoint } = await queuedDelivery(db, receiver.url);
+    worker = run('src/worker-main.ts', [], cleanEnv({ DATABASE_URL: url, WORKERS: '1', JOB_HEARTBEAT_MS: '200' }));
+    leftover('the worker process', () => void worker?.child.kill('SIGKILL'));
+    await eventually(() => receiver.hits.length === 1, { timeoutMs: 60_000 });
+    // The stop waits for the running delivery; its receiver answers only now.
+    await worker.waitFor(/stopping/);
+    receiver.release();
+    expect(await worker.exited).toBe(0);
+    const deliveries = await db.webhookDelivery.findMany({ where: { endpointId: endpoint.id } });
+    expect(deliveries.map((d) => [d.attempt, d.succeeded, d.responseStatus])).toEqual([[1, true, 200]]);
+    expect(await db.$queryRaw<unknown[]>`SELECT 1 FROM graphile_worker._private_jobs`).toEqual([]);
+    expect(await db.jobWorkerHeartbeat.count()).toBe(0);
   });
 });

@@ -42,13 +42,14 @@ export function startHeartbeats(pool: pg.Pool, log: Logger, options: HeartbeatOp
          UNION
          SELECT locked_by FROM graphile_worker._private_job_queues WHERE locked_by IS NOT NULL AND locked_at < now() - $1 * interval '1 millisecond'
        ), dead AS (
-         SELECT locked_by FROM locked l WHERE NOT EXISTS (
+         SELECT locked_by FROM locked l WHERE l.locked_by <> ALL($2::text[]) AND NOT EXISTS (
            SELECT 1 FROM job_worker_heartbeats h WHERE h.worker_id = l.locked_by AND h.beat_at > now() - $1 * interval '1 millisecond')
        ), unlocked AS (
          SELECT graphile_worker.force_unlock_workers(array_agg(locked_by)) FROM dead HAVING count(*) > 0
        )
        SELECT (SELECT array_agg(locked_by) FROM dead) AS worker_ids FROM unlocked`,
-      [staleMs],
+      // Never this process's own workers: they are alive, however late its beats are.
+      [staleMs, [...workers]],
     );
     const dead = rows[0]?.worker_ids;
     if (dead?.length) log.warn({ workerIds: dead }, 'jobs of job workers that stopped beating were unlocked, to run again');
