@@ -131,6 +131,23 @@ describe('full-text search', () => {
     byAgent.fails('FORBIDDEN');
   });
 
+  test('a page of hits runs a fixed number of SQL statements, whatever its size (totalCount included)', async ({ team, customer, app: { sql } }) => {
+    for (let i = 0; i < 12; i++) await newTicket(team.keys.write, { title: `Lamp ${i}`, body: 'the lamp flickers', customerId: customer.id });
+    const countFor = async (first: number) => {
+      await search(team.keys.read, { search: 'flickers' });
+      sql.length = 0;
+      const data = (await execute(Search, { as: team.keys.read, variables: { filter: { search: 'flickers' }, orderBy: relevance, first } })).ok();
+      expect(data.tickets.edges).toHaveLength(first);
+      expect(data.tickets.totalCount).toBe(12);
+      return sql.filter((q) => !q.includes('"api_keys"')).length;
+    };
+    const few = await countFor(2);
+    const many = await countFor(12);
+    expect(many).toBe(few);
+    // The team's configuration, the page with its count and snippets, the tickets' rows.
+    expect(many).toBeLessThanOrEqual(3);
+  });
+
   test('bad input: too long, RELEVANCE without a search; any syntax is answered', async ({ team, execute }) => {
     const long = await execute(Search, { as: team.keys.read, variables: { filter: { search: 'x'.repeat(501) } } });
     expect(long.fails('BAD_USER_INPUT').extensions?.fields).toEqual([{ path: 'filter.search', message: 'must be at most 500 characters' }]);
