@@ -18,7 +18,7 @@ const Bulk = graphql(`
     bulkUpdateTickets(input: $input) {
       updatedIds
       updated { id status priority tags category assignee { id } }
-      errors { id code message }
+      errors { ticketId code message }
       job { id total }
     }
   }
@@ -26,7 +26,7 @@ const Bulk = graphql(`
 
 const Job = graphql(`
   query BulkJobProgress($id: ID!) {
-    bulkJob(id: $id) { id total done failed finished errors { id code message } }
+    bulkJob(id: $id) { id total done failed finished errors { ticketId code message } }
   }
 `);
 
@@ -100,8 +100,8 @@ describe('bulkUpdateTickets by ids', () => {
       { id: b.id, status: 'PENDING', priority: 'HIGH', tags: ['keep', 'bulk'], category: 'billing', assignee: { id: agent.id } },
     ]);
     expect(out.errors).toEqual([
-      { id: foreign.id, code: 'NOT_FOUND', message: 'Ticket not found' },
-      { id: missing, code: 'NOT_FOUND', message: 'Ticket not found' },
+      { ticketId: foreign.id, code: 'NOT_FOUND', message: 'Ticket not found' },
+      { ticketId: missing, code: 'NOT_FOUND', message: 'Ticket not found' },
     ]);
     expect(out.job).toBeNull();
     // The other team's ticket is untouched.
@@ -141,7 +141,7 @@ describe('bulkUpdateTickets by ids', () => {
     const out = (await execute(Bulk, { as: team.keys.write, variables: { input: { ids: [full.id, fine.id], patch: { addTags: ['one-more'] } } } })).ok()
       .bulkUpdateTickets;
     expect(out.updatedIds).toEqual([fine.id]);
-    expect(out.errors).toEqual([{ id: full.id, code: 'BAD_USER_INPUT', message: expect.any(String) }]);
+    expect(out.errors).toEqual([{ ticketId: full.id, code: 'BAD_USER_INPUT', message: expect.any(String) }]);
     expect((await execute(GetTicket, { as: team.keys.read, variables: { id: full.id } })).ok().ticket!.tags).toHaveLength(20);
   });
 

@@ -52,7 +52,7 @@ const queries: Record<string, Entry> = {
     expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok'),
   },
   bulkJob: {
-    document: 'query($id: ID!) { bulkJob(id: $id) { id total done failed finished errors { id code } } }',
+    document: 'query($id: ID!) { bulkJob(id: $id) { id total done failed finished errors { ticketId code } } }',
     variables: async (w) => {
       const job = await testApp().db.bulkJob.create({ data: { teamId: w.a.team.id, viewer: {}, patch: {}, ticketIds: [], total: 0, finishedAt: new Date() } });
       return { id: encodeId('BulkJob', job.id) };
@@ -95,7 +95,7 @@ const mutations: Record<string, Entry> = {
     expect: o('ok', F, 'ok', F, F, U, NF),
   },
   bulkUpdateTickets: {
-    document: 'mutation($input: BulkUpdateTicketsInput!) { bulkUpdateTickets(input: $input) { updatedIds updated { id title } errors { id code } job { id } } }',
+    document: 'mutation($input: BulkUpdateTicketsInput!) { bulkUpdateTickets(input: $input) { updatedIds updated { id title } errors { ticketId code } job { id } } }',
     variables: (w) => ({ input: { ids: [w.ids.ticket], patch: { priority: 'HIGH' } } }),
     expect: o('ok', F, 'ok', F, F, U, 'ok'),
   },

@@ -16,7 +16,8 @@ const NO_TEAM = '00000000-0000-0000-0000-000000000000';
 const BulkUpdateError = builder.objectRef<bulk.BulkError>('BulkUpdateError').implement({
   description: 'A ticket of a bulk update that was not changed, and why.',
   fields: (t) => ({
-    id: t.id({ description: 'The ticket (tkt_…), as it was given.', resolve: (e) => encodeId('Ticket', e.id) }),
+    // Not `id`: this is no object of its own, and a normalized cache would take it for the ticket.
+    ticketId: t.id({ description: 'The ticket (tkt_…) that was not changed.', resolve: (e) => encodeId('Ticket', e.id) }),
     code: t.exposeString('code', { description: 'The error code the ticket alone would have answered (NOT_FOUND, CONFLICT, BAD_USER_INPUT, …).' }),
     message: t.exposeString('message', { description: 'What went wrong.' }),
   }),
