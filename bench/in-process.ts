@@ -27,6 +27,8 @@ export async function inProcessApp(teamName: string) {
 
   return {
     app,
+    db,
+    url: database.url,
     team,
     secret,
     post,

@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db.js';
 import { migrate } from './platform/migrate.js';
+import { bulkTasks } from './domain/bulk.js';
 import { startJobs } from './jobs/start.js';
 import { createLogger } from './logger.js';
 import { loadManifest } from './plugins/persisted-operations.js';
@@ -69,7 +70,9 @@ runProcess({ name: 'ticketql', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_
     onError: (err) => log.warn({ err: (err as Error).message }, 'live event not published'),
   });
 
-  if (config.workers > 0) await startJobs(life, config, { databaseUrl: database.url, db, log, concurrency: config.workers });
+  if (config.workers > 0) {
+    await startJobs(life, config, { databaseUrl: database.url, db, log, concurrency: config.workers, tasks: bulkTasks({ db, bus, log }) });
+  }
 
   const tracing = config.otlpEndpoint ? createTracing(config.otlpEndpoint) : undefined;
   if (tracing) life.onStop('tracing', () => tracing.shutdown());

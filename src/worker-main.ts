@@ -3,7 +3,10 @@
 // (lifecycle.ts): running jobs finish, then the database goes.
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db.js';
+import { bulkTasks } from './domain/bulk.js';
 import { startJobs } from './jobs/start.js';
+import { createEventBus } from './live/bus.js';
+import { connectRedis } from './live/redis.js';
 import { createLogger } from './logger.js';
 import { runProcess, StartupError } from './platform/lifecycle.js';
 import { openDatabase } from './platform/runtime.js';
@@ -28,7 +31,11 @@ runProcess({ name: 'ticketql worker', log, stepTimeoutMs: config.shutdownTimeout
   life.onStop('database', () => database.stop());
   const db = createDb(database.url, Math.max(2, config.workers));
   life.onStop('database pool', () => db.$disconnect());
-  await startJobs(life, config, { databaseUrl: database.url, db, log, concurrency });
+  // Bulk updates change tickets here: their live events reach the servers through Redis.
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
+  if (redis) life.onStop('redis', () => redis.close());
+  const bus = createEventBus({ redis, onError: (err) => log.warn({ err: (err as Error).message }, 'live event not published') });
+  await startJobs(life, config, { databaseUrl: database.url, db, log, concurrency, tasks: bulkTasks({ db, bus, log }) });
   log.info({ concurrency }, 'worker running');
   life.progress(`ticketql worker is running: ${concurrency} job${concurrency === 1 ? '' : 's'} at once; Ctrl-C or SIGTERM stops it`);
 });

@@ -6,14 +6,15 @@ import { parse, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { describe, expect, test } from 'vitest';
 import { schema } from '../src/schema/index.js';
-import { execute } from './support/app.js';
+import { encodeId } from '../src/ids.js';
+import { execute, testApp } from './support/app.js';
 import { createWorld, ROLES, SECRETS, type Role, type World } from './support/world.js';
 
 type Outcome = 'ok' | 'null' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
 type Entry = {
   /** The operation, calling the field once. */
   document: string;
-  variables?: (w: World) => Record<string, unknown>;
+  variables?: (w: World) => Record<string, unknown> | Promise<Record<string, unknown>>;
   expect: Record<Role, Outcome>;
 };
 
@@ -47,12 +48,20 @@ const queries: Record<string, Entry> = {
     expect: o('ok', 'ok', 'ok', 'ok', NF, U, NF),
   },
   tickets: {
-    document: `{ tickets(first: 10, filter: { updatedAfter: "2000-01-01T00:00:00Z", updatedBefore: "2100-01-01T00:00:00Z" }) { totalCount edges { node { ${TICKET_VIEW} } } } }`,
+    document: `{ tickets(first: 10, filter: { updatedAfter: "2000-01-01T00:00:00Z", updatedBefore: "2100-01-01T00:00:00Z" }) { totalCount edges { node { ${TICKET_VIEW} mergedInto { id } } } } }`,
     expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok'),
   },
   events: {
     document: '{ events(first: 10) { edges { cursor node { cursor type changedFields message { body isInternal } ticket { id title } } } pageInfo { endCursor } } }',
     expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok'),
+  },
+  bulkJob: {
+    document: 'query($id: ID!) { bulkJob(id: $id) { id total done failed finished errors { ticketId code } } }',
+    variables: async (w) => {
+      const job = await testApp().db.bulkJob.create({ data: { teamId: w.a.team.id, viewer: {}, patch: {}, ticketIds: [], total: 0, finishedAt: new Date() } });
+      return { id: encodeId('BulkJob', job.id) };
+    },
+    expect: o('ok', 'ok', 'ok', F, F, U, NF),
   },
   customer: {
     document: 'query($id: ID!) { customer(id: $id) { id email tickets(first: 5) { totalCount } } }',
@@ -87,6 +96,19 @@ const mutations: Record<string, Entry> = {
   updateTicket: {
     document: 'mutation($input: UpdateTicketInput!) { updateTicket(input: $input) { cursor ticket { id title } } }',
     variables: (w) => ({ input: { id: w.ids.ticket, title: 'Renamed' } }),
+    expect: o('ok', F, 'ok', F, F, U, NF),
+  },
+  bulkUpdateTickets: {
+    document: 'mutation($input: BulkUpdateTicketsInput!) { bulkUpdateTickets(input: $input) { updatedIds updated { id title } errors { ticketId code } job { id } } }',
+    variables: (w) => ({ input: { ids: [w.ids.ticket], patch: { priority: 'HIGH' } } }),
+    expect: o('ok', F, 'ok', F, F, U, 'ok'),
+  },
+  mergeTickets: {
+    document: 'mutation($input: MergeTicketsInput!) { mergeTickets(input: $input) { mergedTicketIds ticket { id title } } }',
+    variables: async (w) => {
+      const duplicate = await testApp().db.ticket.create({ data: { teamId: w.a.team.id, number: 2, title: 'Duplicate', customerId: w.a.customer.id } });
+      return { input: { sourceIds: [encodeId('Ticket', duplicate.id)], targetId: w.ids.ticket } };
+    },
     expect: o('ok', F, 'ok', F, F, U, NF),
   },
   deleteTicket: {
@@ -210,7 +232,7 @@ describe('roles matrix', () => {
     await Promise.all(
       ROLES.map(async (role) => {
         const world = await createWorld();
-        const res = await execute(document, { as: world.credentials[role], variables: entry.variables?.(world) });
+        const res = await execute(document, { as: world.credentials[role], variables: await entry.variables?.(world) });
         const value = res.data?.[field];
         const codes = (res.errors ?? []).map((e) => e.extensions?.code);
         const got: string =
@@ -225,6 +247,33 @@ describe('roles matrix', () => {
             if (body.includes(foreign)) failures.push(`${role}: response shows "${foreign}" of another customer or team`);
           }
         }
+      }),
+    );
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('roles matrix: search', () => {
+  // A word only an internal note has, a word of the public thread, the customer's email:
+  // the hits and their count are the caller's, and another team matches nothing.
+  const SEARCH = 'query($search: String!) { tickets(filter: { search: $search }, orderBy: { field: RELEVANCE, direction: DESC }) { totalCount edges { snippet matchedIn node { id } } } }';
+  test.each([
+    { search: SECRETS.internal, counts: o('ok', 'ok', 'ok', 'null', 'null', U, 'null') },
+    { search: 'Public answer', counts: o('ok', 'ok', 'ok', 'ok', 'null', U, 'null') },
+  ])('searching "$search"', async ({ search, counts }) => {
+    const failures: string[] = [];
+    await Promise.all(
+      ROLES.map(async (role) => {
+        const world = await createWorld();
+        const res = await execute(parse(SEARCH) as TypedDocumentNode<{ tickets: { totalCount: number; edges: unknown[] } }, { search: string }>, {
+          as: world.credentials[role],
+          variables: { search },
+        });
+        const code = res.errors?.[0]?.extensions?.code;
+        const total = res.data?.tickets.totalCount;
+        const got = code ? String(code) : total === 1 && res.data?.tickets.edges.length === 1 ? 'ok' : total === 0 && res.data?.tickets.edges.length === 0 ? 'null' : `count ${total}`;
+        if (got !== counts[role]) failures.push(`${role}: expected ${counts[role]}, got ${got} ${JSON.stringify(res.errors ?? res.data)}`);
+        if (role !== 'adminKey' && role !== 'readKey' && role !== 'agentToken' && JSON.stringify(res).includes(SECRETS.internal)) failures.push(`${role}: leaks the note`);
       }),
     );
     expect(failures).toEqual([]);

@@ -60,6 +60,10 @@ afterAll(async () => {
   await smtp?.close();
 });
 
+const MergeForMail = graphql(`
+  mutation MergeForMail($input: MergeTicketsInput!) { mergeTickets(input: $input) { mergedTicketIds } }
+`);
+
 const mailsTo = (address: string) => smtp.mails.filter((m) => m.to.includes(address));
 const endpointIds = async (teamId: string) => (await testApp().db.webhookEndpoint.findMany({ where: { teamId }, select: { id: true } })).map((e) => e.id);
 const header = (raw: string, name: string) => new RegExp(`^${name}: (.*)$`, 'mi').exec(raw)?.[1];
@@ -92,6 +96,23 @@ describe('emails', () => {
     expect(header(status!.raw, 'Subject')).toBe('[#1] Printer on fire: resolved');
     expect(header(status!.raw, 'References')).toBe(thread);
     for (const mail of smtp.mails) expect(mail.raw).not.toContain('INTERNAL: customer is difficult');
+  });
+
+  test('a merge mails the customer of each source once, where the conversation went; never the copied internal notes', async () => {
+    const t = await createTeam();
+    const kim = `kim-merge-${t.team.slug}@example.com`;
+    const target = await newTicket(t.keys.write, { title: 'Original', customer: { email: kim } });
+    const dup = await newTicket(t.keys.write, { title: 'Duplicate', customer: { email: kim } });
+    await execute(AddMessage, { as: t.tokens.agent, variables: { input: { ticketId: dup.id, body: 'INTERNAL: a duplicate', isInternal: true } } });
+    await eventually(() => mailsTo(kim).length === 2);
+    (await execute(MergeForMail, { as: t.tokens.agent, variables: { input: { sourceIds: [dup.id], targetId: target.id } } })).ok();
+    await eventually(() => mailsTo(kim).length === 3);
+    await jobsDone(testApp().db, 'to', [kim]); // nothing more is coming: no separate status mail
+    const merged = mailsTo(kim)[2]!;
+    expect(mailsTo(kim)).toHaveLength(3);
+    expect(header(merged.raw, 'Subject')).toBe('[#2] Duplicate: merged');
+    expect(merged.raw).toContain('This ticket was merged into ticket #1, where the conversation continues.');
+    for (const mail of mailsTo(kim)) expect(mail.raw).not.toContain('INTERNAL: a duplicate');
   });
 
   test('a rolled-back change sends nothing', async () => {

@@ -104,7 +104,15 @@ describe('tickets: filters', () => {
       SELECT c.relname::text AS name, c.reloptions::text[] AS options FROM pg_class c JOIN pg_am am ON am.oid = c.relam
       WHERE am.amname = 'gin' AND c.relnamespace = 'public'::regnamespace ORDER BY c.relname`;
     expect(indexes).toEqual(
-      ['customers_email_trgm_idx', 'customers_name_trgm_idx', 'tickets_tags_idx', 'tickets_title_trgm_idx'].map((name) => ({ name, options: ['fastupdate=off'] })),
+      [
+        'customers_email_trgm_idx',
+        'customers_name_trgm_idx',
+        'customers_search_tsv_idx',
+        'messages_body_tsv_idx',
+        'tickets_tags_idx',
+        'tickets_title_trgm_idx',
+        'tickets_title_tsv_idx',
+      ].map((name) => ({ name, options: ['fastupdate=off'] })),
     );
   });
 

@@ -15,11 +15,16 @@ export const visibleTickets = (viewer: Viewer): Prisma.TicketWhereInput =>
     ? { teamId: teamOf(viewer), customerId: viewer.customerId ?? NO_TEAM }
     : { teamId: teamOf(viewer) };
 
-/** The same rule as visibleTickets, as SQL over the `tickets` table (hand-written statements). */
-export const visibleTicketsSql = (viewer: Viewer): Prisma.Sql =>
-  viewer.role === 'CUSTOMER'
-    ? Prisma.sql`team_id = ${teamOf(viewer)}::uuid AND customer_id = ${viewer.customerId ?? NO_TEAM}::uuid`
-    : Prisma.sql`team_id = ${teamOf(viewer)}::uuid`;
+/**
+ * The same rule as visibleTickets, as SQL over the `tickets` table (hand-written
+ * statements); `alias` qualifies the columns in statements that join other tables.
+ */
+export const visibleTicketsSql = (viewer: Viewer, alias?: 't'): Prisma.Sql => {
+  const col = (name: string) => Prisma.raw(alias ? `${alias}.${name}` : name);
+  return viewer.role === 'CUSTOMER'
+    ? Prisma.sql`${col('team_id')} = ${teamOf(viewer)}::uuid AND ${col('customer_id')} = ${viewer.customerId ?? NO_TEAM}::uuid`
+    : Prisma.sql`${col('team_id')} = ${teamOf(viewer)}::uuid`;
+};
 
 export const visibleMessages = (viewer: Viewer): Prisma.MessageWhereInput =>
   viewer.role === 'CUSTOMER'
@@ -35,8 +40,11 @@ export const visibleAgents = (viewer: Viewer): Prisma.AgentWhereInput => ({ team
 
 export const visibleApiKeys = (viewer: Viewer): Prisma.ApiKeyWhereInput => ({ teamId: teamOf(viewer) });
 
-/** Ticket fields only staff may see, also in the changedFields of events. */
-export const STAFF_ONLY_TICKET_FIELDS: ReadonlySet<string> = new Set(['notes', 'metadata']);
+/**
+ * Ticket fields only staff may see, also in the changedFields of events (mergedFrom: the
+ * tickets merged into this one, which may be other customers').
+ */
+export const STAFF_ONLY_TICKET_FIELDS: ReadonlySet<string> = new Set(['notes', 'metadata', 'mergedFrom']);
 const CUSTOMER_VISIBLE_TICKET_FIELDS = ['title', 'status', 'priority', 'category', 'tags', 'assigneeId'];
 
 /**

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { createApiKey } from '../auth/api-keys.js';
 import type { Viewer } from '../auth/viewer.js';
-import { conflictOnDuplicate, notFound } from '../errors.js';
+import type { Tx } from '../db.js';
+import { badInput, conflictOnDuplicate, notFound } from '../errors.js';
 import type { ApiKeyMode, TicketPriority } from '../generated/prisma/enums.js';
 import { change, type Deps } from './change.js';
 import { DEFAULT_SLA_TARGETS } from './sla.js';
@@ -21,7 +22,30 @@ export const TeamFields = z.object({
   acceptsPublicTickets: z.boolean().nullish(),
   presenceShowsAgentNames: z.boolean().nullish(),
   slaTargets: SlaTargets.nullish(),
+  searchConfiguration: z.string().trim().toLowerCase().max(63).optional(),
 });
+
+/**
+ * Checks a text search configuration against those PostgreSQL has (pg_catalog's:
+ * simple, english, german, …), so that no search can fail on an unknown one.
+ */
+async function checkSearchConfiguration(tx: Tx, name: string): Promise<void> {
+  const known = await tx.$queryRaw<Array<{ name: string }>>`
+    SELECT c.cfgname::text AS name FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace WHERE n.nspname = 'pg_catalog' ORDER BY 1`;
+  if (!known.some((c) => c.name === name)) {
+    throw badInput([{ path: 'input.searchConfiguration', message: `must be one of ${known.map((c) => c.name).join(', ')}` }]);
+  }
+}
+
+/**
+ * Indexes the team's texts again in its new configuration, in the change's transaction:
+ * writing a text column to itself fires the trigger that computes its tsvector.
+ */
+async function reindexTeam(tx: Tx, teamId: string): Promise<void> {
+  await tx.$executeRaw`UPDATE tickets SET title = title WHERE team_id = ${teamId}::uuid`;
+  await tx.$executeRaw`UPDATE messages SET body = body WHERE ticket_id IN (SELECT id FROM tickets WHERE team_id = ${teamId}::uuid)`;
+  await tx.$executeRaw`UPDATE customers SET name = name WHERE team_id = ${teamId}::uuid`;
+}
 
 export const DUPLICATE_SLUG = 'A team with this slug exists';
 
@@ -62,6 +86,8 @@ export async function updateTeam(deps: Deps, viewer: Viewer, teamId: string, raw
   const input = v.parseInput(TeamFields.partial(), raw);
   return conflictOnDuplicate(
     change(deps, async ({ tx }) => {
+      const config = input.searchConfiguration;
+      if (config !== undefined) await checkSearchConfiguration(tx, config);
       for (const target of input.slaTargets ?? []) {
         await tx.slaTarget.upsert({
           where: { teamId_priority: { teamId: id, priority: target.priority } },
@@ -69,7 +95,8 @@ export async function updateTeam(deps: Deps, viewer: Viewer, teamId: string, raw
           update: target,
         });
       }
-      return tx.team.update({
+      const before = config === undefined ? undefined : await tx.team.findUniqueOrThrow({ where: { id }, select: { searchConfig: true } });
+      const team = await tx.team.update({
         where: { id },
         data: {
           ...(input.name !== undefined && { name: input.name }),
@@ -77,8 +104,11 @@ export async function updateTeam(deps: Deps, viewer: Viewer, teamId: string, raw
           ...(input.supportEmail !== undefined && { supportEmail: input.supportEmail }),
           ...(input.acceptsPublicTickets != null && { acceptsPublicTickets: input.acceptsPublicTickets }),
           ...(input.presenceShowsAgentNames != null && { presenceShowsAgentNames: input.presenceShowsAgentNames }),
+          ...(config !== undefined && { searchConfig: config }),
         },
       });
+      if (before && before.searchConfig !== team.searchConfig) await reindexTeam(tx, id);
+      return team;
     }),
     DUPLICATE_SLUG,
   );

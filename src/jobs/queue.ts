@@ -2,7 +2,7 @@
 // caller's transaction: they exist if and only if the change they belong to commits.
 import type { Tx } from '../db.js';
 
-export type TaskName = 'email:send' | 'webhook:deliver';
+export type TaskName = 'email:send' | 'webhook:deliver' | 'tickets:bulk-update';
 
 export async function addJob(
   tx: Pick<Tx, '$executeRaw'>,

@@ -15,6 +15,7 @@ export const WEBHOOK_EVENT_TYPES: Record<TicketEventType, string> = {
   ASSIGNED: 'ticket.assigned',
   MESSAGE_ADDED: 'ticket.message_added',
   DELETED: 'ticket.deleted',
+  MERGED: 'ticket.merged',
 };
 
 export type Snapshot = { ticket: Ticket; message?: Message };
@@ -39,6 +40,7 @@ function ticketData(ticket: Ticket) {
     createdAt: ticket.createdAt,
     updatedAt: ticket.updatedAt,
     closedAt: ticket.closedAt,
+    mergedIntoId: ticket.mergedIntoId && encodeId('Ticket', ticket.mergedIntoId),
   };
 }
 
@@ -140,6 +142,7 @@ function email(ticket: Ticket, replyId: string | undefined, to: string, subject:
 async function emailsFor(tx: Tx, event: EventOfChange, { ticket, message }: Snapshot): Promise<Email[]> {
   const needsCustomer =
     event.type === 'CREATED' ||
+    event.type === 'MERGED' ||
     (event.type === 'UPDATED' && event.changedFields.includes('status')) ||
     (event.type === 'MESSAGE_ADDED' && message && !message.isInternal && message.sender === 'AGENT');
   if (!needsCustomer) return [];
@@ -172,6 +175,8 @@ async function emailsFor(tx: Tx, event: EventOfChange, { ticket, message }: Snap
         ]),
       );
     }
+  } else if (customer && event.type === 'MERGED') {
+    out.push(email(ticket, event.id, customer.email, `${tag}: merged`, [greeting, message?.body ?? `Your ticket #${ticket.number} was merged.`]));
   } else if (customer && event.type === 'UPDATED') {
     out.push(email(ticket, event.id, customer.email, `${tag}: ${STATUS_WORDS[ticket.status]}`, [greeting, `Your ticket #${ticket.number} is now ${STATUS_WORDS[ticket.status]}.`]));
   } else if (customer && message) {

@@ -5,9 +5,13 @@ import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
 import type { Lifecycle } from '../platform/lifecycle.js';
 import { createMailer } from './mail.js';
-import { startWorker } from './worker.js';
+import { startWorker, type WorkerOptions } from './worker.js';
 
-export async function startJobs(life: Lifecycle, config: Config, options: { databaseUrl: string; db: Db; log: Logger; concurrency: number }) {
+export async function startJobs(
+  life: Lifecycle,
+  config: Config,
+  options: { databaseUrl: string; db: Db; log: Logger; concurrency: number; tasks?: WorkerOptions['tasks'] },
+) {
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir });
   life.onStop('mailer', () => mailer.close());
   const worker = await life.step(() =>

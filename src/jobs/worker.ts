@@ -29,7 +29,12 @@ export type WorkerOptions = {
    * Run only these kinds of job (e.g. processes that deliver webhooks but send no mail);
    * the others wait for a worker that runs them. @default every kind
    */
-  only?: ReadonlyArray<'email:send' | 'webhook:deliver'>;
+  only?: ReadonlyArray<'email:send' | 'webhook:deliver' | 'tickets:bulk-update'>;
+  /**
+   * Tasks defined above this layer (bulk updates run domain code), by name; `only`
+   * leaves them out too. @default none
+   */
+  tasks?: Record<string, (payload: unknown) => Promise<void>>;
   /** How often the workers beat (jobs/heartbeats.ts). @default 10000 */
   heartbeatMs?: number;
 };
@@ -76,6 +81,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
       else log.debug(message);
     }),
     taskList: onlyThese(options.only, {
+      ...options.tasks,
       'idempotency:purge': async () => {
         const purged = await purgeExpiredIdempotencyRecords(options.db);
         if (purged > 0) log.info({ purged }, 'expired idempotency records deleted');

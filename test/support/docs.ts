@@ -14,6 +14,7 @@ export const PAGES = [
   'docs/live-updates.md',
   'docs/side-effects.md',
   'docs/security.md',
+  'docs/search-bulk-merge.md',
   'docs/operations.md',
 ];
 
@@ -42,12 +43,13 @@ export function blocksOf(page: string): Block[] {
 // What examples print and later ones refer to. Of each kind, the first one in an
 // answer is the one "returned" (createTicket's ticket comes before its customer).
 const RECORDED: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
-  [/\b(team|agt|cus|tkt|msg|key|whe|whd|evt)_[0-9A-Za-z]{22}\b/g, (m) => m[1]!],
+  [/\b(team|agt|cus|tkt|msg|key|whe|whd|evt|bulk)_[0-9A-Za-z]{22}\b/g, (m) => m[1]!],
   [/\bsk_live_[0-9A-Za-z]{32}\b/g, () => 'sk_live'],
   [/\beyJ[\w-]+\.[\w-]+\.[\w-]+/g, () => 'eyJ'],
   [/\bwhsec_[A-Za-z0-9+/]{32}/g, () => 'whsec'],
 ];
-const PLACEHOLDER = /\b(sk_test|sk_live|whsec|team|agt|cus|tkt|msg|key|whe|whd|evt)_…|\beyJ…/g;
+// `tkt_…-1` is the value of the kind returned before the latest one (merging two tickets).
+const PLACEHOLDER = /\b(sk_test|sk_live|whsec|team|agt|cus|tkt|msg|key|whe|whd|evt|bulk)_…(-1)?|\beyJ…/g;
 
 const squash = (s: string) => s.replace(/\s+/g, '');
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -80,6 +82,7 @@ export type WalkOptions = {
 
 export class Walkthrough {
   private readonly latest = new Map<string, string>();
+  private readonly previous = new Map<string, string>();
   private base: string;
   private readonly background: ChildProcess[] = [];
   /** What the last example printed, for a `text output` block right after it. */
@@ -105,10 +108,10 @@ export class Walkthrough {
   }
 
   private substitute(block: Block): string {
-    return this.fixedValues(block.text).replace(PLACEHOLDER, (match, prefix: string | undefined) => {
+    return this.fixedValues(block.text).replace(PLACEHOLDER, (match, prefix: string | undefined, before: string | undefined) => {
       if (prefix === 'sk_test') return this.options.devKey;
       const kind = prefix ?? 'eyJ';
-      const value = this.latest.get(kind);
+      const value = (before ? this.previous : this.latest).get(kind);
       if (!value) throw new Error(`${where(block)}: ${match} stands for a value no example before it printed`);
       return value;
     });
@@ -121,6 +124,8 @@ export class Walkthrough {
         const kind = kindOf(m);
         if (seen.has(kind)) continue;
         seen.add(kind);
+        const latest = this.latest.get(kind);
+        if (latest && latest !== m[0]) this.previous.set(kind, latest);
         this.latest.set(kind, m[0]);
       }
     }

@@ -28,6 +28,7 @@ export const TicketEventTypeEnum = builder.enumType('TicketEventType', {
     ASSIGNED: { description: 'The ticket was assigned to an agent.' },
     MESSAGE_ADDED: { description: 'A message was added.' },
     DELETED: { description: 'The ticket was deleted.' },
+    MERGED: { description: 'The ticket was merged into another (see Ticket.mergedInto): it is CLOSED now.' },
   } as const,
 });
 

@@ -65,6 +65,10 @@ builder.relayMutationField(
         type: [SlaTargetInput],
         description: 'Targets to set, by priority; they apply to new tickets and priority changes.',
       }),
+      searchConfiguration: t.string({
+        description:
+          "PostgreSQL text search configuration of the team's search: simple (the default: words as written), english, german, …; existing texts are indexed again.",
+      }),
     }),
   },
   {
@@ -78,6 +82,7 @@ builder.relayMutationField(
         acceptsPublicTickets: input.acceptsPublicTickets,
         presenceShowsAgentNames: input.presenceShowsAgentNames,
         slaTargets: input.slaTargets,
+        searchConfiguration: input.searchConfiguration ?? undefined,
       });
       return { team };
     },

@@ -44,6 +44,9 @@ export const Team = builder.prismaNode('Team', {
     presenceShowsAgentNames: t.exposeBoolean('presenceShowsAgentNames', {
       description: 'Whether customers see the names of agents typing on their tickets; otherwise only that an agent is typing.',
     }),
+    searchConfiguration: t.exposeString('searchConfig', {
+      description: 'The text search configuration of ticket searches (simple, english, …): how words are split and stemmed.',
+    }),
     slaTargets: t.relation('slaTargets', {
       description: 'Service level targets by priority.',
       query: { orderBy: { priority: 'asc' } },

@@ -2,14 +2,14 @@ import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { badInput, notFound } from '../../errors.js';
-import { visibleCustomers, visibleTickets } from '../../auth/visibility.js';
+import { visibleTickets } from '../../auth/visibility.js';
 import { builder } from '../builder.js';
-import { containsText } from '../common/search.js';
 import { checkCursor } from '../common/cursors.js';
 import { OrderDirectionEnum } from '../common/enums.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { TicketPriorityEnum } from '../teams/types.js';
+import { countMatches, isMatch, searchPage, searchText, type Hit, type SearchFilter } from './search.js';
 import { Ticket, TicketStatusEnum } from './types.js';
 
 const TicketOrderFieldEnum = builder.enumType('TicketOrderField', {
@@ -18,6 +18,7 @@ const TicketOrderFieldEnum = builder.enumType('TicketOrderField', {
     CREATED_AT: { description: 'Creation time (the default, newest first).' },
     UPDATED_AT: { description: 'Last change.' },
     PRIORITY: { description: 'Priority (LOW < NORMAL < HIGH < URGENT).' },
+    RELEVANCE: { description: 'How well the ticket matches filter.search (searches only; DESC puts the best first).' },
   } as const,
 });
 
@@ -29,7 +30,26 @@ const TicketOrder = builder.inputType('TicketOrder', {
   }),
 });
 
-const TicketFilter = builder.inputType('TicketFilter', {
+const TicketSearchFieldEnum = builder.enumType('TicketSearchField', {
+  description: 'A place filter.search looks in.',
+  values: {
+    TITLE: { description: 'The title.' },
+    CUSTOMER: { description: "The customer's name and email." },
+    PUBLIC_MESSAGES: { description: 'Public messages of the thread.' },
+    INTERNAL_MESSAGES: { description: 'Internal notes (staff only: FORBIDDEN for customers).' },
+  } as const,
+});
+
+const TicketSearchMatchEnum = builder.enumType('TicketSearchMatch', {
+  description: 'Where a search found its best match in a ticket.',
+  values: {
+    TITLE: { description: 'The title.' },
+    MESSAGE: { description: 'A message of the thread (for customers: a public one).' },
+    CUSTOMER: { description: "The customer's name or email." },
+  } as const,
+});
+
+export const TicketFilter = builder.inputType('TicketFilter', {
   description: 'Conditions on tickets; all given conditions must hold.',
   fields: (t) => ({
     status: t.field({ type: [TicketStatusEnum], description: 'Any of these statuses.' }),
@@ -40,7 +60,15 @@ const TicketFilter = builder.inputType('TicketFilter', {
     assignedToMe: t.boolean({ description: 'Assigned to the calling agent (people tokens).' }),
     unassigned: t.boolean({ description: 'Assigned to nobody (true) or to somebody (false).' }),
     customerId: t.id({ description: 'Of this customer.' }),
-    search: t.string({ description: 'Substring of the title, customer name or customer email, case-insensitive.' }),
+    search: t.string({
+      description:
+        'Full-text search (at most 500 characters) of the title, the customer and the messages, in the team\'s search configuration: ' +
+        'words, "an exact phrase", -excluded, or. Substrings of the title, customer name and email match too. Customers never match internal notes.',
+    }),
+    searchIn: t.field({
+      type: [TicketSearchFieldEnum],
+      description: 'Where filter.search looks; by default everywhere the caller may (customers: not in internal notes).',
+    }),
     createdAfter: t.field({ type: 'DateTime', description: 'Created at or after this time.' }),
     createdBefore: t.field({ type: 'DateTime', description: 'Created before this time.' }),
     updatedAfter: t.field({
@@ -51,43 +79,16 @@ const TicketFilter = builder.inputType('TicketFilter', {
   }),
 });
 
-type Filter = typeof TicketFilter.$inferInput;
+export type Filter = typeof TicketFilter.$inferInput;
 
-/** At most this many matching customers are listed by ID; beyond, the search joins them. */
-const SEARCH_CUSTOMER_IDS = 1000;
+// Searches apply the filter in SQL (search.ts): a field added to TicketFilter fails to
+// compile here until SearchFilter, and so the search, has it too.
+({}) satisfies Record<Exclude<keyof Filter, keyof SearchFilter>, never>;
 
-/**
- * Title, or customer name or email, containing the text. The matching customers are
- * looked up first and their tickets matched by ID: an OR across the join to customers
- * made PostgreSQL read every ticket of the team (×10 slower at 100,000 tickets, see
- * BENCHMARKS.md), while an OR of the title and a list of customer IDs can use indexes.
- */
-async function searchWhere(db: Db, viewer: Viewer, search: string): Promise<Prisma.TicketWhereInput> {
-  const contains = containsText(search);
-  const customerMatches: Prisma.CustomerWhereInput = { OR: [{ name: contains }, { email: contains }] };
-  const customers = await db.customer.findMany({
-    where: { AND: [visibleCustomers(viewer), customerMatches] },
-    select: { id: true },
-    take: SEARCH_CUSTOMER_IDS + 1,
-  });
-  const byCustomer: Prisma.TicketWhereInput =
-    customers.length > SEARCH_CUSTOMER_IDS ? { customer: { is: customerMatches } } : { customerId: { in: customers.map((c) => c.id) } };
-  return { OR: [{ title: contains }, byCustomer] };
-}
-
-// The page and its totalCount resolve with the same filter object: its conditions
-// (with a search's customer lookup) are worked out once for both, for that viewer.
-const wheres = new WeakMap<Filter, { viewer: Viewer; where: Promise<Prisma.TicketWhereInput[]> }>();
-
-function whereOf(db: Db, viewer: Viewer, filter: Filter | null | undefined): Promise<Prisma.TicketWhereInput[]> {
-  if (!filter) return Promise.resolve([visibleTickets(viewer)]);
-  let known = wheres.get(filter);
-  if (known?.viewer !== viewer) wheres.set(filter, (known = { viewer, where: conditionsOf(db, viewer, filter) }));
-  return known.where;
-}
-
-async function conditionsOf(db: Db, viewer: Viewer, filter: Filter): Promise<Prisma.TicketWhereInput[]> {
+/** The filter's conditions, for listings without a search (searches are SQL: search.ts). */
+export function whereOf(viewer: Viewer, filter: Filter | null | undefined): Prisma.TicketWhereInput[] {
   const where: Prisma.TicketWhereInput[] = [visibleTickets(viewer)];
+  if (!filter) return where;
   if (filter.status?.length) where.push({ status: { in: filter.status } });
   if (filter.priority?.length) where.push({ priority: { in: filter.priority } });
   if (filter.category) where.push({ category: filter.category.trim().toLowerCase() });
@@ -100,8 +101,6 @@ async function conditionsOf(db: Db, viewer: Viewer, filter: Filter): Promise<Pri
   }
   if (filter.unassigned != null) where.push({ assigneeId: filter.unassigned ? null : { not: null } });
   if (filter.customerId) where.push({ customerId: uuidOf('Customer', filter.customerId, 'filter.customerId') });
-  const search = filter.search?.trim();
-  if (search) where.push(await searchWhere(db, viewer, search));
   if (filter.createdAfter) where.push({ createdAt: { gte: filter.createdAfter } });
   if (filter.createdBefore) where.push({ createdAt: { lt: filter.createdBefore } });
   // Customers filter by the updatedAt they see, so that a staff-only change does not show through.
@@ -112,6 +111,35 @@ async function conditionsOf(db: Db, viewer: Viewer, filter: Filter): Promise<Pri
 }
 
 const ORDER_COLUMNS = { CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt', PRIORITY: 'priority' } as const;
+
+// The hit behind each ticket of a search's page, for the fields of its edge; and the
+// number of hits the page's statement counted, for totalCount.
+const hits = new WeakMap<object, Hit>();
+const totals = new WeakMap<Filter, { viewer: Viewer; total: number }>();
+
+/** A search's page: its ticket IDs in SQL (search.ts), then the rows for the selection. */
+async function searchTickets(
+  db: Db,
+  viewer: Viewer,
+  args: { filter?: Filter | null; orderBy?: { field: string; direction: string } | null },
+  text: string,
+  query: { take?: number; skip?: number; cursor?: { id?: string } } & Record<string, unknown>,
+) {
+  const { take = 21, skip: _skip, cursor, ...selection } = query;
+  const filter = args.filter ?? {};
+  const field = (args.orderBy?.field ?? 'CREATED_AT') as 'RELEVANCE' | 'CREATED_AT' | 'UPDATED_AT' | 'PRIORITY';
+  const direction = args.orderBy?.direction === 'ASC' ? 'asc' : 'desc';
+  const page = await searchPage(db, viewer, filter, text, { field, direction }, { take, cursorId: cursor?.id });
+  if (page.total !== undefined && args.filter) totals.set(args.filter, { viewer, total: page.total });
+  const rows = await db.ticket.findMany({ ...(selection as object), where: { id: { in: page.hits.map((h) => h.id) } } });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return page.hits.flatMap((hit) => {
+    const row = byId.get(hit.id);
+    if (!row) return [];
+    hits.set(row, hit);
+    return [row];
+  });
+}
 
 builder.queryFields((t) => ({
   ticket: t.prismaField({
@@ -137,19 +165,54 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: TicketFilter, description: 'Conditions the tickets must meet.' }),
         orderBy: t.arg({ type: TicketOrder, description: 'Sort order; newest first by default.' }),
       },
-      totalCount: async (_connection, { filter }, { db, viewer }) => db.ticket.count({ where: { AND: await whereOf(db, viewer, filter) } }),
+      totalCount: async (_connection, { filter }, { db, viewer }) => {
+        const text = searchText(filter);
+        if (text && filter) {
+          const counted = totals.get(filter);
+          return counted?.viewer === viewer ? counted.total : countMatches(db, viewer, filter, text);
+        }
+        return db.ticket.count({ where: { AND: whereOf(viewer, filter) } });
+      },
       resolve: async (query, _root, args, { db, viewer }) => {
         const { filter, orderBy } = args;
+        const text = searchText(filter);
+        if (text && filter) {
+          await checkCursor(query, args, async (id) => ((await isMatch(db, viewer, filter, text, id)) ? 1 : 0));
+          return searchTickets(db, viewer, args, text, query);
+        }
+        if (orderBy?.field === 'RELEVANCE') throw badInput([{ path: 'orderBy.field', message: 'RELEVANCE sorts searches only: give filter.search' }]);
         await checkCursor(query, args, (id) => db.ticket.count({ where: { id, AND: [visibleTickets(viewer)] } }));
         const direction = orderBy?.direction === 'ASC' ? 'asc' : 'desc';
         const field = orderBy?.field ?? 'CREATED_AT';
         // Customers sort by the updatedAt they see.
-        const column = field === 'UPDATED_AT' && viewer.role === 'CUSTOMER' ? 'publicUpdatedAt' : ORDER_COLUMNS[field];
-        const where = { AND: await whereOf(db, viewer, filter) };
+        const column = field === 'UPDATED_AT' && viewer.role === 'CUSTOMER' ? 'publicUpdatedAt' : ORDER_COLUMNS[field as keyof typeof ORDER_COLUMNS];
+        const where = { AND: whereOf(viewer, filter) };
         return db.ticket.findMany({ ...query, where, orderBy: [{ [column]: direction }, { id: direction }] });
       },
     },
     { name: 'TicketConnection', description: 'A page of tickets.' },
-    { name: 'TicketEdge', description: 'A ticket in a page.' },
+    {
+      name: 'TicketEdge',
+      description: 'A ticket in a page; for a search, with where and how well it matched.',
+      fields: (e) => ({
+        snippet: e.string({
+          nullable: true,
+          description:
+            'For a search: an excerpt of the best match, HTML-escaped, with the matched words in <mark>…</mark> (null outside searches).',
+          resolve: (edge) => hits.get(edge.node)?.snippet ?? null,
+        }),
+        matchedIn: e.field({
+          type: TicketSearchMatchEnum,
+          nullable: true,
+          description: 'For a search: where the best match is (null outside searches).',
+          resolve: (edge) => hits.get(edge.node)?.matchedIn ?? null,
+        }),
+        rank: e.float({
+          nullable: true,
+          description: 'For a search: how well the ticket matches, higher is better; RELEVANCE sorts by it (null outside searches).',
+          resolve: (edge) => hits.get(edge.node)?.rank ?? null,
+        }),
+      }),
+    },
   ),
 }));

@@ -157,6 +157,18 @@ export const Ticket = builder.prismaNode('Ticket', {
   },
 });
 
+// Beside the type rather than in it: a field of Ticket typed by its own ref makes the ref's type circular.
+builder.prismaObjectField(Ticket, 'mergedInto', (t) =>
+  t.field({
+    type: Ticket,
+    nullable: true,
+    description: 'The ticket this one was merged into (it is CLOSED then); null when not merged, or when the caller cannot see that ticket.',
+    select: { mergedIntoId: true },
+    resolve: (ticket, _args, { db, viewer }) =>
+      ticket.mergedIntoId ? db.ticket.findFirst({ where: { id: ticket.mergedIntoId, AND: [visibleTickets(viewer)] } }) : null,
+  }),
+);
+
 builder.prismaObjectField(Customer, 'tickets', (t) =>
   t.relatedConnection(
     'tickets',
