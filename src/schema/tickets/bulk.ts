@@ -3,7 +3,7 @@ import * as bulk from '../../domain/bulk.js';
 import { badInput, notFound } from '../../errors.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
-import { readBack } from '../common/payloads.js';
+import { payloadCursor, readBack } from '../common/payloads.js';
 import { staffRead, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { TicketPriorityEnum } from '../teams/types.js';
@@ -127,6 +127,7 @@ builder.relayMutationField(
   {
     description: 'What the bulk update did, or the job that does it.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       updated: t.field({
         type: [Ticket],
         ...readBack,

@@ -1,7 +1,7 @@
 import { mergeTickets } from '../../domain/merge.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
-import { readBack } from '../common/payloads.js';
+import { payloadCursor, readBack } from '../common/payloads.js';
 import { staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Ticket } from './types.js';
@@ -30,6 +30,7 @@ builder.relayMutationField(
   {
     description: 'The merged tickets.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       ticket: t.field({ type: Ticket, ...readBack, description: 'The target, after the merge.', resolve: (r) => r.target }),
       mergedTicketIds: t.idList({ description: 'IDs of the tickets merged into it.', resolve: (r) => r.sources.map((id) => encodeId('Ticket', id)) }),
     }),
