@@ -16,6 +16,7 @@ export const ID_PREFIXES = {
   WebhookEndpoint: 'whe',
   WebhookDelivery: 'whd',
   TicketEvent: 'evt',
+  Attachment: 'att',
 } as const;
 
 export type IdType = keyof typeof ID_PREFIXES;

@@ -11,7 +11,7 @@ const LAYERS: string[][] = [
   ['generated'],
   ['config.ts', 'logger.ts', 'errors.ts', 'ids.ts', 'db.ts'],
   ['platform'],
-  ['auth', 'webhooks'],
+  ['auth', 'webhooks', 'attachments'],
   ['live', 'jobs'],
   ['domain'],
   ['context.ts'],

@@ -16,6 +16,8 @@ import './api-keys/operations.js';
 import './tickets/types.js';
 import './tickets/queries.js';
 import './tickets/mutations.js';
+import './attachments/types.js';
+import './attachments/mutations.js';
 import './messages/types.js';
 import './messages/mutations.js';
 import './events/types.js';
