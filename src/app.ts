@@ -70,6 +70,12 @@ export type AppOptions = {
   persisted?: { mode: PersistedMode; manifest?: Map<string, string> };
 };
 
+/** Where a request was sent, for links in its answers: its URL, or for a WebSocket operation the upgrade's Host. */
+function originOf(request: Request | undefined, req: ServerContext['req'] | undefined): string {
+  if (request?.url) return new URL(request.url).origin;
+  return `http://${req?.headers.host ?? 'localhost'}`;
+}
+
 export function buildApp(options: AppOptions) {
   const { db, log, jwtSecret, redis } = options;
   const bus = options.bus ?? createEventBus({});
@@ -121,7 +127,7 @@ export function buildApp(options: AppOptions) {
           metrics,
           limits,
           dropConnection,
-          attachments: { ...files, base: files.limits.publicUrl ?? new URL(request.url).origin },
+          attachments: { ...files, base: files.limits.publicUrl ?? originOf(request, req) },
           viewer: await (connectionParams ? viewers.ofConnection(connectionParams) : viewers.ofRequest(request)),
         };
       } catch (err) {
