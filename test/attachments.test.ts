@@ -8,14 +8,18 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject } from 'vitest';
 import { createLinks } from '../src/attachments/links.js';
 import { directoryStore } from '../src/attachments/store.js';
+import { parse } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { decodeId } from '../src/ids.js';
 import { createMailer } from '../src/jobs/mail.js';
 import { startWorker, type JobWorker } from '../src/jobs/worker.js';
 import { createLogger } from '../src/logger.js';
-import { JWT_SECRET, startOtherApp, testApp } from './support/app.js';
+import { execute, JWT_SECRET, startOtherApp, testApp } from './support/app.js';
+import { newTicket } from './support/operations.js';
 import { temporaryDirectory } from './support/files.js';
 import { test } from './support/fixtures.js';
 import { jobsDone } from './support/jobs.js';
+import { listeningOn, subscribe, wsClient } from './support/live.js';
 import { eventually, startReceiver, startSmtp } from './support/receivers.js';
 
 const LIMIT = 1024;
@@ -320,6 +324,65 @@ describe('who sees which file', () => {
     expect(gone.status).toBe(404);
     expect(((await gone.json()) as any).errors[0].extensions.code).toBe('NOT_FOUND');
     expect(storedFiles(team.team.id)).toEqual([]);
+  });
+});
+
+describe('no N+1', () => {
+  test('tickets with their messages’ attachments run a fixed number of SQL statements', async ({ team, customer, app: { db, sql } }) => {
+    for (let i = 0; i < 10; i++) {
+      const ticket = await newTicket(team.keys.write, { title: `t${i}`, body: 'first', customerId: customer.id });
+      const message = await db.message.findFirstOrThrow({ where: { ticketId: decodeId(ticket.id)!.uuid } });
+      await db.attachment.createMany({
+        data: [0, 1].map((n) => ({
+          teamId: team.team.id,
+          messageId: message.id,
+          uploader: 'test',
+          filename: `f${n}.png`,
+          contentType: 'image/png',
+          byteSize: 1,
+          checksum: '0'.repeat(64),
+          storageKey: `${team.team.id}/${crypto.randomUUID()}`,
+          storedAt: new Date(),
+        })),
+      });
+    }
+    const document = parse(
+      `query($first: Int!) { tickets(first: $first) { edges { node { messages(first: 5) { edges { node { attachments { id filename url } } } } } } } }`,
+    ) as TypedDocumentNode<any, { first: number }>;
+    const countFor = async (first: number) => {
+      await execute(document, { as: team.keys.read, variables: { first: 1 } });
+      sql.length = 0;
+      const data = (await execute(document, { as: team.keys.read, variables: { first } })).ok();
+      expect(data.tickets.edges.map((e: any) => e.node.messages.edges[0].node.attachments.length)).toEqual(Array(first).fill(2));
+      return sql.filter((q) => !q.includes('"api_keys"')).length;
+    };
+    const few = await countFor(2);
+    const many = await countFor(10);
+    expect(many).toBe(few);
+    expect(many).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('live events', () => {
+  test('messageAdded carries the files to those who may see the message: staff get the note’s, the customer only the reply’s', async ({ team, ticket }) => {
+    const query = `subscription($id: ID!) { messageAdded(ticketId: $id) { body attachments { filename contentType url } } }`;
+    const staff = subscribe(wsClient(base, team.tokens.agent), query, { id: ticket.id });
+    const owner = subscribe(wsClient(base, team.tokens.customer), query, { id: ticket.id });
+    await listeningOn(base, 2);
+    await gql(ADD, { input: { ticketId: ticket.id, body: 'note', isInternal: true, attachments: slots(1) } }, { as: team.tokens.agent, files: [{ name: 'internal.png', bytes: PNG }] });
+    await gql(ADD, { input: { ticketId: ticket.id, body: 'reply', attachments: slots(1) } }, { as: team.tokens.agent, files: [{ name: 'public.png', bytes: PNG }] });
+
+    const files = (r: { data?: any }) => [r.data.messageAdded.body, r.data.messageAdded.attachments.map((a: any) => a.filename)];
+    expect((await staff.waitFor(2)).map(files)).toEqual([
+      ['note', ['internal.png']],
+      ['reply', ['public.png']],
+    ]);
+    const seen = await owner.waitFor(1);
+    expect(seen.map(files)).toEqual([['reply', ['public.png']]]);
+    const download = await fetch(seen[0]!.data!.messageAdded.attachments[0].url);
+    expect(Buffer.from(await download.arrayBuffer()).equals(PNG)).toBe(true);
+    staff.stop();
+    owner.stop();
   });
 });
 
