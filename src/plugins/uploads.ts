@@ -55,12 +55,13 @@ async function ownerOf(deps: UploadsOptions, viewer: Viewer, operations: Record<
   return { teamId: team.id, uploader: `anon:${crypto.randomUUID()}` };
 }
 
-function parseMultipart(deps: UploadsOptions, request: Request, original: Request, stored: string[]): Promise<GraphQLParams> {
+function parseMultipart(deps: UploadsOptions, request: Request, original: Request, stored: string[], raw: Readable | undefined): Promise<GraphQLParams> {
   const fileDeps = { db: deps.db, bus: deps.bus, attachments: { ...deps.files, base: '' } };
   const { maxPerMessage } = deps.files.limits;
   return new Promise((resolve, reject) => {
     if (!request.body) return reject(refuse('A multipart request needs a body'));
-    const source = Readable.from(request.body as unknown as AsyncIterable<Uint8Array>);
+    // Node's own request stream when there is one: faster than the Fetch body built over it.
+    const source = raw ?? Readable.from(request.body as unknown as AsyncIterable<Uint8Array>);
     const parser = Busboy({
       headers: { 'content-type': request.headers.get('content-type') ?? '' },
       // One part more than operations, map and the files, so that too many files says so.
@@ -146,11 +147,12 @@ function parseMultipart(deps: UploadsOptions, request: Request, original: Reques
 export function uploadsPlugin(deps: UploadsOptions): Plugin {
   const uploadsOf = new WeakMap<Request, string[]>();
   return {
-    onRequestParse({ request, setRequestParser }) {
+    onRequestParse({ request, setRequestParser, serverContext }) {
       if (request.method !== 'POST' || !isMultipart(request.headers.get('content-type'))) return;
       const stored: string[] = [];
       uploadsOf.set(request, stored);
-      setRequestParser((parsed) => parseMultipart(deps, parsed, request, stored));
+      const raw = (serverContext as { req?: Readable } | undefined)?.req;
+      setRequestParser((parsed) => parseMultipart(deps, parsed, request, stored, raw?.readable ? raw : undefined));
     },
     async onResponse({ request }) {
       const stored = uploadsOf.get(request);
