@@ -59,12 +59,16 @@ type File = { name: string; type?: string; bytes: Buffer };
 type Answer = { status: number; data?: any; errors?: Array<{ message: string; extensions?: Record<string, any> }> };
 
 /** A GraphQL request over HTTP; with `files`, a multipart one whose files go to `variables.input.attachments.<i>.file`. */
-async function gql(query: string, variables: Record<string, unknown>, options: { as?: string; files?: File[]; csrf?: boolean } = {}): Promise<Answer> {
-  const headers: Record<string, string> = options.as ? { authorization: `Bearer ${options.as}` } : {};
+async function gql(
+  query: string | undefined,
+  variables: Record<string, unknown>,
+  options: { as?: string; files?: File[]; csrf?: boolean; extensions?: object; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...(options.as && { authorization: `Bearer ${options.as}` }), ...options.headers };
   let body: string | FormData;
   if (options.files) {
     const form = new FormData();
-    form.set('operations', JSON.stringify({ query, variables }));
+    form.set('operations', JSON.stringify({ query, variables, extensions: options.extensions }));
     form.set('map', JSON.stringify(Object.fromEntries(options.files.map((_, i) => [String(i), [`variables.input.attachments.${i}.file`]]))));
     for (const [i, file] of options.files.entries()) {
       form.set(String(i), new Blob([new Uint8Array(file.bytes)], { type: file.type ?? 'application/octet-stream' }), file.name);
@@ -72,7 +76,7 @@ async function gql(query: string, variables: Record<string, unknown>, options: {
     body = form;
     if (options.csrf !== false) headers['x-graphql-csrf'] = '1';
   } else {
-    body = JSON.stringify({ query, variables });
+    body = JSON.stringify({ query, variables, extensions: options.extensions });
     headers['content-type'] = 'application/json';
   }
   const res = await fetch(`${base}/graphql`, { method: 'POST', headers, body });
@@ -228,6 +232,24 @@ describe('multipart uploads', () => {
     const answer = await gql(ADD, { input: { ticketId: ticket.id, body: 'ro', attachments: slots(1) } }, { as: team.keys.read, files: [{ name: 'x.png', bytes: PNG }] });
     expect(codeOf(answer)).toBe('FORBIDDEN');
     expect(await rowsOf(team.team.id)).toBe(0);
+  });
+
+  test('persisted operations (APQ) and Idempotency-Key work with multipart requests', async ({ team, ticket }) => {
+    const persistedQuery = { version: 1, sha256Hash: sha256(Buffer.from(ADD)) };
+    const input = (body: string) => ({ input: { ticketId: ticket.id, body, attachments: slots(1) } });
+    // The first request registers the document; the next sends its hash only.
+    await gql(ADD, input('registers'), { as: team.keys.write, files: [{ name: 'a.png', bytes: PNG }], extensions: { persistedQuery } });
+    const byHash = await gql(undefined, input('by hash'), { as: team.keys.write, files: [{ name: 'b.png', bytes: PNG }], extensions: { persistedQuery } });
+    expect(byHash.data.addMessage.message.attachments).toMatchObject([{ filename: 'b.png' }]);
+
+    const headers = { 'idempotency-key': `files-${ticket.id}` };
+    const first = await gql(ADD, input('once'), { as: team.keys.write, files: [{ name: 'c.png', bytes: PNG }], headers });
+    const again = await gql(ADD, input('once'), { as: team.keys.write, files: [{ name: 'c.png', bytes: PNG }], headers });
+    expect(again.data).toEqual(first.data);
+    // The replay's own copy of the file is not kept: three files in all.
+    await eventually(async () => (await rowsOf(team.team.id)) === 3);
+    const other = await gql(ADD, input('once'), { as: team.keys.write, files: [{ name: 'c.png', bytes: ELF }], headers });
+    expect(codeOf(other)).toBe('CONFLICT');
   });
 
   test('an Upload value cannot be forged in JSON variables', async ({ team, ticket }) => {
