@@ -26,7 +26,7 @@ import { csrfPreventionPlugin } from './plugins/csrf.js';
 import { bodyLimitPlugin } from './plugins/body-limit.js';
 import { boundedParserCaches } from './plugins/document-cache.js';
 import { errorMaskingPlugin, maskError } from './plugins/error-masking.js';
-import { idempotencyPlugin } from './plugins/idempotency.js';
+import { idempotencyPlugin, keyedMutationFields } from './plugins/idempotency.js';
 import { inputHygienePlugin } from './plugins/input-hygiene.js';
 import { limitPlugins } from './plugins/limits.js';
 import { createPersistedOperations, type PersistedMode } from './plugins/persisted-operations.js';
@@ -100,7 +100,7 @@ export function buildApp(options: AppOptions) {
   const persisted = createPersistedOperations(options.persisted?.mode ?? 'apq', options.persisted?.manifest);
 
   const yoga = createYoga<ServerContext, Context>({
-    schema,
+    schema: keyedMutationFields(schema),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // bodyLimitPlugin applies it to every body but multipart ones (see plugins/uploads.ts).

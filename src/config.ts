@@ -118,6 +118,11 @@ const EnvSchema = z.object({
   MAIL_FROM: z.string().min(3).default('ticketql <no-reply@localhost>'),
   /** Jobs (emails, webhooks) run at once in this process; 0 runs none here (see npm run worker). @default 2 */
   WORKERS: z.coerce.number().int().min(0).max(64).default(2),
+  /**
+   * How often each process's job workers beat; the jobs of a worker silent for three
+   * beats (its process died) are unlocked for others to run. @default 10000
+   */
+  JOB_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** Seconds before each webhook retry, comma-separated. @default 30,120,600,1800,3600,10800,21600,43200 */
   WEBHOOK_RETRY_SCHEDULE: z
     .string()
@@ -185,6 +190,7 @@ export type Config = {
   mailFrom: string;
   workers: number;
   webhookRetrySchedule: number[];
+  jobHeartbeatMs: number;
   limits: LimitOptions;
   maxBodyBytes: number;
   persistedOperations: 'off' | 'apq' | 'only';
@@ -244,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: e.MAIL_FROM,
     workers: e.WORKERS,
     webhookRetrySchedule: e.WEBHOOK_RETRY_SCHEDULE.split(',').map(Number),
+    jobHeartbeatMs: e.JOB_HEARTBEAT_MS,
     limits: {
       maxDepth: e.MAX_DEPTH,
       maxAliases: e.MAX_ALIASES,

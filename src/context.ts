@@ -6,6 +6,7 @@ import type { Db } from './db.js';
 import type { Limiter, RateLimitState } from './platform/rate-limits.js';
 import type { Metrics } from './platform/metrics.js';
 import type { EventBus } from './live/bus.js';
+import type { IdempotencyClaim } from './domain/idempotency.js';
 
 /** What every resolver receives. Built per request (HTTP) or per operation (WebSocket). */
 export type Context = {
@@ -27,6 +28,8 @@ export type Context = {
   rateLimit?: RateLimitState;
   /** WebSocket only: drops the connection of a subscriber that cannot keep up. */
   dropConnection?: () => void;
+  /** A mutation request sent with an Idempotency-Key (set by plugins/idempotency.ts). */
+  idempotency?: IdempotencyClaim;
 };
 
 /** What the HTTP server and the WebSocket server hand to yoga for each operation. */

@@ -10,6 +10,54 @@ export type Tx = Prisma.TransactionClient;
 /** The connection pool behind each client, for metrics. */
 export const poolOf = new WeakMap<Db, pg.Pool>();
 
+type Queryable = { sql: string };
+type PgTransaction = {
+  client: pg.PoolClient;
+  cleanup?: () => void;
+  executeRaw(query: Queryable): Promise<number>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+};
+
+/**
+ * Prisma's pg adapter, with each transaction's connection given back to the pool once,
+ * whatever fails. Prisma 6.19 ends a transaction by sending COMMIT (or ROLLBACK) and only
+ * then calling commit()/rollback(), which release the connection: when the statement
+ * fails (the server restarted, the connection broke) the release never comes, and each
+ * such failure keeps a pool slot forever until no request gets a connection (seen in a
+ * PostgreSQL restart under load). Here the failed connection is released, and destroyed,
+ * at once; a later release of the same transaction does nothing (see also prisma/orm#29952
+ * on double releases).
+ */
+class ReleasingPg extends PrismaPg {
+  override async connect() {
+    const adapter = await super.connect();
+    const start = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolationLevel) => {
+      const tx = (await start(isolationLevel)) as unknown as PgTransaction;
+      let released = false;
+      const releaseOnce = (err?: Error) => {
+        if (released) return;
+        released = true;
+        tx.cleanup?.();
+        tx.client.release(err);
+      };
+      const executeRaw = tx.executeRaw.bind(tx);
+      tx.executeRaw = async (query) => {
+        try {
+          return await executeRaw(query);
+        } catch (err) {
+          if (/^(COMMIT|ROLLBACK)$/i.test(query.sql.trim())) releaseOnce(err instanceof Error ? err : new Error(String(err)));
+          throw err;
+        }
+      };
+      tx.commit = tx.rollback = async () => releaseOnce();
+      return tx as never;
+    };
+    return adapter;
+  }
+}
+
 /** A client with its own pool; `onQuery` sees every SQL statement (tests count them). */
 export function createDb(url: string, poolSize: number, onQuery?: (sql: string) => void): Db {
   // A request waits at most 5 s for a free connection, then gets SERVICE_UNAVAILABLE
@@ -19,7 +67,7 @@ export function createDb(url: string, poolSize: number, onQuery?: (sql: string) 
   // pool; without a listener its 'error' event would crash the process. Prisma adds its
   // own only once it first connects, and credential lookups use the pool before that.
   pool.on('error', () => {});
-  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  const adapter = new ReleasingPg(pool, { disposeExternalPool: true });
   const db = onQuery ? new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] }) : new PrismaClient({ adapter });
   if (onQuery) (db as PrismaClient<'query'>).$on('query', (event) => onQuery(event.query));
   poolOf.set(db, pool);

@@ -78,4 +78,21 @@ describe('database outage', () => {
     await dropped; // the pool saw the server hang up and dropped the connection
     expect(await queryOne<{ one: number }>(db, 'idle-close-2', 'SELECT 1 AS one', [])).toEqual({ one: 1 });
   });
+
+  test('transactions whose COMMIT fails give their connection back: a pool of 2 outlives 5 of them', async () => {
+    const db = createDb(inject('databaseUrl'), 2);
+    leftover('a database pool', () => db.$disconnect());
+    const pool = poolOf.get(db)!;
+    for (let i = 0; i < 5; i++) {
+      // A deferred unique constraint fails at COMMIT, as a connection lost at that moment does.
+      const failed = db.$transaction(async (tx) => {
+        await tx.$executeRaw`CREATE TEMP TABLE commit_fault (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP`;
+        await tx.$executeRaw`INSERT INTO commit_fault VALUES (1), (1)`;
+      });
+      await expect(failed).rejects.toThrow(/commit_fault|unique/i);
+    }
+    expect(await db.$queryRaw<Array<{ one: number }>>`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+    await eventually(() => pool.totalCount === pool.idleCount, { what: () => `every connection idle, ${pool.totalCount - pool.idleCount} still out` });
+    expect(pool.waitingCount).toBe(0);
+  });
 });

@@ -1,12 +1,15 @@
 import { describe, expect, test } from 'vitest';
-import { testApp } from './support/app.js';
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { App } from '../src/app.js';
+import { otherApp, testApp } from './support/app.js';
 import { refuseTicketInsert } from './support/faults.js';
 import { createTeam } from './support/fixtures.js';
 
 const CREATE = 'mutation($title: String!) { createTicket(input: { title: $title, body: "hi" }) { ticket { id number title } } }';
 
-async function post(key: string, idempotencyKey: string | undefined, query: string, variables: Record<string, unknown>) {
-  const res = await testApp().app.yoga.fetch(
+async function post(key: string, idempotencyKey: string | undefined, query: string, variables: Record<string, unknown>, app: App = testApp().app) {
+  const res = await app.yoga.fetch(
     'http://ticketql.test/graphql',
     {
       method: 'POST',
@@ -168,5 +171,102 @@ describe('Idempotency-Key from anonymous callers', () => {
       expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('NOT_FOUND');
     }
     expect(await db.idempotencyRecord.count({ where: { scope: { startsWith: 'anonymous:' } } })).toBe(before);
+  });
+});
+
+describe('Idempotency-Key whatever fails where: exactly one write', () => {
+  const db = () => testApp().db;
+  /** The state a process leaves when it dies after the commit, before the answer is stored. */
+  const loseAnswer = (key: string, ageMinutes: number) =>
+    db().$executeRaw`UPDATE idempotency_records SET response = NULL, created_at = now() - make_interval(mins => ${ageMinutes}) WHERE key = ${key}`;
+  const READ_BACK = 'mutation($title: String!) { createTicket(input: { title: $title, body: "hi" }) { ticket { id number title messages { totalCount } } } }';
+
+  test('an answer lost after the commit is replayed from what committed, minutes later too, and no second ticket or event is written', async () => {
+    const t = await createTeam();
+    const first = await post(t.keys.write, 'lost-1', READ_BACK, { title: 'Lost answer' });
+    expect(first.body.data.createTicket.ticket).toMatchObject({ title: 'Lost answer', messages: { totalCount: 1 } });
+    await loseAnswer('lost-1', 5);
+
+    const retry = await post(t.keys.write, 'lost-1', READ_BACK, { title: 'Lost answer' });
+    expect(retry.replayed).toBe(true);
+    expect(retry.body).toEqual(first.body);
+    expect(await tickets(t.team.id)).toBe(1);
+    expect(await events(t.team.id)).toBe(1);
+    // The replay's answer is kept: the next retry gets it as stored.
+    const record = await db().idempotencyRecord.findFirstOrThrow({ where: { key: 'lost-1' } });
+    expect(record.response).toEqual({ data: first.body.data });
+  });
+
+  test('concurrent retries of a request whose answer was lost all replay it', async () => {
+    const t = await createTeam();
+    const first = await post(t.keys.write, 'lost-2', CREATE, { title: 'Racing retries' });
+    await loseAnswer('lost-2', 0);
+    const retries = await Promise.all(Array.from({ length: 5 }, () => post(t.keys.write, 'lost-2', CREATE, { title: 'Racing retries' })));
+    for (const r of retries) {
+      expect(r.replayed).toBe(true);
+      expect(r.body.data).toEqual(first.body.data);
+    }
+    expect(await tickets(t.team.id)).toBe(1);
+  });
+
+  test('a database error after the commit answers SERVICE_UNAVAILABLE, and the retry replays instead of writing again', async () => {
+    const t = await createTeam();
+    let failNext = true;
+    // The commit has happened; reading the answer back fails as a lost connection does.
+    const afterCommit: Plugin = {
+      onExecute: () => ({
+        onExecuteDone: ({ setResult }) => {
+          if (!failNext) return;
+          failNext = false;
+          setResult({ errors: [new GraphQLError('Connection terminated unexpectedly', { extensions: { code: 'SERVICE_UNAVAILABLE' } })] });
+        },
+      }),
+    };
+    const { app } = otherApp({ plugins: [afterCommit] });
+    const failed = await post(t.keys.write, 'after-commit', CREATE, { title: 'Committed, then failed' }, app);
+    expect(failed.body.errors?.[0].extensions.code).toBe('SERVICE_UNAVAILABLE');
+    expect(await tickets(t.team.id)).toBe(1);
+
+    const retry = await post(t.keys.write, 'after-commit', CREATE, { title: 'Committed, then failed' }, app);
+    expect(retry.replayed).toBe(true);
+    const created = await db().ticket.findFirstOrThrow({ where: { teamId: t.team.id } });
+    expect(retry.body.data.createTicket.ticket).toMatchObject({ number: created.number, title: 'Committed, then failed' });
+    expect(await tickets(t.team.id)).toBe(1);
+    expect(await events(t.team.id)).toBe(1);
+  });
+
+  test('two mutations in one request, the second refused by the database: the retry replays the first and runs the second once', async () => {
+    const t = await createTeam();
+    const query = 'mutation($a: String!, $b: String!) { a: createTicket(input: { title: $a }) { ticket { title } } b: createTicket(input: { title: $b }) { ticket { title } } }';
+    const variables = { a: `first-${t.team.id}`, b: `second-${t.team.id}` };
+    const restore = await refuseTicketInsert(db(), variables.b, '57P03', 'the database system is shutting down');
+    let refused: Awaited<ReturnType<typeof post>>;
+    try {
+      refused = await post(t.keys.write, 'two-fields', query, variables);
+    } finally {
+      await restore();
+    }
+    // Mutation fields are non-null: the error of b takes the answer of a with it.
+    expect(refused.body.data).toBeNull();
+    expect(refused.body.errors?.[0].extensions.code).toBe('SERVICE_UNAVAILABLE');
+    expect(await tickets(t.team.id)).toBe(1);
+
+    const retry = await post(t.keys.write, 'two-fields', query, variables);
+    expect(retry.body.errors).toBeUndefined();
+    expect(retry.body.data).toEqual({ a: { ticket: { title: variables.a } }, b: { ticket: { title: variables.b } } });
+    expect(retry.replayed).toBe(true);
+    const titles = (await db().ticket.findMany({ where: { teamId: t.team.id }, select: { title: true }, orderBy: { number: 'asc' } })).map((r) => r.title);
+    expect(titles).toEqual([variables.a, variables.b]);
+    expect(await events(t.team.id)).toBe(2);
+  });
+
+  test('a key whose record expired is free again, though its answer was never stored', async () => {
+    const t = await createTeam();
+    await post(t.keys.write, 'old-lost', CREATE, { title: 'Yesterday' });
+    await db().$executeRaw`UPDATE idempotency_records SET response = NULL, expires_at = now() - interval '1 second' WHERE key = 'old-lost'`;
+    const today = await post(t.keys.write, 'old-lost', CREATE, { title: 'Today' });
+    expect(today.replayed).toBe(false);
+    expect(today.body.data.createTicket.ticket.title).toBe('Today');
+    expect(await tickets(t.team.id)).toBe(2);
   });
 });

@@ -108,11 +108,16 @@ describe('two processes, one Redis', () => {
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ database: 'ok', redis: 'down' });
 
-    // Redis is back: subscriptions resume, and the event made meanwhile is filled in from the log.
+    // Redis is back: subscriptions resume, and the event made meanwhile is read from the
+    // log as soon as B listens again, without waiting for a later event to show the gap.
     await redis.start();
     await untilReady(A.base); // A publishes again
     await untilReady(B.base);
     await subscribedInRedis(t, 1); // B has subscribed to its channels again
+    await ws.waitFor(2);
+    await sse.waitFor(2);
+    expect(ws.received.map((r) => r.data!.ticketEvents.cursor)).toEqual(['1', '2']);
+    expect(sse.received.map((r) => r.data!.ticketEvents.cursor)).toEqual(['1', '2']);
     await createTicket(A.base, t, 'after Redis is back');
     await ws.waitFor(3);
     expect(ws.received.map((r) => r.data!.ticketEvents.cursor)).toEqual(['1', '2', '3']);

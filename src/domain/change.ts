@@ -5,8 +5,14 @@ import { toBusEvent, type BusEvent, type EventBus } from '../live/bus.js';
 import { endpointsOnce, enqueueSideEffects, type Snapshot } from '../jobs/side-effects.js';
 import type { Tx } from '../db.js';
 import { recordEvent, type NewEvent } from './events.js';
+import { keyedChange, type IdempotencyClaim } from './idempotency.js';
 
-export type Deps = { db: Db; bus: EventBus };
+export type Deps = {
+  db: Db;
+  bus: EventBus;
+  /** A request sent with an Idempotency-Key: the key's use commits with each change. */
+  idempotency?: IdempotencyClaim;
+};
 
 /** What a change may announce besides ticket events: credentials and teams that are gone. */
 export type Announcement = Exclude<BusEvent, { kind: 'ticket-event' }>;
@@ -22,11 +28,29 @@ export type ChangeScope = {
   announce(event: Announcement): void;
 };
 
+/**
+ * Runs `work` in one transaction and publishes what it recorded once it has committed.
+ * Under an Idempotency-Key (domain/idempotency.ts) a retried request's change answers
+ * what it returned the first time instead of running again, so a mutation resolver
+ * derives its answer from its changes' results only.
+ */
 export async function change<T>(deps: Deps, work: (scope: ChangeScope) => Promise<T>): Promise<T> {
+  const claim = deps.idempotency;
+  const field = claim?.field;
+  if (!claim || field === undefined) return run(deps, work);
+  return keyedChange(deps.db, claim, field, (hooks) => run(deps, work, hooks));
+}
+
+async function run<T>(
+  deps: Deps,
+  work: (scope: ChangeScope) => Promise<T>,
+  hooks?: { first: (tx: Tx) => Promise<void>; last: (tx: Tx, result: T) => Promise<void> },
+): Promise<T> {
   const published: BusEvent[] = [];
   const result = await deps.db.$transaction(async (tx) => {
+    await hooks?.first(tx);
     let endpoints: ReturnType<typeof endpointsOnce> | undefined;
-    return work({
+    const done = await work({
       tx,
       async record(event, snapshot) {
         const row = await recordEvent(tx, event);
@@ -38,6 +62,8 @@ export async function change<T>(deps: Deps, work: (scope: ChangeScope) => Promis
         published.push(event);
       },
     });
+    await hooks?.last(tx, done);
+    return done;
   });
   for (const e of published) deps.bus.publish(e);
   return result;

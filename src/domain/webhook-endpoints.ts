@@ -43,9 +43,10 @@ async function ownEndpoint(tx: Tx, viewer: Viewer, id: string) {
 export async function createWebhookEndpoint(deps: Deps, teamId: string, raw: z.input<typeof EndpointFields>, policy: UrlPolicy) {
   const input = v.parseInput(EndpointFields, raw);
   await checkUrl(input.url, policy);
-  const signingSecret = newSigningSecret();
-  const webhookEndpoint = await change(deps, ({ tx }) =>
-    tx.webhookEndpoint.create({
+  // The secret is part of the change's result: a retried request must not make a new one.
+  return change(deps, async ({ tx }) => {
+    const signingSecret = newSigningSecret();
+    const webhookEndpoint = await tx.webhookEndpoint.create({
       data: {
         teamId,
         url: input.url,
@@ -54,9 +55,9 @@ export async function createWebhookEndpoint(deps: Deps, teamId: string, raw: z.i
         includeInternal: input.includeInternal ?? false,
         secret: signingSecret,
       },
-    }),
-  );
-  return { webhookEndpoint, signingSecret };
+    });
+    return { webhookEndpoint, signingSecret };
+  });
 }
 
 /** Changes an endpoint; enabling it (again) clears its failure state. */
@@ -81,15 +82,15 @@ export async function updateWebhookEndpoint(deps: Deps, viewer: Viewer, id: stri
 
 /** A new signing secret; for 24 hours deliveries are signed with the old one as well. */
 export async function rotateWebhookSecret(deps: Deps, viewer: Viewer, id: string) {
-  const signingSecret = newSigningSecret();
-  const webhookEndpoint = await change(deps, async ({ tx }) => {
+  return change(deps, async ({ tx }) => {
     const endpoint = await ownEndpoint(tx, viewer, id);
-    return tx.webhookEndpoint.update({
+    const signingSecret = newSigningSecret();
+    const webhookEndpoint = await tx.webhookEndpoint.update({
       where: { id: endpoint.id },
       data: { secret: signingSecret, previousSecret: endpoint.secret, previousSecretExpiresAt: new Date(Date.now() + ROTATION_GRACE_MS) },
     });
+    return { webhookEndpoint, signingSecret };
   });
-  return { webhookEndpoint, signingSecret };
 }
 
 /** Deletes an endpoint with its delivery history; its pending deliveries are dropped when they run. */

@@ -19,6 +19,7 @@ export async function startJobs(life: Lifecycle, config: Config, options: { data
       store,
       policy: { production: config.nodeEnv === 'production' },
       retrySchedule: config.webhookRetrySchedule,
+      heartbeatMs: config.jobHeartbeatMs,
     }),
   );
   life.onStop('job workers', () => worker.stop());

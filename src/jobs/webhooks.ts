@@ -41,12 +41,26 @@ async function post(url: string, headers: Record<string, string>, body: string) 
   }
 }
 
-export async function deliverWebhook(deps: WebhookDeps, job: WebhookJob): Promise<void> {
+/** The record of a run that stopped between its request and its record. */
+export const UNRECORDED = 'The worker stopped before this attempt’s answer was recorded; the receiver may have received it';
+
+/**
+ * Sends one attempt and records it. `rerun`: an earlier run of this job stopped
+ * unfinished, so it is recorded first as an attempt whose answer is unknown (every
+ * attempt that may have reached the receiver has its record; the receiver drops the
+ * duplicate by its webhook-id).
+ */
+export async function deliverWebhook(deps: WebhookDeps, job: WebhookJob, rerun = false): Promise<void> {
   const { db } = deps;
   const endpoint = await db.webhookEndpoint.findUnique({ where: { id: job.endpointId } });
   // Deleted, disabled, or no longer wanting this event (type, internal notes) since:
   // retries and redeliveries follow the endpoint's settings as they are now.
   if (!endpoint || !endpointWants(endpoint, job)) return;
+  if (rerun) {
+    await db.webhookDelivery.create({
+      data: { endpointId: endpoint.id, eventId: job.eventId, eventType: job.eventType, attempt: job.attempt, payload: JSON.parse(job.body), error: UNRECORDED },
+    });
+  }
 
   const now = new Date();
   const secrets = [endpoint.secret];

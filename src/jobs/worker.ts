@@ -1,7 +1,8 @@
 // The job runner (graphile-worker): any server process can host it, or
 // dedicated `npm run worker` processes. Jobs are claimed with SKIP LOCKED, so
 // any number of runners share the queue.
-import { Logger as WorkerLogger, run } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { Logger as WorkerLogger, run, type WorkerEvents } from 'graphile-worker';
 import pg from 'pg';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
@@ -10,6 +11,7 @@ import { purgeExpiredIdempotencyRecords, purgeExpiredUploads } from './upkeep.js
 import { addJob } from './queue.js';
 import type { Email, Mailer } from './mail.js';
 import type { WebhookJob } from './side-effects.js';
+import { startHeartbeats } from './heartbeats.js';
 import { deliverWebhook } from './webhooks.js';
 import type { UrlPolicy } from '../webhooks/url-policy.js';
 
@@ -30,6 +32,8 @@ export type WorkerOptions = {
    * the others wait for a worker that runs them. @default every kind
    */
   only?: ReadonlyArray<'email:send' | 'webhook:deliver'>;
+  /** How often the workers beat (jobs/heartbeats.ts). @default 10000 */
+  heartbeatMs?: number;
 };
 
 export type JobWorker = {
@@ -54,8 +58,13 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   // (checked out); the listeners only keep those errors from crashing the process.
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle worker connection failed'));
   pool.on('connect', (client) => client.on('error', (err) => log.warn({ err: err.message }, 'worker connection failed')));
+  const heartbeats = startHeartbeats(pool, log, { intervalMs: options.heartbeatMs ?? 10_000 });
+  const events: WorkerEvents = new EventEmitter();
+  // graphile-worker 0.17 locks jobs in the name of the worker pool.
+  events.on('pool:create', ({ workerPool }) => heartbeats.add(workerPool.id));
   const runner = await run({
     pgPool: pool,
+    events,
     concurrency: options.concurrency,
     noHandleSignals: true,
     pollInterval: options.pollIntervalMs ?? 2000,
@@ -81,7 +90,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
       'email:send': async (payload) => {
         await options.mailer.send(payload as Email);
       },
-      'webhook:deliver': async (payload) => {
+      'webhook:deliver': async (payload, helpers) => {
         await deliverWebhook(
           {
             db: options.db,
@@ -102,6 +111,9 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
             },
           },
           payload as WebhookJob,
+          // A run before this one stopped without finishing (its worker died, or the
+          // database went away): it may have reached the receiver unrecorded.
+          helpers.job.attempts > 1,
         );
       },
     }),
@@ -109,6 +121,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
   return {
     async stop() {
       await runner.stop();
+      await heartbeats.stop();
       await pool.end();
     },
   };

@@ -27,7 +27,12 @@ export type BusEvent =
   /** A credential stopped being valid: its live subscriptions end. */
   | { kind: 'credential-revoked'; teamId: string; apiKeyId?: string; agentId?: string; customerId?: string }
   /** The team was deleted: every subscription of it ends. */
-  | { kind: 'team-deleted'; teamId: string };
+  | { kind: 'team-deleted'; teamId: string }
+  /**
+   * Never published: this process's bus tells its own subscribers that it was cut off
+   * from Redis and is listening again, so that they read what they missed from the log.
+   */
+  | { kind: 'resync'; teamId: string };
 
 export type TicketBusEvent = Extract<BusEvent, { kind: 'ticket-event' }>;
 type EventRow = Omit<TicketBusEvent, 'kind' | 'seq'> & { seq: bigint };
@@ -151,6 +156,26 @@ export function createEventBus(options: {
   // One listener per live subscription: hundreds on one team's topic are expected,
   // not the leak Node warns of past 10.
   if (!options.redis) setMaxListeners(0, target);
+  /** Each open subscription's way to hear of a resync. */
+  const resyncs = new Set<() => void>();
+  if (options.redis) {
+    // Events published while the subscribing connection was down never arrive. Once
+    // it is back and its channels are subscribed again (ioredis resubscribes before
+    // this PING's answer), each subscriber reads the log from where it is.
+    const connection = options.redis.subscribe;
+    let cutOff = false;
+    connection.on('close', () => (cutOff = true));
+    connection.on('ready', () => {
+      if (!cutOff) return;
+      cutOff = false;
+      void connection.ping().then(
+        () => {
+          for (const resync of resyncs) resync();
+        },
+        onError,
+      );
+    });
+  }
 
   return {
     publish(event) {
@@ -166,22 +191,26 @@ export function createEventBus(options: {
       let wake: (() => void) | undefined;
       let finished = false;
       let overflowed = false;
-      const listener = (e: Event) => {
+      const deliver = (event: BusEvent) => {
         if (finished) return;
         if (queue.length >= maxQueued) {
           overflowed = true;
           finish();
         } else {
-          queue.push((e as CustomEvent<BusEvent>).detail);
+          queue.push(event);
         }
         wake?.();
       };
+      const listener = (e: Event) => deliver((e as CustomEvent<BusEvent>).detail);
+      const resync = () => deliver({ kind: 'resync', teamId });
       const name = topic(teamId);
       const finish = () => {
         finished = true;
         target.removeEventListener(name, listener);
+        resyncs.delete(resync);
       };
       target.addEventListener(name, listener);
+      resyncs.add(resync);
       const confirmed = subscribed.get(name);
       const ready = confirmed ? within(confirmed, SUBSCRIBE_WAIT_MS) : Promise.resolve();
 

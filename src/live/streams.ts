@@ -200,6 +200,18 @@ async function* streamOf(
       }
       const event = next.value;
       if (endsFor(viewer, event)) return;
+      if (event.kind === 'resync') {
+        // The bus was cut off from Redis: what was published meanwhile is in the log.
+        for await (const row of fromLog(last)) {
+          if (endsWithTicket(row)) return;
+          last = row.seq;
+          yield row;
+        }
+        for (const seq of ahead.keys()) if (seq <= last) ahead.delete(seq);
+        const waiting = ahead.get(last + 1n);
+        if (waiting && !(yield* inTurn(waiting))) return;
+        continue;
+      }
       if (event.kind !== 'ticket-event') continue;
       const seq = BigInt(event.seq);
       if (seq <= last) continue; // replayed already, or filled in from the log

@@ -1,29 +1,26 @@
-// Idempotency-Key on mutation requests: the first response is kept for 24 hours
-// per credential; the same key with the same request replays it (no second
-// write, event, email or webhook); with a different request it is a CONFLICT.
-// A second request arriving while the first runs waits for its response.
+// Idempotency-Key on mutation requests, per credential for 24 hours. The key's use is
+// recorded by each change() in the mutation's own transaction (domain/idempotency.ts);
+// this plugin finds the key's row before execution and, once the answer is known,
+// stores it. The same key with the same request then answers as the first time, with
+// no second write, event, email or webhook: the stored answer when there is one, else a
+// re-run of the request in which every change that committed answers what it returned
+// (its payload read back with the caller's visibility). With a different request the
+// key is a CONFLICT. Either way the answer carries `Idempotent-Replayed: true`.
 import { createHash } from 'node:crypto';
-import { getOperationAST, parse, type ExecutionResult } from 'graphql';
+import { getOperationAST, parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Viewer } from '../auth/viewer.js';
 import type { Db } from '../db.js';
+import { DIFFERENT_REQUEST, findRecord, SECRET, type IdempotencyClaim, type Outcomes } from '../domain/idempotency.js';
 import { conflict } from '../errors.js';
 import { maskError } from './error-masking.js';
 import type { Logger } from '../logger.js';
 import { Prisma } from '../generated/prisma/client.js';
 
 const TTL_MS = 24 * 3600_000;
-/** A first request that has not answered after this long is taken to have died. */
-const ABANDONED_MS = 60_000;
-const WAIT_MS = 10_000;
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 /** Answers that are not kept for the key: the client is expected to try again. */
 const RETRYABLE = new Set(['INTERNAL_SERVER_ERROR', 'SERVICE_UNAVAILABLE']);
-
-type Claim = { scope: string; key: string };
-
-/** API key secrets and webhook signing secrets: shown once, so never kept in a stored answer. */
-const SECRET = /^(sk_(live|test)_|whsec_)/;
 
 /** Every string in a JSON value, with the key it stands under. */
 function stringsOf(value: unknown, key = '', found: Array<[string, string]> = []): Array<[string, string]> {
@@ -69,39 +66,67 @@ function scopeOf(viewer: Viewer, clientIp: string): string {
   return principal ? `${viewer.teamId}:${principal}` : `anonymous:${clientIp}`;
 }
 
+/**
+ * Lets change() know which mutation field it runs for: the key's row keeps each field's
+ * outcomes apart. Root mutation fields run one after another, so one slot per request
+ * is enough. Applied once to the schema the server executes.
+ */
+export function keyedMutationFields(schema: GraphQLSchema): GraphQLSchema {
+  for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) {
+    const resolve = field.resolve;
+    if (!resolve || wrapped.has(resolve)) continue;
+    const keyed: typeof resolve = async (root, args, context: { idempotency?: IdempotencyClaim }, info) => {
+      const claim = context.idempotency;
+      if (!claim) return resolve(root, args, context, info);
+      claim.field = String(info.path.key);
+      try {
+        return await resolve(root, args, context, info);
+      } finally {
+        claim.field = undefined;
+      }
+    };
+    wrapped.add(keyed);
+    field.resolve = keyed;
+  }
+  return schema;
+}
+const wrapped = new WeakSet<object>();
+
 export function idempotencyPlugin(options: {
   db: Db;
   log: Logger;
   viewerOf: (request: Request) => Promise<Viewer>;
   requestIdOf: (serverContext: unknown) => string;
   clientIpOf: (serverContext: unknown) => string;
-}): Plugin {
-  const { db } = options;
-  const claims = new WeakMap<Request, Claim>();
+}): Plugin<{ idempotency?: IdempotencyClaim }> {
+  const { db, log } = options;
+  const claims = new WeakMap<Request, IdempotencyClaim>();
+  /** Requests answered with a stored answer, before execution. */
   const replayed = new WeakSet<Request>();
 
-  /** Inserts the claim, or returns the record that holds the key. */
-  async function claim(c: Claim, requestHash: string) {
-    const now = Date.now();
-    // Expired records, and first requests that died, give the key back.
-    await db.idempotencyRecord.deleteMany({
-      where: { ...c, OR: [{ expiresAt: { lt: new Date(now) } }, { response: { equals: Prisma.DbNull }, createdAt: { lt: new Date(now - ABANDONED_MS) } }] },
-    });
-    const inserted = await db.idempotencyRecord.createMany({
-      data: [{ ...c, requestHash, expiresAt: new Date(now + TTL_MS) }],
-      skipDuplicates: true,
-    });
-    return inserted.count === 1 ? undefined : db.idempotencyRecord.findUnique({ where: { scope_key: c } });
-  }
-
-  async function waitForResponse(c: Claim) {
-    const until = Date.now() + WAIT_MS;
-    while (Date.now() < until) {
-      const record = await db.idempotencyRecord.findUnique({ where: { scope_key: c } });
-      if (!record || record.response !== null) return record;
-      await new Promise((r) => setTimeout(r, 100));
+  /** Keeps the answer, unless the client is expected to retry; a failure to keep it is logged, not answered. */
+  async function store(claim: IdempotencyClaim, result: ExecutionResult) {
+    const retryable = result.errors?.some((e) => RETRYABLE.has(e.extensions?.code as string));
+    if (retryable) return; // a committed change stays recorded: the retry replays it
+    // An anonymous caller's refused request keeps no row: fresh keys must not let
+    // anyone fill the table with refusals.
+    if (!claim.committed && !claim.replayed && claim.scope.startsWith('anonymous:') && result.errors?.length) return;
+    const { extensions: _requestSpecific, ...kept } = result;
+    const response = JSON.parse(JSON.stringify(withoutSecrets(kept))) as Prisma.InputJsonValue;
+    try {
+      if (claim.committed || claim.replayed) {
+        await db.idempotencyRecord.updateMany({ where: { scope: claim.scope, key: claim.key, response: { equals: Prisma.DbNull } }, data: { response } });
+      } else {
+        // Nothing committed (bad input, a refusal): the answer is kept all the same, so
+        // the key means one answer. A row written meanwhile by a concurrent attempt wins.
+        await db.idempotencyRecord.createMany({
+          data: [{ scope: claim.scope, key: claim.key, requestHash: claim.requestHash, response, expiresAt: new Date(Date.now() + TTL_MS) }],
+          skipDuplicates: true,
+        });
+      }
+    } catch (err) {
+      log.warn({ err, scope: claim.scope }, 'The answer to an Idempotency-Key request was not stored; a retry replays its changes instead');
     }
-    return undefined;
   }
 
   return {
@@ -118,55 +143,50 @@ export function idempotencyPlugin(options: {
       } catch {
         return; // the operation itself answers UNAUTHENTICATED
       }
-      const c = { scope: scopeOf(viewer, options.clientIpOf(context)), key };
       const requestHash = createHash('sha256')
         .update(JSON.stringify([params.query, params.operationName ?? null, params.variables ?? {}]))
         .digest('hex');
+      const claim: IdempotencyClaim = {
+        scope: scopeOf(viewer, options.clientIpOf(context)),
+        key,
+        requestHash,
+        calls: new Map(),
+        committed: false,
+        replayed: false,
+      };
       try {
-        let record = await claim(c, requestHash);
-        if (!record) {
-          claims.set(request, c);
+        const record = await findRecord(db, claim);
+        if (record && record.requestHash !== requestHash) {
+          setResult({ errors: [conflict(DIFFERENT_REQUEST)] });
           return;
         }
-        if (record.requestHash !== requestHash) {
-          setResult({ errors: [conflict('This Idempotency-Key was used for a different request')] });
+        if (record?.response) {
+          replayed.add(request);
+          setResult(record.response as ExecutionResult);
           return;
         }
-        if (record.response === null) record = await waitForResponse(c);
-        if (!record?.response) {
-          setResult({ errors: [conflict('A request with this Idempotency-Key is still in progress')] });
-          return;
-        }
-        replayed.add(request);
-        setResult(record.response as ExecutionResult);
+        // Committed changes whose answer was not stored (lost, or still being sent):
+        // the request runs again and they answer what they returned.
+        if (record) claim.earlier = (record.outcome ?? {}) as Outcomes;
+        claims.set(request, claim);
       } catch (err) {
-        setResult({ errors: [maskError(err, options.requestIdOf(context), options.log)] });
+        setResult({ errors: [maskError(err, options.requestIdOf(context), log)] });
       }
+    },
+
+    onContextBuilding({ context, extendContext }) {
+      const claim = claims.get((context as { request: Request }).request);
+      if (claim) extendContext({ idempotency: claim });
     },
 
     async onResultProcess({ request, result }) {
-      const c = claims.get(request);
-      if (!c || Array.isArray(result) || Symbol.asyncIterator in result) return;
-      claims.delete(request);
-      const retryable = result.errors?.some((e) => RETRYABLE.has(e.extensions?.code as string));
-      // An anonymous caller's refused request keeps no row: fresh keys must not let
-      // anyone fill the table with refusals.
-      const refusedAnonymous = c.scope.startsWith('anonymous:') && !!result.errors?.length;
-      if (retryable || refusedAnonymous) {
-        // A failure of ours, or the database was unavailable: nothing was written,
-        // and a retry with the same key must run the mutation rather than replay this.
-        await db.idempotencyRecord.deleteMany({ where: c });
-        return;
-      }
-      const { extensions: _requestSpecific, ...stored } = result;
-      await db.idempotencyRecord.update({
-        where: { scope_key: c },
-        data: { response: JSON.parse(JSON.stringify(withoutSecrets(stored))) as Prisma.InputJsonValue },
-      });
+      const claim = claims.get(request);
+      if (!claim || Array.isArray(result) || Symbol.asyncIterator in result) return;
+      await store(claim, result);
     },
 
     onResponse({ request, response }) {
-      if (replayed.has(request)) response.headers.set('idempotent-replayed', 'true');
+      if (replayed.has(request) || claims.get(request)?.replayed) response.headers.set('idempotent-replayed', 'true');
     },
   };
 }
