@@ -12,6 +12,7 @@ import { parse } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { decodeId } from '../src/ids.js';
 import { createMailer } from '../src/jobs/mail.js';
+import { purgeExpiredUploads } from '../src/jobs/upkeep.js';
 import { startWorker, type JobWorker } from '../src/jobs/worker.js';
 import { createLogger } from '../src/logger.js';
 import { execute, JWT_SECRET, startOtherApp, testApp } from './support/app.js';
@@ -405,6 +406,30 @@ describe('live events', () => {
     expect(Buffer.from(await download.arrayBuffer()).equals(PNG)).toBe(true);
     staff.stop();
     owner.stop();
+  });
+});
+
+describe('clean-up', () => {
+  test('uploads no message took are deleted with their bytes after 24 hours; younger ones and attached ones stay', async ({ team, ticket }) => {
+    const old = await twoStep(team.keys.write, PNG);
+    const young = await twoStep(team.keys.write, ELF);
+    const used = await twoStep(team.keys.write, Buffer.from('attached'));
+    await gql(ADD, { input: { ticketId: ticket.id, body: 'x', attachments: [{ uploadId: used.uploadId }] } }, { as: team.keys.write });
+    const { db } = testApp();
+    await db.attachment.updateMany({ where: { id: { in: [old, used].map((u) => decodeId(u.uploadId)!.uuid) } }, data: { createdAt: new Date(Date.now() - 25 * 3600_000) } });
+    await purgeExpiredUploads(db, store);
+    const left = await db.attachment.findMany({ where: { teamId: team.team.id }, select: { id: true } });
+    expect(left.map((a) => a.id).sort()).toEqual([young, used].map((u) => decodeId(u.uploadId)!.uuid).sort());
+    expect(storedFiles(team.team.id).sort()).toEqual(left.map((a) => a.id).sort());
+  });
+
+  test('deleteTeam deletes the team’s files', async ({ team, ticket }) => {
+    await gql(ADD, { input: { ticketId: ticket.id, body: 'x', attachments: slots(1) } }, { as: team.keys.write, files: [{ name: 'x.png', bytes: PNG }] });
+    await twoStep(team.keys.write, ELF);
+    expect(storedFiles(team.team.id)).toHaveLength(2);
+    const del = await gql('mutation($input: DeleteTeamInput!) { deleteTeam(input: $input) { deletedTeamId } }', { input: { id: team.teamId } }, { as: team.keys.admin });
+    expect(del.data.deleteTeam.deletedTeamId).toBe(team.teamId);
+    expect(fs.existsSync(path.join(dir, team.team.id))).toBe(false);
   });
 });
 

@@ -13,9 +13,13 @@ export interface AttachmentStore {
   read(key: string): Readable;
   /** Deletes the keys; missing ones are ignored. */
   remove(keys: readonly string[]): Promise<void>;
+  /** Deletes every file of a team (keys `<team>/…`): the team is gone. */
+  removeTeam(teamId: string): Promise<void>;
 }
 
-const KEY_RE = /^[0-9a-f-]{36}\/[0-9a-f-]{36}$/;
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const KEY_RE = new RegExp(`^${UUID}/${UUID}$`);
+const TEAM_RE = new RegExp(`^${UUID}$`);
 
 /** Files under `dir`, one per key (`<team>/<attachment>`), written to a temporary name and renamed when complete. */
 export function directoryStore(dir: string): AttachmentStore {
@@ -41,6 +45,10 @@ export function directoryStore(dir: string): AttachmentStore {
     read: (key) => fs.createReadStream(fileOf(key)),
     async remove(keys) {
       await Promise.all(keys.map((key) => fs.promises.rm(fileOf(key), { force: true })));
+    },
+    async removeTeam(teamId) {
+      if (!TEAM_RE.test(teamId)) throw new Error(`Not a team id: ${teamId}`);
+      await fs.promises.rm(path.join(dir, teamId), { recursive: true, force: true });
     },
   };
 }
