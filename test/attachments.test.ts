@@ -10,6 +10,7 @@ import { createLinks } from '../src/attachments/links.js';
 import { directoryStore } from '../src/attachments/store.js';
 import { parse } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { createDb } from '../src/db.js';
 import { decodeId } from '../src/ids.js';
 import { createMailer } from '../src/jobs/mail.js';
 import { purgeExpiredUploads } from '../src/jobs/upkeep.js';
@@ -18,6 +19,7 @@ import { createLogger } from '../src/logger.js';
 import { execute, JWT_SECRET, startOtherApp, testApp } from './support/app.js';
 import { newTicket } from './support/operations.js';
 import { temporaryDirectory } from './support/files.js';
+import { leftover } from './support/leftovers.js';
 import { test } from './support/fixtures.js';
 import { jobsDone } from './support/jobs.js';
 import { listeningOn, subscribe, wsClient } from './support/live.js';
@@ -39,9 +41,12 @@ let worker: JobWorker;
 beforeAll(async () => {
   ({ base } = await startOtherApp({ attachments: { store, maxBytes: LIMIT, maxPerMessage: 3, emailBytes: EMAIL_BYTES } }));
   smtp = await startSmtp();
+  // Its own pool: its jobs' statements stay out of the app's recorded SQL (the N+1 test).
+  const workerDb = createDb(inject('databaseUrl'), 2);
+  leftover('the worker database pool', () => workerDb.$disconnect());
   worker = await startWorker({
     databaseUrl: inject('databaseUrl'),
-    db: testApp().db,
+    db: workerDb,
     mailer: createMailer({ smtpUrl: smtp.url, from: 'Support <support@ticketql.test>', dataDir: '/nonexistent', store }),
     store,
     log: createLogger('silent'),
