@@ -1,12 +1,19 @@
 // The server: yoga with its plugins behind the HTTP server, and graphql-ws on the
 // same path. `buildApp` wires the parts; each part lives in its own module.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createYoga, type Plugin } from 'graphql-yoga';
+import type { AttachmentFiles } from './attachments/files.js';
+import { createLinks } from './attachments/links.js';
+import { directoryStore, type AttachmentStore } from './attachments/store.js';
 import type { Redis } from 'ioredis';
 import { createCredentialCache } from './auth/credential-cache.js';
 import { authenticate, viewersOf } from './auth/viewer.js';
-import { DEFAULT_LIMITS, DEFAULT_TRANSPORT, type LimitOptions, type TransportOptions } from './config.js';
+import { DEFAULT_ATTACHMENTS, DEFAULT_LIMITS, DEFAULT_TRANSPORT, type AttachmentOptions, type LimitOptions, type TransportOptions } from './config.js';
 import type { Context, ServerContext } from './context.js';
 import type { Db } from './db.js';
+import { serveAttachments } from './http/attachments.js';
 import { clientIpOf } from './http/client-ip.js';
 import { renderGraphiQL } from './http/graphiql.js';
 import { readiness } from './http/health.js';
@@ -18,6 +25,7 @@ import type { Logger } from './logger.js';
 import { createMetrics } from './platform/metrics.js';
 import { createLimiter } from './platform/rate-limits.js';
 import { csrfPreventionPlugin } from './plugins/csrf.js';
+import { bodyLimitPlugin } from './plugins/body-limit.js';
 import { boundedParserCaches } from './plugins/document-cache.js';
 import { errorMaskingPlugin, maskError } from './plugins/error-masking.js';
 import { idempotencyPlugin, keyedMutationFields } from './plugins/idempotency.js';
@@ -29,6 +37,7 @@ import { rateLimitHeadersPlugin } from './plugins/rate-limit-headers.js';
 import { refusedCredentialPlugin } from './plugins/refused-credential.js';
 import { responseExtensionsPlugin } from './plugins/response-extensions.js';
 import { sharedLiveResults } from './plugins/shared-live-results.js';
+import { uploadsPlugin } from './plugins/uploads.js';
 import { schema } from './schema/index.js';
 
 export type AppOptions = {
@@ -59,9 +68,17 @@ export type AppOptions = {
   plugins?: Plugin[];
   /** How long a presence entry holds without a heartbeat. @default 30000 */
   presenceTtlMs?: number;
+  /** Where attached files go, and their limits. @default a new temporary directory, DEFAULT_ATTACHMENTS */
+  attachments?: Partial<AttachmentOptions> & { store?: AttachmentStore };
   /** Persisted operations mode and allow-list. @default { mode: 'apq' } */
   persisted?: { mode: PersistedMode; manifest?: Map<string, string> };
 };
+
+/** Where a request was sent, for links in its answers: its URL, or for a WebSocket operation the upgrade's Host. */
+function originOf(request: Request | undefined, req: ServerContext['req'] | undefined): string {
+  if (request?.url) return new URL(request.url).origin;
+  return `http://${req?.headers.host ?? 'localhost'}`;
+}
 
 export function buildApp(options: AppOptions) {
   const { db, log, jwtSecret, redis } = options;
@@ -88,13 +105,22 @@ export function buildApp(options: AppOptions) {
   // made the change (auth/credential-cache.ts).
   const credentials = createCredentialCache((changed) => bus.onCredentialChange((event) => changed(event.teamId)));
   const viewers = viewersOf(db, jwtSecret, credentials);
+  const { store, ...attachmentLimits } = options.attachments ?? {};
+  const files: Omit<AttachmentFiles, 'base'> = {
+    store: store ?? directoryStore(fs.mkdtempSync(path.join(os.tmpdir(), 'ticketql-attachments-'))),
+    links: createLinks(jwtSecret),
+    limits: { ...DEFAULT_ATTACHMENTS, ...attachmentLimits },
+  };
+  // A multipart body: its fields (operations, map) within the JSON limit, and the files within theirs.
+  const maxMultipartBytes = maxBodyBytes + files.limits.maxPerMessage * (files.limits.maxBytes + 16_384);
   const persisted = createPersistedOperations(options.persisted?.mode ?? 'apq', options.persisted?.manifest);
 
   const yoga = createYoga<ServerContext, Context>({
     schema: keyedMutationFields(schema),
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    maxRequestBodySize: maxBodyBytes,
+    // bodyLimitPlugin applies it to every body but multipart ones (see plugins/uploads.ts).
+    maxRequestBodySize: false,
     parserAndValidationCache: boundedParserCaches(),
     // GraphQL-over-HTTP persisted documents are sent as `documentId`.
     extraParamNames: ['documentId'],
@@ -120,6 +146,7 @@ export function buildApp(options: AppOptions) {
           onDisconnect,
           presence,
           writes: { last: null },
+          attachments: { ...files, base: files.limits.publicUrl ?? originOf(request, req) },
           viewer: await (connectionParams ? viewers.ofConnection(connectionParams) : viewers.ofRequest(request)),
         };
       } catch (err) {
@@ -133,6 +160,7 @@ export function buildApp(options: AppOptions) {
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits, maxSubscriptionsPerCredential: transport.maxSubscriptionsPerCredential }, redis),
       inputHygienePlugin(),
       csrfPreventionPlugin(),
+      uploadsPlugin({ db, bus, files, viewerOf: viewers.ofRequest, maxFieldBytes: maxBodyBytes }),
       rateLimitHeadersPlugin(),
       prometheusPlugin(metrics),
       responseExtensionsPlugin(metrics),
@@ -145,10 +173,19 @@ export function buildApp(options: AppOptions) {
         requestIdOf: (ctx) => (ctx as ServerContext).requestId,
         clientIpOf: (ctx) => clientIp((ctx as ServerContext).req),
       }),
+      // Last: it wraps whichever request parser the plugins above chose.
+      bodyLimitPlugin(maxBodyBytes),
     ],
   });
 
-  const server = createHttpServer({ graphql: yoga, ready: () => readiness(db, redis), maxBodyBytes, ...transport });
+  const server = createHttpServer({
+    graphql: yoga,
+    ready: () => readiness(db, redis),
+    maxBodyBytes,
+    maxMultipartBytes,
+    routes: (req, res, requestId) => serveAttachments({ db, bus, files, log }, req, res, requestId),
+    ...transport,
+  });
   const sockets = attachWebSockets(server, yoga, {
     path: '/graphql',
     authorize: (authorization) => authenticate(db, authorization, jwtSecret, credentials).then((viewer) => viewer.role !== 'ANONYMOUS', () => false),

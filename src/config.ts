@@ -37,6 +37,21 @@ export type TransportOptions = {
   /** @default 500 */ maxSubscriptionsPerCredential: number;
 };
 
+/** Files on messages (see src/attachments and docs/attachments.md). */
+export type AttachmentOptions = {
+  /** Largest file. @default 26214400 (25 MiB) */ maxBytes: number;
+  /** Files on one message. @default 10 */ maxPerMessage: number;
+  /** Larger files in total are linked from emails instead of attached. @default 10485760 (10 MiB) */ emailBytes: number;
+  /** Origin of the links in emails, webhooks and answers (e.g. https://support.example.com). @default the request's origin */
+  publicUrl?: string;
+};
+
+export const DEFAULT_ATTACHMENTS: AttachmentOptions = {
+  maxBytes: 26_214_400,
+  maxPerMessage: 10,
+  emailBytes: 10_485_760,
+};
+
 export const DEFAULT_TRANSPORT: TransportOptions = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
@@ -139,6 +154,16 @@ const EnvSchema = z.object({
   PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
   /** OTLP/HTTP collector (e.g. http://otel-collector:4318): OpenTelemetry traces on. Unset: off. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** Directory of attached files; share it between processes. @default DATA_DIR/attachments */
+  ATTACHMENTS_DIR: z.string().min(1).optional(),
+  /** Largest attached file in bytes. @default 26214400 (25 MiB) */
+  MAX_ATTACHMENT_BYTES: z.coerce.number().int().min(1).default(26_214_400),
+  /** Files on one message. @default 10 */
+  MAX_ATTACHMENTS_PER_MESSAGE: z.coerce.number().int().min(1).max(100).default(10),
+  /** Files on one email, in total bytes, above which the email links to them instead. @default 10485760 */
+  EMAIL_ATTACHMENT_BYTES: z.coerce.number().int().min(0).default(10_485_760),
+  /** Origin that links to attachments point at (answers, emails, webhooks). @default the origin of the request */
+  PUBLIC_URL: z.url().optional(),
   /** Milliseconds that open requests get to finish on shutdown. @default 10000 */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
 });
@@ -174,6 +199,8 @@ export type Config = {
   persistedOperations: 'off' | 'apq' | 'only';
   persistedOperationsFile: string | undefined;
   otlpEndpoint: string | undefined;
+  attachmentsDir: string;
+  attachments: AttachmentOptions;
 };
 
 export class ConfigError extends Error {
@@ -243,5 +270,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     persistedOperations: e.PERSISTED_OPERATIONS,
     persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    attachmentsDir: path.resolve(e.ATTACHMENTS_DIR ?? path.join(e.DATA_DIR, 'attachments')),
+    attachments: {
+      maxBytes: e.MAX_ATTACHMENT_BYTES,
+      maxPerMessage: e.MAX_ATTACHMENTS_PER_MESSAGE,
+      emailBytes: e.EMAIL_ATTACHMENT_BYTES,
+      publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    },
   };
 }

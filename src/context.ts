@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
+import type { AttachmentFiles } from './attachments/files.js';
 import type { Viewer } from './auth/viewer.js';
 import type { Db } from './db.js';
 import type { Limiter, RateLimitState } from './platform/rate-limits.js';
@@ -32,6 +33,8 @@ export type Context = {
   metrics: Metrics;
   /** The log position of the last event this operation's changes committed: mutation payloads' `cursor`. */
   writes: Writes;
+  /** Attached files: the store, link signing and limits, with links pointing at this request's origin (or PUBLIC_URL). */
+  attachments: AttachmentFiles;
   /** The cost budget after this operation (set before execution). */
   rateLimit?: RateLimitState;
   /** WebSocket only: drops the connection of a subscriber that cannot keep up. */

@@ -17,6 +17,7 @@ export const ID_PREFIXES = {
   WebhookDelivery: 'whd',
   TicketEvent: 'evt',
   BulkJob: 'bulk',
+  Attachment: 'att',
 } as const;
 
 export type IdType = keyof typeof ID_PREFIXES;

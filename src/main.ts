@@ -1,6 +1,7 @@
 // `npm start`: configuration, database (embedded by default), migrations, server.
 // What stops, and in which order, is the reverse of what starts here (lifecycle.ts).
 import { buildApp } from './app.js';
+import { directoryStore } from './attachments/store.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDb } from './db.js';
 import { migrate } from './platform/migrate.js';
@@ -84,6 +85,7 @@ runProcess({ name: 'ticketql', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_
     bus,
     redis: redis?.publish,
     jwtSecret: jwtSecretFor(config),
+    attachments: { ...config.attachments, store: directoryStore(config.attachmentsDir) },
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     presenceTtlMs: config.presenceTtlMs,
     publicTicketsPerHour: config.publicTicketsPerHour,

@@ -12,7 +12,7 @@ const LAYERS: string[][] = [
   ['prisma-plans.ts'],
   ['config.ts', 'logger.ts', 'errors.ts', 'ids.ts', 'db.ts'],
   ['platform'],
-  ['auth', 'webhooks'],
+  ['auth', 'webhooks', 'attachments'],
   ['live', 'jobs'],
   ['domain'],
   ['context.ts'],

@@ -26,7 +26,7 @@ const NF = 'NOT_FOUND' as const;
 const o = (...outcomes: Outcome[]): Record<Role, Outcome> =>
   Object.fromEntries(ROLES.map((role, i) => [role, outcomes[i]!])) as Record<Role, Outcome>;
 
-const TICKET_VIEW = 'id title messageCount messages(first: 10) { totalCount edges { node { body isInternal } } } presence { ticketId entries { kind state name participantId since expiresAt } }';
+const TICKET_VIEW = 'id title messageCount messages(first: 10) { totalCount edges { node { body isInternal attachments { id filename url } } } } presence { ticketId entries { kind state name participantId since expiresAt } }';
 
 const queries: Record<string, Entry> = {
   viewer: { document: '{ viewer { role team { slug } } }', expect: o('ok', 'ok', 'ok', 'ok', 'ok', U, 'ok') },
@@ -120,6 +120,11 @@ const mutations: Record<string, Entry> = {
     document: 'mutation($input: AddMessageInput!) { addMessage(input: $input) { cursor message { id body } ticket { id messageCount } } }',
     variables: (w) => ({ input: { ticketId: w.ids.ticket, body: 'A reply' } }),
     expect: o('ok', F, 'ok', 'ok', NF, U, NF),
+  },
+  createUpload: {
+    document: 'mutation($input: CreateUploadInput!) { createUpload(input: $input) { uploadId uploadUrl expiresAt } }',
+    variables: () => ({ input: { filename: 'shot.png', byteSize: 68, checksum: 'a'.repeat(64) } }),
+    expect: o('ok', F, 'ok', 'ok', 'ok', U, 'ok'),
   },
   createCustomer: {
     document: 'mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }',

@@ -5,6 +5,7 @@ import type { Viewer } from '../auth/viewer.js';
 import type { Tx } from '../db.js';
 import { badInput, conflictOnDuplicate, notFound } from '../errors.js';
 import type { ApiKeyMode, TicketPriority } from '../generated/prisma/enums.js';
+import type { FilesDeps } from './attachments.js';
 import { change, type Deps } from './change.js';
 import { DEFAULT_SLA_TARGETS } from './sla.js';
 import * as v from './validation.js';
@@ -115,10 +116,12 @@ export async function updateTeam(deps: Deps, viewer: Viewer, teamId: string, raw
 }
 
 /** Deletes the team with everything in it; every live subscription of it ends. */
-export async function deleteTeam(deps: Deps, viewer: Viewer, teamId: string) {
+export async function deleteTeam(deps: Deps & Partial<Pick<FilesDeps, 'attachments'>>, viewer: Viewer, teamId: string) {
   const id = ownTeam(viewer, teamId);
-  return change(deps, async ({ tx, announce }) => {
+  await change(deps, async ({ tx, announce }) => {
     await tx.team.delete({ where: { id } });
     announce({ kind: 'team-deleted', teamId: id });
   });
+  // After the commit: the team's attachment rows went with it, so its files go too.
+  await deps.attachments?.store.removeTeam(id);
 }

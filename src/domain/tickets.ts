@@ -9,6 +9,7 @@ import { encodeId } from '../ids.js';
 import { STAFF_ONLY_TICKET_FIELDS, visibleTicketsSql } from '../auth/visibility.js';
 import { change, type ChangeScope, type Deps } from './change.js';
 import type { Tx } from '../db.js';
+import { attachUploads, checkRefs, storageKeysOfTicket, type AttachmentRef, type FilesDeps } from './attachments.js';
 import { actorOf, diff, type Actor, type Changes } from './events.js';
 import { deadlines } from './sla.js';
 import * as v from './validation.js';
@@ -58,7 +59,12 @@ export type CreateTicketArgs = Omit<z.input<typeof CreateTicketInput>, 'metadata
   /** UUIDs, already decoded from their IDs. */
   customerId?: string | null;
   assigneeId?: string | null;
+  /** Uploads the first message takes (it needs a body). */
+  attachments?: readonly AttachmentRef[];
 };
+
+/** A change that may take uploads or delete files: the attachments of the server, when it has them. */
+type WithFiles = Deps & Partial<Pick<FilesDeps, 'attachments'>>;
 
 export type UpdateTicketArgs = Omit<z.input<typeof UpdateTicketInput>, 'metadata'> & {
   metadata?: unknown;
@@ -66,7 +72,7 @@ export type UpdateTicketArgs = Omit<z.input<typeof UpdateTicketInput>, 'metadata
   assigneeId?: string | null;
 };
 
-export type AddMessageArgs = z.input<typeof AddMessageInput>;
+export type AddMessageArgs = z.input<typeof AddMessageInput> & { attachments?: readonly AttachmentRef[] };
 
 async function slaTargetOf(tx: Tx, teamId: string, priority: TicketPriority) {
   return (await tx.slaTarget.findUnique({ where: { teamId_priority: { teamId, priority } } })) ?? undefined;
@@ -148,8 +154,10 @@ function publicChanges(changes: Changes): Changes {
   return out;
 }
 
-export async function createTicket(deps: Deps, viewer: Viewer, teamId: string, args: CreateTicketArgs) {
+export async function createTicket(deps: WithFiles, viewer: Viewer, teamId: string, args: CreateTicketArgs) {
   const input = v.parseInput(CreateTicketInput, args);
+  const refs = checkRefs(deps, args.attachments);
+  if (refs.length > 0 && !input.body) throw badInput([{ path: 'input.body', message: 'is required with attachments: they go on the first message' }]);
   const isCustomer = viewer.role === 'CUSTOMER';
   if (!isCustomer && args.customerId && input.customer) {
     throw badInput([{ path: 'input.customer', message: 'give customerId or customer, not both' }]);
@@ -212,9 +220,10 @@ export async function createTicket(deps: Deps, viewer: Viewer, teamId: string, a
         },
       });
     }
+    const attachments = message ? await attachUploads(tx, deps, { teamId, messageId: message.id }, refs) : [];
     await record(
       { teamId, ticketId: ticket.id, customerId: ticket.customerId, type: 'CREATED', actor: actorOf(viewer), messageId: message?.id },
-      { ticket, message },
+      { ticket, message, attachments, emailBytes: deps.attachments?.limits.emailBytes },
     );
     return ticket;
   });
@@ -262,16 +271,20 @@ export async function updateTicket(deps: Deps, viewer: Viewer, id: string, args:
   });
 }
 
-export async function deleteTicket(deps: Deps, viewer: Viewer, id: string) {
-  return change(deps, async ({ tx, record }) => {
+export async function deleteTicket(deps: WithFiles, viewer: Viewer, id: string) {
+  const { ticket, files } = await change(deps, async ({ tx, record }) => {
     const ticket = await lockTicket(tx, viewer, id);
+    const files = await storageKeysOfTicket(tx, id);
     await tx.ticket.delete({ where: { id } });
     await record(
       { teamId: ticket.teamId, ticketId: id, customerId: ticket.customerId, type: 'DELETED', actor: actorOf(viewer) },
       { ticket },
     );
-    return ticket;
+    return { ticket, files };
   });
+  // After the commit: the rows (and so every link) are gone with the ticket's messages.
+  if (files.length > 0) await deps.attachments?.store.remove(files);
+  return ticket;
 }
 
 /**
@@ -293,8 +306,9 @@ export async function unassignAgent({ tx, record }: ChangeScope, actor: Actor, t
   return tickets;
 }
 
-export async function addMessage(deps: Deps, viewer: Viewer, ticketId: string, args: AddMessageArgs) {
+export async function addMessage(deps: WithFiles, viewer: Viewer, ticketId: string, args: AddMessageArgs) {
   const input = v.parseInput(AddMessageInput, args);
+  const refs = checkRefs(deps, args.attachments);
   const isCustomer = viewer.role === 'CUSTOMER';
   const isInternal = input.isInternal ?? false;
   if (isCustomer && (isInternal || (input.sender && input.sender !== 'CUSTOMER'))) {
@@ -325,6 +339,7 @@ export async function addMessage(deps: Deps, viewer: Viewer, ticketId: string, a
     // always posts under their own name.
     if (input.senderName && !isCustomer) author.senderName = input.senderName;
     const message = await tx.message.create({ data: author });
+    const attachments = await attachUploads(tx, deps, { teamId: ticket.teamId, messageId: message.id }, refs);
 
     const data: Prisma.TicketUncheckedUpdateInput = {
       updatedAt: now,
@@ -337,7 +352,10 @@ export async function addMessage(deps: Deps, viewer: Viewer, ticketId: string, a
     const updated = await tx.ticket.update({ where: { id: ticketId }, data });
 
     const event = { teamId: ticket.teamId, ticketId, customerId: ticket.customerId, actor: actorOf(viewer) };
-    await record({ ...event, type: 'MESSAGE_ADDED', messageId: message.id, isInternal }, { ticket: updated, message });
+    await record(
+      { ...event, type: 'MESSAGE_ADDED', messageId: message.id, isInternal },
+      { ticket: updated, message, attachments, emailBytes: deps.attachments?.limits.emailBytes },
+    );
     if (reopens) await record({ ...event, type: 'UPDATED', changes: diff(ticket, updated, ['status']) }, { ticket: updated });
     return { message, ticket: updated };
   });

@@ -13,6 +13,10 @@ export type HttpServerOptions = {
   graphql(req: http.IncomingMessage, res: http.ServerResponse, context: { requestId: string }): unknown;
   ready(): Promise<Checks>;
   maxBodyBytes: number;
+  /** Largest multipart body (files and their fields), when multipart requests carry files. @default maxBodyBytes */
+  maxMultipartBytes?: number;
+  /** Other routes (attachments): true when it took the request. */
+  routes?(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): boolean;
   /** Time a client has to send a whole request; a body sent byte by byte is cut off after it. */
   requestTimeoutMs: number;
   /** Time an idle keep-alive connection stays open. */
@@ -59,10 +63,13 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
       return sendJson(res, 401, { errors: [{ message: 'A metrics token is required', extensions: { code: 'UNAUTHENTICATED' } }] });
     }
     if (req.method === 'GET' && serveGraphiQLAsset(pathname, res)) return;
-    // Bodies sent without Content-Length are cut off by yoga (maxRequestBodySize).
-    if (Number(req.headers['content-length'] ?? 0) > options.maxBodyBytes) {
+    if (options.routes?.(req, res, requestId)) return;
+    // Bodies sent without Content-Length are cut off by yoga's plugins (body-limit, uploads).
+    const multipart = /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
+    const limit = multipart ? (options.maxMultipartBytes ?? options.maxBodyBytes) : options.maxBodyBytes;
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
       return sendJson(res, 413, {
-        errors: [{ message: `Request body too large: at most ${options.maxBodyBytes} bytes`, extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } }],
+        errors: [{ message: `Request body too large: at most ${limit} bytes`, extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } }],
         extensions: { requestId },
       });
     }

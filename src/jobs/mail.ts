@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
+import type { AttachmentStore } from '../attachments/store.js';
 
 export type Email = {
   to: string;
@@ -13,16 +14,30 @@ export type Email = {
   messageId: string;
   inReplyTo?: string;
   references?: string;
+  /** Files read from the attachment store as the mail is sent. */
+  attachments?: Array<{ filename: string; contentType: string; storageKey: string }>;
 };
 
 export type Mailer = { send(email: Email): Promise<void>; close(): void };
 
-export function createMailer(options: { smtpUrl?: string; from: string; dataDir: string }): Mailer {
+/** The mail as nodemailer takes it: the files streamed from the store. */
+function message(from: string, { attachments, ...email }: Email, store: AttachmentStore | undefined) {
+  if (attachments?.length && !store) throw new Error('This mailer has no attachment store for the files of the mail');
+  return {
+    from,
+    ...email,
+    ...(attachments?.length && {
+      attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: store!.read(a.storageKey) })),
+    }),
+  };
+}
+
+export function createMailer(options: { smtpUrl?: string; from: string; dataDir: string; store?: AttachmentStore }): Mailer {
   if (options.smtpUrl) {
     const transport = nodemailer.createTransport(options.smtpUrl);
     return {
       async send(email) {
-        await transport.sendMail({ from: options.from, ...email });
+        await transport.sendMail(message(options.from, email, options.store));
       },
       close: () => transport.close(),
     };
@@ -31,7 +46,7 @@ export function createMailer(options: { smtpUrl?: string; from: string; dataDir:
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     async send(email) {
-      const info = await transport.sendMail({ from: options.from, ...email });
+      const info = await transport.sendMail(message(options.from, email, options.store));
       fs.mkdirSync(dir, { recursive: true });
       const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${email.messageId.replace(/[^\w.-]/g, '')}.eml`;
       fs.writeFileSync(path.join(dir, name), info.message as Buffer);

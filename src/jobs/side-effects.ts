@@ -18,7 +18,27 @@ export const WEBHOOK_EVENT_TYPES: Record<TicketEventType, string> = {
   MERGED: 'ticket.merged',
 };
 
-export type Snapshot = { ticket: Ticket; message?: Message };
+/** An attachment as webhooks and emails show it: metadata and a signed link valid for days. */
+export type PublicAttachment = {
+  id: string;
+  filename: string;
+  contentType: string;
+  byteSize: number;
+  checksum: string;
+  url: string;
+  createdAt: Date;
+};
+
+export type SnapshotAttachment = { data: PublicAttachment; storageKey: string };
+
+/** The ticket as it now is, and the message (with its files) the event is about. */
+export type Snapshot = {
+  ticket: Ticket;
+  message?: Message;
+  attachments?: readonly SnapshotAttachment[];
+  /** Files up to this many bytes in total ride on emails; larger ones are linked. @default 0 */
+  emailBytes?: number;
+};
 
 /** The ticket as integrations receive it: public IDs, every field. */
 function ticketData(ticket: Ticket) {
@@ -44,7 +64,7 @@ function ticketData(ticket: Ticket) {
   };
 }
 
-function messageData(message: Message) {
+function messageData(message: Message, attachments: readonly SnapshotAttachment[] = []) {
   return {
     id: encodeId('Message', message.id),
     sender: message.sender,
@@ -52,6 +72,7 @@ function messageData(message: Message) {
     body: message.body,
     isInternal: message.isInternal,
     createdAt: message.createdAt,
+    attachments: attachments.map((a) => a.data),
   };
 }
 
@@ -105,7 +126,7 @@ async function webhooksFor(event: EventOfChange, snapshot: Snapshot, teamEndpoin
     createdAt: event.occurredAt,
     data: {
       ticket: ticketData(snapshot.ticket),
-      ...(snapshot.message && { message: messageData(snapshot.message) }),
+      ...(snapshot.message && { message: messageData(snapshot.message, snapshot.attachments) }),
       ...(event.changedFields.length > 0 && { changes: event.changes }),
     },
   });
@@ -138,8 +159,29 @@ function email(ticket: Ticket, replyId: string | undefined, to: string, subject:
   };
 }
 
-/** The emails an event causes: never for an internal note, never containing one. */
-async function emailsFor(tx: Tx, event: EventOfChange, { ticket, message }: Snapshot): Promise<Email[]> {
+const sizeOf = (bytes: number) => (bytes < 1024 ? `${bytes} B` : bytes < 1_048_576 ? `${Math.round(bytes / 1024)} KiB` : `${(bytes / 1_048_576).toFixed(1)} MiB`);
+
+/**
+ * The files of a public message on its email: attached while they are small enough
+ * together, else a paragraph of links (signed, valid for days).
+ */
+function withFiles(mail: Email, { attachments = [], emailBytes = 0 }: Snapshot): Email {
+  if (attachments.length === 0) return mail;
+  const total = attachments.reduce((sum, a) => sum + a.data.byteSize, 0);
+  if (total <= emailBytes) {
+    return { ...mail, attachments: attachments.map((a) => ({ filename: a.data.filename, contentType: a.data.contentType, storageKey: a.storageKey })) };
+  }
+  const links = `Files:\n${attachments.map((a) => `${a.data.filename} (${sizeOf(a.data.byteSize)}): ${a.data.url}`).join('\n')}`;
+  return {
+    ...mail,
+    text: `${mail.text}\n${links}\n`,
+    html: mail.html.replace('</body>', `<p>Files:<br>${attachments.map((a) => `<a href="${escapeHtml(a.data.url)}">${escapeHtml(a.data.filename)}</a> (${sizeOf(a.data.byteSize)})`).join('<br>')}</p></body>`),
+  };
+}
+
+/** The emails an event causes: never for an internal note, never containing one or its files. */
+async function emailsFor(tx: Tx, event: EventOfChange, snapshot: Snapshot): Promise<Email[]> {
+  const { ticket, message } = snapshot;
   const needsCustomer =
     event.type === 'CREATED' ||
     event.type === 'MERGED' ||
@@ -169,10 +211,13 @@ async function emailsFor(tx: Tx, event: EventOfChange, { ticket, message }: Snap
     }
     if (team.supportEmail) {
       out.push(
-        email(ticket, `${event.id}-team`, team.supportEmail, `New ticket ${tag}`, [
-          `New ticket #${ticket.number} from ${customer?.email ?? 'an unknown customer'}: "${ticket.title}" (priority ${ticket.priority.toLowerCase()}).`,
-          ...(message ? [message.body] : []),
-        ]),
+        withFiles(
+          email(ticket, `${event.id}-team`, team.supportEmail, `New ticket ${tag}`, [
+            `New ticket #${ticket.number} from ${customer?.email ?? 'an unknown customer'}: "${ticket.title}" (priority ${ticket.priority.toLowerCase()}).`,
+            ...(message ? [message.body] : []),
+          ]),
+          snapshot,
+        ),
       );
     }
   } else if (customer && event.type === 'MERGED') {
@@ -180,7 +225,7 @@ async function emailsFor(tx: Tx, event: EventOfChange, { ticket, message }: Snap
   } else if (customer && event.type === 'UPDATED') {
     out.push(email(ticket, event.id, customer.email, `${tag}: ${STATUS_WORDS[ticket.status]}`, [greeting, `Your ticket #${ticket.number} is now ${STATUS_WORDS[ticket.status]}.`]));
   } else if (customer && message) {
-    out.push(email(ticket, event.id, customer.email, `Re: ${tag}`, [`${message.senderName ?? team.name} wrote:`, message.body]));
+    out.push(withFiles(email(ticket, event.id, customer.email, `Re: ${tag}`, [`${message.senderName ?? team.name} wrote:`, message.body]), snapshot));
   }
   return out;
 }

@@ -1,4 +1,5 @@
 // Periodic upkeep run by the job worker's cron.
+import type { AttachmentStore } from '../attachments/store.js';
 import type { Db } from '../db.js';
 
 /**
@@ -9,4 +10,16 @@ import type { Db } from '../db.js';
 export async function purgeExpiredIdempotencyRecords(db: Db): Promise<number> {
   const { count } = await db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: new Date() } } });
   return count;
+}
+
+/** Hours an upload waits for a message before purgeExpiredUploads deletes it. */
+export const UPLOAD_HOURS = 24;
+
+/** Deletes the uploads that waited more than 24 hours for a message, and their bytes (hourly, like the above). */
+export async function purgeExpiredUploads(db: Db, store: AttachmentStore): Promise<number> {
+  const before = new Date(Date.now() - UPLOAD_HOURS * 3600_000);
+  const gone = await db.$queryRaw<Array<{ key: string }>>`
+    DELETE FROM attachments WHERE message_id IS NULL AND created_at < ${before} RETURNING storage_key AS key`;
+  await store.remove(gone.map((a) => a.key));
+  return gone.length;
 }

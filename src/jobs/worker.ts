@@ -6,7 +6,8 @@ import { Logger as WorkerLogger, run, type WorkerEvents } from 'graphile-worker'
 import pg from 'pg';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
-import { purgeExpiredIdempotencyRecords } from './upkeep.js';
+import type { AttachmentStore } from '../attachments/store.js';
+import { purgeExpiredIdempotencyRecords, purgeExpiredUploads } from './upkeep.js';
 import { addJob } from './queue.js';
 import type { Email, Mailer } from './mail.js';
 import type { WebhookJob } from './side-effects.js';
@@ -23,6 +24,8 @@ export type WorkerOptions = {
   concurrency: number;
   policy: UrlPolicy;
   retrySchedule: number[];
+  /** Where attached files are: the hourly upkeep deletes uploads no message took. Unset: no such upkeep here. */
+  store?: AttachmentStore;
   /** How often to look for jobs scheduled in the future (retries). @default 2000 */
   pollIntervalMs?: number;
   /**
@@ -47,7 +50,7 @@ export type JobWorker = {
 /** The task list without the kinds of job left out by `only` (upkeep always stays). */
 function onlyThese<T extends Record<string, unknown>>(only: WorkerOptions['only'], tasks: T): T {
   if (!only) return tasks;
-  return Object.fromEntries(Object.entries(tasks).filter(([name]) => name === 'idempotency:purge' || (only as readonly string[]).includes(name))) as T;
+  return Object.fromEntries(Object.entries(tasks).filter(([name]) => name.endsWith(':purge') || (only as readonly string[]).includes(name))) as T;
 }
 
 export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
@@ -74,7 +77,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
     pollInterval: options.pollIntervalMs ?? 2000,
     // Hourly upkeep. graphile-worker's cron schedules each run once, whichever of the
     // processes hosting workers gets there first; a missed hour is not run late (no backfill).
-    crontab: '17 * * * * idempotency:purge ?max=1',
+    crontab: ['17 * * * * idempotency:purge ?max=1', ...(options.store ? ['47 * * * * attachments:purge ?max=1'] : [])].join('\n'),
     logger: new WorkerLogger(() => (level, message) => {
       if (level === 'error') log.error(message);
       else if (level === 'warning') log.warn(message);
@@ -86,6 +89,12 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
         const purged = await purgeExpiredIdempotencyRecords(options.db);
         if (purged > 0) log.info({ purged }, 'expired idempotency records deleted');
       },
+      ...(options.store && {
+        'attachments:purge': async () => {
+          const purged = await purgeExpiredUploads(options.db, options.store!);
+          if (purged > 0) log.info({ purged }, 'uploads no message took deleted');
+        },
+      }),
       'email:send': async (payload) => {
         await options.mailer.send(payload as Email);
       },

@@ -5,6 +5,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { isStaff } from '../auth/viewer.js';
 import type { Context } from '../context.js';
+import type { StoredUpload } from '../domain/attachments.js';
 import type { ApiKeyScope } from '../generated/prisma/enums.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
@@ -28,6 +29,7 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: Record<string, unknown>; Output: unknown };
     ID: { Input: string; Output: string };
+    Upload: { Input: StoredUpload; Output: never };
   };
   DefaultFieldNullability: false;
 }>({

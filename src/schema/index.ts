@@ -18,6 +18,8 @@ import './tickets/queries.js';
 import './tickets/mutations.js';
 import './tickets/bulk.js';
 import './tickets/merge.js';
+import './attachments/types.js';
+import './attachments/mutations.js';
 import './messages/types.js';
 import './messages/mutations.js';
 import './events/types.js';

@@ -13,6 +13,7 @@ export const PAGES = [
   'docs/api.md',
   'docs/live-updates.md',
   'docs/side-effects.md',
+  'docs/attachments.md',
   'docs/security.md',
   'docs/search-bulk-merge.md',
   'docs/operations.md',
@@ -43,13 +44,13 @@ export function blocksOf(page: string): Block[] {
 // What examples print and later ones refer to. Of each kind, the first one in an
 // answer is the one "returned" (createTicket's ticket comes before its customer).
 const RECORDED: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
-  [/\b(team|agt|cus|tkt|msg|key|whe|whd|evt|bulk)_[0-9A-Za-z]{22}\b/g, (m) => m[1]!],
+  [/\b(team|agt|cus|tkt|msg|key|whe|whd|evt|att|bulk)_[0-9A-Za-z]{22}\b/g, (m) => m[1]!],
   [/\bsk_live_[0-9A-Za-z]{32}\b/g, () => 'sk_live'],
   [/\beyJ[\w-]+\.[\w-]+\.[\w-]+/g, () => 'eyJ'],
   [/\bwhsec_[A-Za-z0-9+/]{32}/g, () => 'whsec'],
 ];
 // `tkt_…-1` is the value of the kind returned before the latest one (merging two tickets).
-const PLACEHOLDER = /\b(sk_test|sk_live|whsec|team|agt|cus|tkt|msg|key|whe|whd|evt|bulk)_…(-1)?|\beyJ…/g;
+const PLACEHOLDER = /\b(sk_test|sk_live|whsec|team|agt|cus|tkt|msg|key|whe|whd|evt|att|bulk)_…(-1)?|\beyJ…/g;
 
 const squash = (s: string) => s.replace(/\s+/g, '');
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,4 +1,5 @@
 // Two teams and every kind of caller, for tests of who may see and do what.
+import { randomUUID } from 'node:crypto';
 import { signToken } from '../../src/auth/tokens.js';
 import { encodeId } from '../../src/ids.js';
 import { JWT_SECRET, testApp } from './app.js';
@@ -34,6 +35,14 @@ export async function createWorld() {
       },
     },
   });
+  // A file on the internal note (its name is a secret) and one on the public answer.
+  const messages = await db.message.findMany({ where: { ticketId: ticket.id }, select: { id: true, body: true } });
+  const file = (body: string, filename: string) => {
+    const messageId = messages.find((m) => m.body === body)!.id;
+    const id = randomUUID();
+    return { id, teamId: a.team.id, messageId, uploader: 'world', filename, contentType: 'image/png', byteSize: 68, checksum: '0'.repeat(64), storageKey: `${a.team.id}/${id}`, storedAt: new Date() };
+  };
+  await db.attachment.createMany({ data: [file(SECRETS.internal, `${SECRETS.internal}.png`), file('Public answer', 'public-answer.png')] });
   const created = await db.ticketEvent.create({
     data: { seq: 1, teamId: a.team.id, ticketId: ticket.id, customerId: a.customer.id, type: 'CREATED', actor: { kind: 'system' } },
   });

@@ -1,4 +1,6 @@
 import * as tickets from '../../domain/tickets.js';
+import { AttachmentInput } from '../attachments/types.js';
+import { attachmentRefs } from '../attachments/mutations.js';
 import { builder } from '../builder.js';
 import { readBack, payloadCursor } from '../common/payloads.js';
 import { uuidOf } from '../common/global-ids.js';
@@ -15,6 +17,10 @@ builder.relayMutationField(
       isInternal: t.boolean({ description: 'An internal note, visible to staff only and never emailed (staff only).' }),
       sender: t.field({ type: MessageSenderEnum, description: 'Who it is from; AGENT for staff by default (staff only).' }),
       senderName: t.string({ description: 'Display name of the sender, when it is not the caller.' }),
+      attachments: t.field({
+        type: [AttachmentInput],
+        description: 'Files for the message (at most MAX_ATTACHMENTS_PER_MESSAGE): files of this multipart request, or upload ids.',
+      }),
     }),
   },
   {
@@ -27,6 +33,7 @@ builder.relayMutationField(
         isInternal: input.isInternal,
         sender: input.sender,
         senderName: input.senderName,
+        attachments: attachmentRefs(ctx.viewer, input.attachments),
       }),
   },
   {

@@ -1,5 +1,6 @@
 import { builder } from '../builder.js';
 import { Agent } from '../agents/types.js';
+import { Attachment } from '../attachments/types.js';
 import { Customer } from '../customers/types.js';
 import { visibleMessages } from '../../auth/visibility.js';
 
@@ -43,6 +44,11 @@ export const Message = builder.prismaNode('Message', {
     body: t.exposeString('body', { description: 'The text of the message.' }),
     isInternal: t.exposeBoolean('isInternal', {
       description: 'An internal note: visible to staff only, never emailed to the customer.',
+    }),
+    attachments: t.relation('attachments', {
+      type: Attachment,
+      description: 'The files on the message, in the order they were given. An internal note’s are staff-only, as the note is.',
+      query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the message was added.' }),
   }),

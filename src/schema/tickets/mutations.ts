@@ -2,6 +2,8 @@ import { isStaff } from '../../auth/viewer.js';
 import * as tickets from '../../domain/tickets.js';
 import { forbidden, notFound, unauthenticated, badInput } from '../../errors.js';
 import { encodeId } from '../../ids.js';
+import { AttachmentInput } from '../attachments/types.js';
+import { attachmentRefs } from '../attachments/mutations.js';
 import { builder } from '../builder.js';
 import { readBack, payloadCursor } from '../common/payloads.js';
 import { staffDelete, staffWrite } from '../common/scopes.js';
@@ -37,6 +39,10 @@ builder.relayMutationField(
       customer: t.field({ type: CustomerInput, description: 'Find or create the customer by email.' }),
       assigneeId: t.id({ description: 'Assign to this agent (staff only).' }),
       teamSlug: t.string({ description: 'The team to submit to, for anonymous callers (public ticket forms).' }),
+      attachments: t.field({
+        type: [AttachmentInput],
+        description: 'Files for the first message (needs body): files of this multipart request, or upload ids.',
+      }),
     }),
   },
   {
@@ -69,6 +75,7 @@ builder.relayMutationField(
         customer: input.customer ?? undefined,
         customerId: optionalId(input.customerId, 'Customer', 'input.customerId'),
         assigneeId: staff ? optionalId(input.assigneeId, 'Agent', 'input.assigneeId') : undefined,
+        attachments: attachmentRefs(viewer, input.attachments),
       });
       return { ticket, ticketId: encodeId('Ticket', ticket.id) };
     },
