@@ -12,7 +12,7 @@ import { graphql } from './generated/index.js';
 import { execute, testApp } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
 import { AddMessage, UpdateTicket, newTicket } from './support/operations.js';
-import { jobsDone } from './support/jobs.js';
+import { emailTurn, jobsDone } from './support/jobs.js';
 import { eventually, startReceiver, startSmtp } from './support/receivers.js';
 import { cleanEnv, run } from './support/process.js';
 import { JWT_SECRET } from './support/app.js';
@@ -41,6 +41,7 @@ let smtp: Awaited<ReturnType<typeof startSmtp>>;
 let worker: JobWorker;
 
 beforeAll(async () => {
+  await emailTurn();
   smtp = await startSmtp();
   const { db } = testApp();
   worker = await startWorker({
@@ -53,7 +54,7 @@ beforeAll(async () => {
     retrySchedule: [0, 0, 0, 0, 0, 0, 0, 0],
     pollIntervalMs: 100,
   });
-});
+}, 300_000); // the other file's turn at email may come first
 
 afterAll(async () => {
   await worker?.stop();

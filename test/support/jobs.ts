@@ -3,8 +3,25 @@
 // in its own transaction, a webhook attempt queues its retry before it completes, and
 // a receiver has the mail or request before the job that sent it completes: once no
 // job of theirs is left, everything the changes so far will ever send has arrived.
+import pg from 'pg';
+import { inject } from 'vitest';
 import type { Db } from '../../src/db.js';
+import { leftover } from './leftovers.js';
 import { eventually } from './wait.js';
+
+/**
+ * Waits for, then holds until the file ends, the suite's one turn at sending email. Test
+ * files that read mail from an SMTP server of their own run a worker that sends every
+ * email job on the shared database, theirs or not: two such files at once would each
+ * send some of the other's mail to the wrong server, so they take turns (a PostgreSQL
+ * advisory lock held by a connection of their own).
+ */
+export async function emailTurn(): Promise<void> {
+  const client = new pg.Client({ connectionString: inject('databaseUrl') });
+  await client.connect();
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', ['ticketql-test-email-worker']);
+  leftover('the turn at sending email', () => client.end());
+}
 
 /**
  * Waits until no job is left whose payload has `field` set to one of `values`:

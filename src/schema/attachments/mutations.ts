@@ -4,6 +4,7 @@ import type { Viewer } from '../../auth/viewer.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
 import { uuidOf } from '../common/global-ids.js';
+import { payloadCursor } from '../common/payloads.js';
 
 type AttachmentArg = { file?: { id: string; uploader: string } | null; uploadId?: string | null };
 
@@ -46,6 +47,7 @@ builder.relayMutationField(
   {
     description: 'Where to send the bytes.',
     outputFields: (t) => ({
+      ...payloadCursor(t),
       uploadId: t.id({ description: 'The upload (att_…), the ID the attachment will keep.', resolve: (r) => r.uploadId }),
       uploadUrl: t.string({
         description: 'PUT the bytes here (any Content-Type; no Authorization header: the URL is signed).',
