@@ -29,11 +29,14 @@ import { eventually } from './support/wait.js';
 
 const CLIENTS = 3;
 const SUBSCRIBERS = 3;
-/** Between two mutations of one client: a steady stream the 2-core machine can carry. */
-const THINK_MS = 150;
-/** How long PostgreSQL stays down, and the receiver fails: the faults' durations. */
-const POSTGRES_DOWN_MS = 5_000;
-const RECEIVER_DOWN_MS = 10_000;
+/**
+ * How long the outages last, counted in what the clients live through rather than in
+ * time (a loaded machine is slow): PostgreSQL stays down until the clients' requests
+ * have been refused this often, and the receiver fails until it has refused this many
+ * webhook requests, retries among them.
+ */
+const REFUSED_WHILE_POSTGRES_DOWN = CLIENTS * 3;
+const REFUSED_BY_RECEIVER = 12;
 const FIGURES = path.join(root, 'test/results/fault-injection.md');
 
 const CREATE = 'mutation($title: String!) { createTicket(input: { title: $title }) { ticketId } }';
@@ -202,14 +205,24 @@ describe('faults, one after another, under a steady stream of mutations', () => 
     onTestFailed(() => console.log(serverLogs()));
     const answers: Array<Answer & { title: string }> = [];
     let running = true;
+    let retries = 0;
+    /** Redis is away: live events wait for it, so the clients are not paced by them meanwhile. */
+    let liveCut = false;
+    const subscribers: Resubscriber[] = Array.from({ length: SUBSCRIBERS }, (_, n) => resubscribing(bases, keys.read, n));
     const clients = Array.from({ length: CLIENTS }, async (_, n) => {
+      const pacer = subscribers[n % SUBSCRIBERS]!;
       for (let i = 0; running; i++) {
         const title = `c${n}-${i}`;
-        answers.push({ title, ...(await untilAnswered(rotated(n + i), keys.write, { query: CREATE, variables: { title } })) });
-        await new Promise((resolve) => setTimeout(resolve, THINK_MS));
+        const answer = await untilAnswered(rotated(n + i), keys.write, { query: CREATE, variables: { title } }, { onRetry: () => retries++ });
+        answers.push({ title, ...answer });
+        // Paced by the live stream, not a timer: the next mutation waits until this
+        // client's subscriber has the events of all answers but the other clients' latest.
+        await eventually(() => !running || liveCut || pacer.cursors.length >= answers.length - CLIENTS, {
+          timeoutMs: 120_000,
+          what: () => `subscriber ${n % SUBSCRIBERS} to catch up with ${answers.length - CLIENTS} answers, at ${pacer.cursors.length}`,
+        });
       }
     });
-    const subscribers: Resubscriber[] = Array.from({ length: SUBSCRIBERS }, (_, n) => resubscribing(bases, keys.read, n));
     const answered = (n: number, what: string) =>
       eventually(() => answers.length >= n, { timeoutMs: 60_000, what: () => `${n} answered mutations ${what}, got ${answers.length}` });
     const figures: Record<string, number | string> = {};
@@ -266,6 +279,7 @@ describe('faults, one after another, under a steady stream of mutations', () => 
     figures['A restarted: start to /readyz 200 (ms)'] = await readyAfter(A2.base, A2.startedAt);
 
     // 2. Redis is killed, then started again on its port.
+    liveCut = true;
     await redis.kill();
     mark('Redis killed');
     await Promise.all(Object.values(servers).map((s) => reportsDown(s!.base, { database: 'ok', redis: 'down' })));
@@ -275,13 +289,18 @@ describe('faults, one after another, under a steady stream of mutations', () => 
     mark('Redis back');
     figures['Redis back: A /readyz 200 (ms)'] = await readyAfter(servers.A!.base, redisBack);
     figures['Redis back: B /readyz 200 (ms)'] = await readyAfter(servers.B!.base, redisBack);
+    liveCut = false;
 
-    // 3. PostgreSQL: fast shutdown, down for POSTGRES_DOWN_MS, started again on its port.
+    // 3. PostgreSQL: fast shutdown, down until the clients have been refused a few times, started again on its port.
     await answered(answers.length + 5, 'before PostgreSQL stops');
     mark('PostgreSQL stopping');
     await pg.stop();
     await Promise.all(Object.values(servers).map((s) => reportsDown(s!.base, { database: 'down', redis: 'ok' })));
-    await new Promise((resolve) => setTimeout(resolve, POSTGRES_DOWN_MS)); // the outage itself
+    const retriesAtStop = retries;
+    await eventually(() => retries - retriesAtStop >= REFUSED_WHILE_POSTGRES_DOWN, {
+      timeoutMs: 60_000,
+      what: () => `${REFUSED_WHILE_POSTGRES_DOWN} refused requests while PostgreSQL is down, got ${retries - retriesAtStop}`,
+    });
     pg = await startEmbeddedPostgres({ dataDir, port: pgPort });
     const pgBack = Date.now();
     mark('PostgreSQL back');
@@ -291,11 +310,18 @@ describe('faults, one after another, under a steady stream of mutations', () => 
     await answered(afterPg + 1, 'once PostgreSQL is back');
     figures['PostgreSQL back: first answered mutation (ms)'] = Math.max(0, answers[afterPg]!.answeredAt - pgBack);
 
-    // 4. The webhook receiver answers 500 for RECEIVER_DOWN_MS.
+    // 4. The webhook receiver answers 500 until it has refused REFUSED_BY_RECEIVER requests, some of them retries.
     receiverDown = true;
     mark('receiver failing');
     const failedFrom = receiver.hits.length;
-    await new Promise((resolve) => setTimeout(resolve, RECEIVER_DOWN_MS)); // the outage itself
+    await eventually(
+      () => {
+        const refused = receiver.hits.slice(failedFrom).filter((h) => h.status === 500);
+        const ids = refused.map((h) => h.headers['webhook-id']);
+        return refused.length >= REFUSED_BY_RECEIVER && new Set(ids).size < ids.length;
+      },
+      { timeoutMs: 60_000, what: `${REFUSED_BY_RECEIVER} refused webhook requests, a retry among them` },
+    );
     receiverDown = false;
     const receiverBack = Date.now();
     mark('receiver back');

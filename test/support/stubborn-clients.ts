@@ -45,7 +45,7 @@ export async function untilAnswered(
   bases: () => string[],
   credential: string,
   body: { query: string; variables?: Record<string, unknown> },
-  options: { giveUpMs?: number; key?: string } = {},
+  options: { giveUpMs?: number; key?: string; onRetry?: (why: string) => void } = {},
 ): Promise<Answer> {
   const key = options.key ?? randomUUID();
   const sentAt = Date.now();
@@ -80,6 +80,7 @@ export async function untilAnswered(
       why = `${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message} from ${base}`;
     }
     retriedFor.push(why);
+    options.onRetry?.(why);
     if (Date.now() > giveUpAt) {
       return { key, errors: [{ message: `no answer after ${attempt + 1} attempts: ${retriedFor.join(', ')}` }], replayed: false, attempts: attempt + 1, retriedFor, sentAt, answeredAt: Date.now() };
     }
