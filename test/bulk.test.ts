@@ -1,11 +1,10 @@
 // bulkUpdateTickets: by IDs now, each ticket on its own; by filter through a job.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, } from 'vitest';
 import { bulkTasks } from '../src/domain/bulk.js';
 import { encodeId } from '../src/ids.js';
-import { createMailer } from '../src/jobs/mail.js';
-import { startWorker, type JobWorker } from '../src/jobs/worker.js';
-import { createLogger } from '../src/logger.js';
+import type { JobWorker } from '../src/jobs/worker.js';
+import { startTestWorker } from './support/jobs.js';
 import { graphql } from './generated/index.js';
 import { execute, testApp } from './support/app.js';
 import { test } from './support/fixtures.js';
@@ -46,15 +45,8 @@ let worker: JobWorker;
 beforeAll(async () => {
   const { app, db, bus } = testApp();
   base = await app.start(0);
-  worker = await startWorker({
-    databaseUrl: inject('databaseUrl'),
+  worker = await startTestWorker({
     db,
-    mailer: createMailer({ smtpUrl: undefined, from: 'Support <support@ticketql.test>', dataDir: '/nonexistent' }),
-    log: createLogger('silent'),
-    concurrency: 2,
-    policy: { production: false },
-    retrySchedule: [0, 0, 0],
-    pollIntervalMs: 100,
     // Webhooks and bulk jobs only: other files' emails are left to their own workers.
     only: ['webhook:deliver', 'tickets:bulk-update'],
     tasks: bulkTasks({ db, bus }),

@@ -1,12 +1,12 @@
 // Writes go through src/domain, each in one change(): what the removal of an agent tells
 // live subscribers, the history and webhooks, and what a change announces only once committed.
-import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { signToken } from '../src/auth/tokens.js';
 import { change } from '../src/domain/change.js';
 import { encodeId } from '../src/ids.js';
 import { createMailer } from '../src/jobs/mail.js';
-import { startWorker, type JobWorker } from '../src/jobs/worker.js';
-import { createLogger } from '../src/logger.js';
+import type { JobWorker } from '../src/jobs/worker.js';
+import { startTestWorker } from './support/jobs.js';
 import { graphql } from './generated/index.js';
 import { execute, JWT_SECRET, testApp } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
@@ -45,15 +45,9 @@ beforeAll(async () => {
   const { app, db } = testApp();
   base = await app.start(0);
   smtp = await startSmtp();
-  worker = await startWorker({
-    databaseUrl: inject('databaseUrl'),
+  worker = await startTestWorker({
     db,
     mailer: createMailer({ smtpUrl: smtp.url, from: 'Support <support@ticketql.test>', dataDir: '/nonexistent' }),
-    log: createLogger('silent'),
-    concurrency: 2,
-    policy: { production: false },
-    retrySchedule: [0, 0, 0],
-    pollIntervalMs: 100,
     // Webhooks only: this file asserts no mail, and on the suite's shared database its
     // worker would otherwise take other files' emails to its own SMTP server.
     only: ['webhook:deliver'],

@@ -1,9 +1,8 @@
 // mergeTickets: duplicates folded into one ticket, for every party that looks at them.
-import { afterAll, beforeAll, describe, expect, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, } from 'vitest';
 import { mergedNotice } from '../src/domain/merge.js';
-import { createMailer } from '../src/jobs/mail.js';
-import { startWorker, type JobWorker } from '../src/jobs/worker.js';
-import { createLogger } from '../src/logger.js';
+import type { JobWorker } from '../src/jobs/worker.js';
+import { startTestWorker } from './support/jobs.js';
 import { graphql } from './generated/index.js';
 import { execute, testApp } from './support/app.js';
 import { test } from './support/fixtures.js';
@@ -43,15 +42,8 @@ let worker: JobWorker;
 beforeAll(async () => {
   const { app, db } = testApp();
   base = await app.start(0);
-  worker = await startWorker({
-    databaseUrl: inject('databaseUrl'),
+  worker = await startTestWorker({
     db,
-    mailer: createMailer({ smtpUrl: undefined, from: 'Support <support@ticketql.test>', dataDir: '/nonexistent' }),
-    log: createLogger('silent'),
-    concurrency: 2,
-    policy: { production: false },
-    retrySchedule: [0, 0, 0],
-    pollIntervalMs: 100,
     // Webhooks only: emails are side-effects.test.ts's (its worker sends every file's).
     only: ['webhook:deliver'],
   });

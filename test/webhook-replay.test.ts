@@ -1,15 +1,13 @@
 // Webhook replay from a cursor: the endpoint's events of a range of the log, sent
 // again in order with the same webhook-ids and bodies, as new recorded attempts;
 // never the events it may not receive; rate-limited per endpoint.
-import { afterAll, beforeAll, describe, expect, inject } from 'vitest';
-import { createMailer } from '../src/jobs/mail.js';
-import { startWorker, type JobWorker } from '../src/jobs/worker.js';
+import { afterAll, beforeAll, describe, expect, } from 'vitest';
+import type { JobWorker } from '../src/jobs/worker.js';
 import { encodeId, parseIdOf } from '../src/ids.js';
-import { createLogger } from '../src/logger.js';
 import { graphql } from './generated/index.js';
 import { testApp } from './support/app.js';
 import { test } from './support/fixtures.js';
-import { jobsDone } from './support/jobs.js';
+import { jobsDone, startTestWorker } from './support/jobs.js';
 import { AddMessage, UpdateTicket } from './support/operations.js';
 import { startReceiver } from './support/receivers.js';
 import { eventually } from './support/wait.js';
@@ -32,15 +30,8 @@ const Deliveries = graphql(`
 let worker: JobWorker;
 beforeAll(async () => {
   const { db } = testApp();
-  worker = await startWorker({
-    databaseUrl: inject('databaseUrl'),
+  worker = await startTestWorker({
     db,
-    mailer: createMailer({ smtpUrl: 'smtp://127.0.0.1:9', from: 'x <x@ticketql.test>', dataDir: '/nonexistent' }),
-    log: createLogger('silent'),
-    concurrency: 2,
-    policy: { production: false },
-    retrySchedule: [0, 0, 0],
-    pollIntervalMs: 100,
     only: ['webhook:deliver'],
   });
 });

@@ -6,6 +6,9 @@
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { Db } from '../../src/db.js';
+import { createMailer } from '../../src/jobs/mail.js';
+import { startWorker, type JobWorker, type WorkerOptions } from '../../src/jobs/worker.js';
+import { createLogger } from '../../src/logger.js';
 import { leftover } from './leftovers.js';
 import { eventually } from './wait.js';
 
@@ -38,4 +41,30 @@ export async function jobsDone(db: Db, field: 'to' | 'endpointId', values: strin
     },
     { timeoutMs, what: () => `the jobs for ${values.join(', ')} to finish; left: ${JSON.stringify(left)}` },
   );
+}
+
+/**
+ * A job worker for a test file on the suite's database: quick retries and polling, no
+ * mail unless `mailer` is given (it would be sent nowhere), stopped when the file ends.
+ * Give `only` unless the file reads mail (see emailTurn): a worker takes every file's jobs.
+ */
+export async function startTestWorker(options: Partial<WorkerOptions> & Pick<WorkerOptions, 'db'>): Promise<JobWorker> {
+  const worker = await startWorker({
+    databaseUrl: inject('databaseUrl'),
+    mailer: createMailer({ from: 'Support <support@ticketql.test>', dataDir: '/nonexistent' }),
+    log: createLogger('silent'),
+    concurrency: 2,
+    policy: { production: false },
+    retrySchedule: [0, 0, 0],
+    pollIntervalMs: 100,
+    ...options,
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await worker.stop();
+  };
+  leftover('a job worker', stop);
+  return { stop };
 }
