@@ -1,13 +1,15 @@
 // A change: one transaction; the ticket events it records are written inside it,
 // and everything live subscribers hear of it is published only once it has committed.
-// Its events and their jobs are written at the end, in one statement each: events
-// take the team's row lock (their seq), which then lasts only until the commit.
+// Its events, their jobs and the writes it deferred are written at the end, in one
+// statement: events take the team's row lock (their seq), which then lasts only until
+// the commit.
 import type { Db } from '../db.js';
 import { toBusEvent, type Announcement, type BusEvent, type EventBus } from '../live/bus.js';
-import { addJobs, type JobSpec } from '../jobs/queue.js';
-import { endpointsOnce, sideEffectsOf, type EventOfChange, type Snapshot } from '../jobs/side-effects.js';
+import { addJobsSql, type JobSpec } from '../jobs/queue.js';
+import { sideEffectsOf, teamFacts, type EventOfChange, type KnownFacts, type Snapshot, type TeamFacts } from '../jobs/side-effects.js';
 import type { Tx } from '../db.js';
-import { eventRow, recordEvents, type NewEvent } from './events.js';
+import { Prisma } from '../generated/prisma/client.js';
+import { eventRow, eventsSql, type NewEvent } from './events.js';
 import { keyedChange, type IdempotencyClaim } from './idempotency.js';
 
 /** Where a request learns the log position of the last event its changes committed (a mutation's `cursor`). */
@@ -32,6 +34,16 @@ export type ChangeScope = {
   record(event: NewEvent, snapshot: Snapshot): Promise<void>;
   /** Publishes `event` after the commit, in order with the recorded events; never if the change rolls back. */
   announce(event: Announcement): void;
+  /**
+   * A data-modifying statement (INSERT, UPDATE or DELETE, without RETURNING) that the
+   * change runs in its last statement, with its events and jobs: a write whose result
+   * the work already knows costs no round trip of its own. The statements of one change
+   * must not touch the same row (PostgreSQL runs them as one, in no set order), and a
+   * write that a later statement of the work must see is run at once instead.
+   */
+  write(statement: Prisma.Sql): void;
+  /** What the work has read of its team in its own statements: the side effects then need not read it again. */
+  know(facts: KnownFacts & { teamId: string }): void;
 };
 
 /**
@@ -58,24 +70,32 @@ async function run<T>(
   let numbered = new Map<string, BusEvent>();
   const result = await deps.db.$transaction(async (tx) => {
     await hooks?.first(tx);
-    let endpoints: ReturnType<typeof endpointsOnce> | undefined;
+    let facts: TeamFacts | undefined;
+    let known: (KnownFacts & { teamId: string }) | undefined;
     const jobs: JobSpec[] = [];
+    const writes: Prisma.Sql[] = [];
     const done = await work({
       tx,
       async record(event, snapshot) {
         const row = eventRow(event);
-        endpoints ??= endpointsOnce(tx, event.teamId);
-        jobs.push(...(await sideEffectsOf(tx, row, snapshot, endpoints)));
+        facts ??= teamFacts(tx, event.teamId, known?.teamId === event.teamId ? known : {});
+        jobs.push(...(await sideEffectsOf(row, snapshot, facts)));
         events.push(row);
         published.push(row);
       },
       announce(event) {
         published.push(event);
       },
+      write(statement) {
+        writes.push(statement);
+      },
+      know(facts) {
+        known = facts;
+      },
     });
     await hooks?.last(tx, done);
-    await addJobs(tx, jobs);
-    numbered = new Map((await recordEvents(tx, events)).map((row) => [row.id, toBusEvent(row)]));
+    const seqs = await finish(tx, writes, jobs, events);
+    numbered = new Map(events.map((row) => [row.id, toBusEvent({ ...row, seq: seqs.get(row.id)! })]));
     return done;
   });
   for (const e of published) {
@@ -84,4 +104,23 @@ async function run<T>(
     deps.bus.publish(event);
   }
   return result;
+}
+
+/**
+ * The change's last statement: its deferred writes, its jobs and its events, as one
+ * statement of common table expressions (one round trip, however many there are).
+ * Returns each event's seq.
+ */
+async function finish(tx: Tx, writes: Prisma.Sql[], jobs: JobSpec[], events: EventOfChange[]): Promise<Map<string, bigint>> {
+  if (writes.length === 0 && jobs.length === 0 && events.length === 0) return new Map();
+  const parts = writes.map((statement, i) => Prisma.sql`${Prisma.raw(`w${i}`)} AS (${statement})`);
+  // A SELECT in WITH runs only when the main query reads it: hence the count below.
+  parts.push(jobs.length > 0 ? Prisma.sql`jobs AS (${addJobsSql(jobs)})` : Prisma.sql`jobs AS (SELECT 1 WHERE false)`);
+  if (events.length > 0) parts.push(eventsSql(events));
+  const numbered = events.length > 0 ? Prisma.sql`(SELECT coalesce(json_agg(json_build_object('id', id, 'seq', seq)), '[]') FROM ev)` : Prisma.sql`'[]'::json`;
+  const [row] = await tx.$queryRaw<Array<{ jobs: number; events: Array<{ id: string; seq: string }> }>>`
+    WITH ${Prisma.join(parts, ',\n')}
+    SELECT (SELECT count(*) FROM jobs)::int AS jobs, ${numbered} AS events`;
+  if (row!.events.length !== events.length) throw new Error(`Team ${events[0]?.teamId} not found for its event log`);
+  return new Map(row!.events.map((e) => [e.id, BigInt(e.seq)]));
 }

@@ -1,9 +1,8 @@
 // The ticket event log: one row per change, written in the transaction that
 // makes the change. It is the ticket's history and the feed live consoles follow.
 import type { Viewer } from '../auth/viewer.js';
-import type { Tx } from '../db.js';
 import { v7 as uuidv7 } from 'uuid';
-import type { Prisma, TicketEvent } from '../generated/prisma/client.js';
+import { Prisma, type TicketEvent } from '../generated/prisma/client.js';
 import type { TicketEventType } from '../generated/prisma/enums.js';
 
 /** Who made a change, stored in the log as JSON as it was when the change was made. */
@@ -53,7 +52,7 @@ export type NewEvent = {
   isInternal?: boolean;
 };
 
-/** An event's row, but for its place in the log (taken by recordEvents). */
+/** An event's row, but for its place in the log (taken by eventsSql). */
 export function eventRow(event: NewEvent): Omit<TicketEvent, 'seq'> {
   const changes = event.changes ?? {};
   return {
@@ -72,30 +71,28 @@ export function eventRow(event: NewEvent): Omit<TicketEvent, 'seq'> {
 }
 
 /**
- * Appends events of one team to its event log, in order. `seq` comes from the team
- * row, whose lock is held until the transaction ends: within a team, seq is 1, 2,
- * 3, … without gaps and in commit order. A subscriber that meets seq N + 2 after N
- * knows N + 1 is committed and can read it; catching up "after N" misses nothing.
+ * The part of a change's last statement (domain/change.ts) that appends its events to
+ * their team's log, in order, as the common table expressions `next` and `ev` (`ev`
+ * returns each event's id and seq). `seq` comes from the team row, whose lock is held
+ * until the transaction ends: within a team, seq is 1, 2, 3, … without gaps and in
+ * commit order. A subscriber that meets seq N + 2 after N knows N + 1 is committed and
+ * can read it; catching up "after N" misses nothing.
  *
- * One statement takes the numbers and writes the rows, and a change runs it last
- * (domain/change.ts): the team's row is locked from then until the commit only,
- * however long the rest of the change takes, so that concurrent changes of a team
- * wait for each other as little as possible.
+ * The change runs this last: the team's row is locked from then until the commit only,
+ * however long the rest of the change takes, so that concurrent changes of a team wait
+ * for each other as little as possible.
  */
-export async function recordEvents(tx: Tx, rows: Array<Omit<TicketEvent, 'seq'>>): Promise<TicketEvent[]> {
+export function eventsSql(rows: ReadonlyArray<Omit<TicketEvent, 'seq'>>): Prisma.Sql {
   const teamId = rows[0]?.teamId;
-  if (!teamId) return [];
+  if (!teamId) throw new Error('No events to record');
   if (rows.some((row) => row.teamId !== teamId)) throw new Error('The events of one change belong to one team');
-  const numbered = await tx.$queryRaw<Array<{ id: string; seq: string }>>`
-    WITH next AS (UPDATE teams SET event_seq = event_seq + ${rows.length} WHERE id = ${teamId}::uuid RETURNING event_seq)
-    INSERT INTO ticket_events (id, seq, team_id, ticket_id, customer_id, message_id, is_internal, type, changes, changed_fields, actor, occurred_at)
-    SELECT (e.doc->>'id')::uuid, next.event_seq - ${rows.length} + e.ord, ${teamId}::uuid, (e.doc->>'ticketId')::uuid,
-           (e.doc->>'customerId')::uuid, (e.doc->>'messageId')::uuid, (e.doc->>'isInternal')::boolean,
-           (e.doc->>'type')::"TicketEventType", e.doc->'changes', ARRAY(SELECT jsonb_array_elements_text(e.doc->'changedFields')),
-           e.doc->'actor', (e.doc->>'occurredAt')::timestamptz
-    FROM next, jsonb_array_elements(${JSON.stringify(rows)}::jsonb) WITH ORDINALITY AS e(doc, ord)
-    RETURNING id::text, seq::text AS seq`;
-  if (numbered.length !== rows.length) throw new Error(`Team ${teamId} not found for its event log`);
-  const seqs = new Map(numbered.map((n) => [n.id, BigInt(n.seq)]));
-  return rows.map((row) => ({ ...row, seq: seqs.get(row.id)! }));
+  return Prisma.sql`next AS (UPDATE teams SET event_seq = event_seq + ${rows.length} WHERE id = ${teamId}::uuid RETURNING event_seq),
+    ev AS (
+      INSERT INTO ticket_events (id, seq, team_id, ticket_id, customer_id, message_id, is_internal, type, changes, changed_fields, actor, occurred_at)
+      SELECT (e.doc->>'id')::uuid, next.event_seq - ${rows.length} + e.ord, ${teamId}::uuid, (e.doc->>'ticketId')::uuid,
+             (e.doc->>'customerId')::uuid, (e.doc->>'messageId')::uuid, (e.doc->>'isInternal')::boolean,
+             (e.doc->>'type')::"TicketEventType", e.doc->'changes', ARRAY(SELECT jsonb_array_elements_text(e.doc->'changedFields')),
+             e.doc->'actor', (e.doc->>'occurredAt')::timestamptz
+      FROM next, jsonb_array_elements(${JSON.stringify(rows)}::jsonb) WITH ORDINALITY AS e(doc, ord)
+      RETURNING id::text, seq::text AS seq)`;
 }

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { Viewer } from '../auth/viewer.js';
 import { conflict, forbidden, badInput, notFound } from '../errors.js';
-import type { Message, Prisma, Ticket } from '../generated/prisma/client.js';
+import { Prisma, type Message, type Ticket } from '../generated/prisma/client.js';
 import type { MessageSender, TicketPriority, TicketStatus } from '../generated/prisma/enums.js';
 import { encodeId } from '../ids.js';
 import { STAFF_ONLY_TICKET_FIELDS, visibleTicketsSql } from '../auth/visibility.js';
@@ -11,6 +11,8 @@ import { change, type ChangeScope, type Deps } from './change.js';
 import type { Tx } from '../db.js';
 import { attachUploads, checkRefs, storageKeysOfTicket, type AttachmentRef, type FilesDeps } from './attachments.js';
 import { actorOf, diff, type Actor, type Changes } from './events.js';
+import type { EndpointChoice } from '../jobs/side-effects.js';
+import { v7 as uuidv7 } from 'uuid';
 import { deadlines } from './sla.js';
 import * as v from './validation.js';
 
@@ -78,23 +80,6 @@ async function slaTargetOf(tx: Tx, teamId: string, priority: TicketPriority) {
   return (await tx.slaTarget.findUnique({ where: { teamId_priority: { teamId, priority } } })) ?? undefined;
 }
 
-/**
- * The team's next ticket number (taken under the team row's lock, held until the
- * transaction ends) and its SLA target for the priority, in one hand-written statement:
- * every createTicket runs it, and two Prisma calls cost a round trip and about 1 ms of
- * CPU more.
- */
-async function nextTicketNumber(tx: Tx, teamId: string, priority: TicketPriority) {
-  const [row] = await tx.$queryRaw<Array<{ number: number; firstResponseMinutes: number | null; resolutionMinutes: number | null }>>`
-    WITH seq AS (UPDATE teams SET ticket_seq = ticket_seq + 1, updated_at = now() WHERE id = ${teamId}::uuid RETURNING ticket_seq)
-    SELECT seq.ticket_seq AS number, s.first_response_minutes AS "firstResponseMinutes", s.resolution_minutes AS "resolutionMinutes"
-    FROM seq LEFT JOIN sla_targets s ON s.team_id = ${teamId}::uuid AND s.priority = ${priority}::"TicketPriority"`;
-  if (!row) throw notFound('Team');
-  const { number, firstResponseMinutes, resolutionMinutes } = row;
-  const target = firstResponseMinutes === null || resolutionMinutes === null ? undefined : { firstResponseMinutes, resolutionMinutes };
-  return { number, target };
-}
-
 async function assigneeIn(tx: Tx, teamId: string, agentId: string | null | undefined) {
   if (agentId == null) return agentId;
   const agent = await tx.agent.findFirst({ where: { id: agentId, teamId }, select: { id: true } });
@@ -102,23 +87,65 @@ async function assigneeIn(tx: Tx, teamId: string, agentId: string | null | undef
   return agent.id;
 }
 
+/** The Ticket model's columns, in its field names, of the table or CTE `t`. */
+const TICKET_COLUMNS = Prisma.sql`t.id, t.team_id AS "teamId", t.number, t.title, t.status::text AS status, t.priority::text AS priority,
+  t.category, t.tags, t.notes, t.metadata, t.customer_id AS "customerId", t.assignee_id AS "assigneeId",
+  t.first_response_at AS "firstResponseAt", t.response_deadline AS "responseDeadline",
+  t.resolution_deadline AS "resolutionDeadline", t.sla_paused_at AS "slaPausedAt", t.sla_paused_ms AS "slaPausedMs",
+  t.closed_at AS "closedAt", t.message_count AS "messageCount", t.public_message_count AS "publicMessageCount",
+  t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.public_updated_at AS "publicUpdatedAt", t.merged_into_id AS "mergedIntoId"`;
+
+/**
+ * What the side effects of a ticket's change read of its team (the webhook endpoints,
+ * the team's name and inbox, the customer's address), as columns of the statement that
+ * starts the change: `tm` is the team, `c` the ticket's customer.
+ */
+const TEAM_FACT_COLUMNS = Prisma.sql`tm.name AS "teamName", tm.support_email AS "supportEmail",
+  c.email AS "customerEmail", c.name AS "customerName",
+  (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'enabled', e.enabled, 'events', e.events, 'includeInternal', e.include_internal)), '[]')
+     FROM webhook_endpoints e WHERE e.team_id = tm.id AND e.enabled) AS endpoints`;
+
+type TeamFactRow = {
+  teamName: string;
+  supportEmail: string | null;
+  customerEmail: string | null;
+  customerName: string | null;
+  endpoints: EndpointChoice[];
+};
+
+function knownFacts(teamId: string, customerId: string | null, row: TeamFactRow) {
+  const customers = new Map(customerId && row.customerEmail ? [[customerId, { email: row.customerEmail, name: row.customerName }]] : []);
+  return { teamId, endpoints: row.endpoints, team: { name: row.teamName, supportEmail: row.supportEmail }, customers };
+}
+
 /**
  * Locks the ticket row for the rest of the transaction and reads it, in one
  * hand-written statement (every ticket mutation starts here; a Prisma read after the
  * lock cost a round trip and about 1 ms of CPU more). NOT_FOUND when the viewer
- * cannot see it. The columns are the Ticket model's, in its field names.
+ * cannot see it.
  */
 export async function lockTicket(tx: Tx, viewer: Viewer, id: string): Promise<Ticket> {
   const [ticket] = await tx.$queryRaw<Ticket[]>`
-    SELECT id, team_id AS "teamId", number, title, status::text AS status, priority::text AS priority,
-      category, tags, notes, metadata, customer_id AS "customerId", assignee_id AS "assigneeId",
-      first_response_at AS "firstResponseAt", response_deadline AS "responseDeadline",
-      resolution_deadline AS "resolutionDeadline", sla_paused_at AS "slaPausedAt", sla_paused_ms AS "slaPausedMs",
-      closed_at AS "closedAt", message_count AS "messageCount", public_message_count AS "publicMessageCount",
-      created_at AS "createdAt", updated_at AS "updatedAt", public_updated_at AS "publicUpdatedAt", merged_into_id AS "mergedIntoId"
-    FROM tickets WHERE id = ${id}::uuid AND ${visibleTicketsSql(viewer)} FOR UPDATE`;
+    SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')} FOR UPDATE`;
   if (!ticket) throw notFound('Ticket');
   return ticket;
+}
+
+/**
+ * lockTicket for a reply, with what the reply needs besides in the same statement: the
+ * author (the viewer's agent), the team's facts for the side effects, the customer.
+ */
+async function lockTicketForReply(tx: Tx, viewer: Viewer, id: string) {
+  const [row] = await tx.$queryRaw<Array<Ticket & TeamFactRow & { agentName: string | null; agentAvatarUrl: string | null }>>`
+    SELECT ${TICKET_COLUMNS}, ${TEAM_FACT_COLUMNS}, a.name AS "agentName", a.avatar_url AS "agentAvatarUrl"
+    FROM tickets t JOIN teams tm ON tm.id = t.team_id
+      LEFT JOIN customers c ON c.id = t.customer_id
+      LEFT JOIN agents a ON a.id = ${viewer.agentId ?? null}::uuid
+    WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')} FOR UPDATE OF t`;
+  if (!row) throw notFound('Ticket');
+  const { teamName, supportEmail, customerEmail, customerName, endpoints, agentName, agentAvatarUrl, ...ticket } = row;
+  const facts = knownFacts(ticket.teamId, ticket.customerId, { teamName, supportEmail, customerEmail, customerName, endpoints });
+  return { ticket: ticket as Ticket, facts, agent: viewer.agentId && agentName !== null ? { id: viewer.agentId, name: agentName, avatarUrl: agentAvatarUrl } : null };
 }
 
 /** The columns that follow a status change at `now`: closedAt and the SLA clock. */
@@ -162,63 +189,71 @@ export async function createTicket(deps: WithFiles, viewer: Viewer, teamId: stri
   if (!isCustomer && args.customerId && input.customer) {
     throw badInput([{ path: 'input.customer', message: 'give customerId or customer, not both' }]);
   }
-  return change(deps, async ({ tx, record }) => {
+  return change(deps, async ({ tx, record, write, know }) => {
     const now = new Date();
     const priority = input.priority ?? 'NORMAL';
-    const { number, target } = await nextTicketNumber(tx, teamId, priority);
-
-    let customer: { id: string; name: string | null } | null = null;
-    if (isCustomer) {
-      customer = await tx.customer.findUniqueOrThrow({ where: { id: viewer.customerId! }, select: { id: true, name: true } });
-    } else if (args.customerId) {
-      customer = await tx.customer.findFirst({ where: { id: args.customerId, teamId }, select: { id: true, name: true } });
-      if (!customer) throw notFound('Customer');
-    } else if (input.customer) {
-      customer = await tx.customer.upsert({
-        where: { teamId_email: { teamId, email: input.customer.email } },
-        create: { teamId, email: input.customer.email, name: input.customer.name ?? null },
-        update: {},
-        select: { id: true, name: true },
-      });
-    }
-
     const status = isCustomer ? 'NEW' : (input.status ?? 'NEW');
-    const ticket = await tx.ticket.create({
-      data: {
-        teamId,
-        number,
-        title: input.title,
-        status,
-        priority,
-        category: input.category ?? null,
-        tags: input.tags ?? [],
-        notes: isCustomer ? null : (input.notes ?? null),
-        metadata: isCustomer ? {} : (input.metadata ?? {}),
-        customerId: customer?.id ?? null,
-        assigneeId: isCustomer ? null : ((await assigneeIn(tx, teamId, args.assigneeId)) ?? null),
-        closedAt: isClosed(status) ? now : null,
-        slaPausedAt: status === 'PENDING' ? now : null,
-        // The body, when given, is the first (public) message.
-        messageCount: input.body ? 1 : 0,
-        publicMessageCount: input.body ? 1 : 0,
-        createdAt: now,
-        updatedAt: now,
-        publicUpdatedAt: now,
-        ...deadlines(now, 0, target),
-      },
-    });
+    const assigneeId = isCustomer ? null : (args.assigneeId ?? null);
+    // Who the ticket is for: the customer who writes, one of the team's, or one found or created by email.
+    const customer: Prisma.Sql = isCustomer
+      ? Prisma.sql`SELECT id, name, email FROM customers WHERE id = ${viewer.customerId}::uuid AND team_id = ${teamId}::uuid`
+      : args.customerId
+        ? Prisma.sql`SELECT id, name, email FROM customers WHERE id = ${args.customerId}::uuid AND team_id = ${teamId}::uuid`
+        : input.customer
+          ? Prisma.sql`INSERT INTO customers (id, team_id, email, name, created_at, updated_at)
+              VALUES (${uuidv7()}::uuid, ${teamId}::uuid, ${input.customer.email}, ${input.customer.name ?? null}, ${now}, ${now})
+              ON CONFLICT (team_id, email) DO UPDATE SET email = EXCLUDED.email RETURNING id, name, email`
+          : Prisma.sql`SELECT NULL::uuid AS id, NULL::text AS name, NULL::text AS email WHERE false`;
+    const wantsCustomer = isCustomer || Boolean(args.customerId);
+    const messageCount = input.body ? 1 : 0;
+    const minutes = (column: string) => Prisma.sql`${now}::timestamptz + make_interval(mins => sla.${Prisma.raw(column)})`;
+    // One statement takes the team's next number (under the team row's lock, held until
+    // the transaction ends), its SLA target, the customer and the assignee, inserts the
+    // ticket and reads what its side effects need: the number and deadlines are the
+    // database's, and every createTicket runs it.
+    const [row] = await tx.$queryRaw<Array<Partial<Ticket> & TeamFactRow & { customerFound: boolean; assigneeFound: boolean }>>`
+      WITH tm AS (UPDATE teams SET ticket_seq = ticket_seq + 1, updated_at = now() WHERE id = ${teamId}::uuid RETURNING id, ticket_seq, name, support_email),
+      c AS (${customer}),
+      a AS (SELECT id FROM agents WHERE id = ${assigneeId}::uuid AND team_id = ${teamId}::uuid),
+      sla AS (SELECT first_response_minutes, resolution_minutes FROM sla_targets WHERE team_id = ${teamId}::uuid AND priority = ${priority}::"TicketPriority"),
+      t AS (
+        INSERT INTO tickets (id, team_id, number, title, status, priority, category, tags, notes, metadata, customer_id, assignee_id,
+          closed_at, sla_paused_at, message_count, public_message_count, created_at, updated_at, public_updated_at,
+          response_deadline, resolution_deadline)
+        SELECT ${uuidv7()}::uuid, tm.id, tm.ticket_seq, ${input.title}, ${status}::"TicketStatus", ${priority}::"TicketPriority",
+          ${input.category ?? null}, ${input.tags ?? []}::text[], ${isCustomer ? null : (input.notes ?? null)},
+          ${JSON.stringify(isCustomer ? {} : (input.metadata ?? {}))}::jsonb, (SELECT id FROM c), (SELECT id FROM a),
+          ${isClosed(status) ? now : null}::timestamptz, ${status === 'PENDING' ? now : null}::timestamptz, ${messageCount}, ${messageCount},
+          ${now}, ${now}, ${now}, ${minutes('first_response_minutes')}, ${minutes('resolution_minutes')}
+        FROM tm LEFT JOIN sla ON true
+        WHERE (${wantsCustomer} IS FALSE OR EXISTS (SELECT FROM c)) AND (${assigneeId}::uuid IS NULL OR EXISTS (SELECT FROM a))
+        RETURNING *)
+      SELECT ${TICKET_COLUMNS}, ${TEAM_FACT_COLUMNS},
+        EXISTS (SELECT FROM c) AS "customerFound", EXISTS (SELECT FROM a) AS "assigneeFound"
+      FROM tm LEFT JOIN t ON true LEFT JOIN c ON true`;
+    if (!row) throw notFound('Team');
+    if (wantsCustomer && !row.customerFound) throw notFound('Customer');
+    if (assigneeId && !row.assigneeFound) throw notFound('Agent');
+    const { teamName, supportEmail, customerEmail, customerName, endpoints, customerFound: _c, assigneeFound: _a, ...inserted } = row;
+    const ticket = inserted as Ticket;
+    know(knownFacts(teamId, ticket.customerId, { teamName, supportEmail, customerEmail, customerName, endpoints }));
+
     let message: Message | undefined;
     if (input.body) {
-      message = await tx.message.create({
-        data: {
-          ticketId: ticket.id,
-          sender: 'CUSTOMER',
-          authorCustomerId: customer?.id ?? null,
-          senderName: customer?.name ?? null,
-          body: input.body,
-          createdAt: now,
-        },
-      });
+      message = {
+        id: uuidv7(),
+        ticketId: ticket.id,
+        sender: 'CUSTOMER',
+        authorAgentId: null,
+        authorCustomerId: ticket.customerId,
+        senderName: customerName,
+        senderAvatarUrl: null,
+        body: input.body,
+        isInternal: false,
+        createdAt: now,
+      };
+      if (refs.length > 0) await tx.$executeRaw(insertMessage(message));
+      else write(insertMessage(message));
     }
     const attachments = message ? await attachUploads(tx, deps, { teamId, messageId: message.id }, refs) : [];
     await record(
@@ -319,37 +354,69 @@ export async function addMessage(deps: WithFiles, viewer: Viewer, ticketId: stri
     throw badInput([{ path: 'input.isInternal', message: 'internal notes are written by agents or the system' }]);
   }
 
-  return change(deps, async ({ tx, record }) => {
-    const ticket = await lockTicket(tx, viewer, ticketId);
+  return change(deps, async ({ tx, record, write, know }) => {
+    const { ticket, facts, agent } = await lockTicketForReply(tx, viewer, ticketId);
+    know(facts);
     if (!isInternal && ticket.status === 'CLOSED') {
       throw conflict('The ticket is closed: it takes no more public replies');
     }
     const now = new Date();
 
-    let author: Prisma.MessageUncheckedCreateInput = { ticketId, sender, body: input.body, isInternal, createdAt: now };
+    const message: Message = {
+      id: uuidv7(),
+      ticketId,
+      sender,
+      authorAgentId: null,
+      authorCustomerId: null,
+      senderName: null,
+      senderAvatarUrl: null,
+      body: input.body,
+      isInternal,
+      createdAt: now,
+    };
     if (sender === 'AGENT' && viewer.agentId) {
-      const agent = await tx.agent.findUniqueOrThrow({ where: { id: viewer.agentId }, select: { id: true, name: true, avatarUrl: true } });
-      author = { ...author, authorAgentId: agent.id, senderName: agent.name, senderAvatarUrl: agent.avatarUrl };
+      if (!agent) throw notFound('Agent');
+      Object.assign(message, { authorAgentId: agent.id, senderName: agent.name, senderAvatarUrl: agent.avatarUrl });
     } else if (sender === 'CUSTOMER') {
-      const customerId = viewer.customerId ?? ticket.customerId;
-      const customer = customerId ? await tx.customer.findUnique({ where: { id: customerId }, select: { id: true, name: true } }) : null;
-      author = { ...author, authorCustomerId: customer?.id ?? null, senderName: customer?.name ?? null };
+      // A customer can see only their own tickets: the author is the ticket's customer.
+      const customer = ticket.customerId ? facts.customers.get(ticket.customerId) : undefined;
+      Object.assign(message, { authorCustomerId: customer ? ticket.customerId : null, senderName: customer?.name ?? null });
     }
     // Staff may post on someone's behalf (an imported mail, a phone call); a customer
     // always posts under their own name.
-    if (input.senderName && !isCustomer) author.senderName = input.senderName;
-    const message = await tx.message.create({ data: author });
+    if (input.senderName && !isCustomer) message.senderName = input.senderName;
+    // Files are attached to the message by a statement that needs the message row.
+    if (refs.length > 0) await tx.$executeRaw(insertMessage(message));
+    else write(insertMessage(message));
     const attachments = await attachUploads(tx, deps, { teamId: ticket.teamId, messageId: message.id }, refs);
 
-    const data: Prisma.TicketUncheckedUpdateInput = {
-      updatedAt: now,
-      messageCount: { increment: 1 },
-      ...(!isInternal && { publicMessageCount: { increment: 1 }, publicUpdatedAt: now }),
-    };
-    if (sender === 'AGENT' && !isInternal && !ticket.firstResponseAt) data.firstResponseAt = now;
+    const firstResponse = sender === 'AGENT' && !isInternal && !ticket.firstResponseAt;
     const reopens = sender === 'CUSTOMER' && !isInternal && (ticket.status === 'PENDING' || ticket.status === 'RESOLVED');
-    if (reopens) Object.assign(data, { status: 'OPEN' }, await statusEffects(tx, ticket, 'OPEN', ticket.priority, now));
-    const updated = await tx.ticket.update({ where: { id: ticketId }, data });
+    let updated: Ticket;
+    if (reopens) {
+      const data: Prisma.TicketUncheckedUpdateInput = {
+        updatedAt: now,
+        messageCount: { increment: 1 },
+        publicMessageCount: { increment: 1 },
+        publicUpdatedAt: now,
+        status: 'OPEN',
+        ...(await statusEffects(tx, ticket, 'OPEN', ticket.priority, now)),
+      };
+      updated = await tx.ticket.update({ where: { id: ticketId }, data });
+    } else {
+      // The row is locked: the ticket after the write is known without reading it back.
+      updated = {
+        ...ticket,
+        updatedAt: now,
+        messageCount: ticket.messageCount + 1,
+        publicMessageCount: ticket.publicMessageCount + (isInternal ? 0 : 1),
+        publicUpdatedAt: isInternal ? ticket.publicUpdatedAt : now,
+        firstResponseAt: firstResponse ? now : ticket.firstResponseAt,
+      };
+      write(Prisma.sql`UPDATE tickets SET updated_at = ${now}, message_count = ${updated.messageCount},
+        public_message_count = ${updated.publicMessageCount}, public_updated_at = ${updated.publicUpdatedAt},
+        first_response_at = ${updated.firstResponseAt} WHERE id = ${ticketId}::uuid`);
+    }
 
     const event = { teamId: ticket.teamId, ticketId, customerId: ticket.customerId, actor: actorOf(viewer) };
     await record(
@@ -359,4 +426,11 @@ export async function addMessage(deps: WithFiles, viewer: Viewer, ticketId: stri
     if (reopens) await record({ ...event, type: 'UPDATED', changes: diff(ticket, updated, ['status']) }, { ticket: updated });
     return { message, ticket: updated };
   });
+}
+
+/** The statement that inserts `message` as it is (its id and time are taken by the caller). */
+function insertMessage(m: Message): Prisma.Sql {
+  return Prisma.sql`INSERT INTO messages (id, ticket_id, sender, author_agent_id, author_customer_id, sender_name, sender_avatar_url, body, is_internal, created_at)
+    VALUES (${m.id}::uuid, ${m.ticketId}::uuid, ${m.sender}::"MessageSender", ${m.authorAgentId}::uuid, ${m.authorCustomerId}::uuid,
+      ${m.senderName}, ${m.senderAvatarUrl}, ${m.body}, ${m.isInternal}, ${m.createdAt})`;
 }

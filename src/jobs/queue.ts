@@ -1,6 +1,7 @@
 // Jobs go into graphile-worker's PostgreSQL queue with plain SQL, inside the
 // caller's transaction: they exist if and only if the change they belong to commits.
 import type { Tx } from '../db.js';
+import { Prisma } from '../generated/prisma/client.js';
 
 export type TaskName = 'email:send' | 'webhook:deliver' | 'tickets:bulk-update';
 
@@ -23,9 +24,11 @@ export async function addJob(
 
 export type JobSpec = { task: TaskName; payload: unknown; runAt?: Date; maxAttempts?: number; jobKey?: string };
 
-/** Queues several jobs in one statement (graphile-worker's add_jobs), as add_job would each. */
-export async function addJobs(tx: Pick<Tx, '$executeRaw'>, jobs: JobSpec[]): Promise<void> {
-  if (jobs.length === 0) return;
+/**
+ * Several jobs queued as add_job would each, with graphile-worker's add_jobs, as a
+ * SELECT that a change runs inside its last statement (domain/change.ts).
+ */
+export function addJobsSql(jobs: readonly JobSpec[]): Prisma.Sql {
   const specs = jobs.map((job) => ({
     identifier: job.task,
     payload: job.payload,
@@ -33,7 +36,7 @@ export async function addJobs(tx: Pick<Tx, '$executeRaw'>, jobs: JobSpec[]): Pro
     max_attempts: job.maxAttempts ?? 5,
     job_key: job.jobKey ?? null,
   }));
-  await tx.$executeRaw`SELECT FROM graphile_worker.add_jobs(
+  return Prisma.sql`SELECT 1 FROM graphile_worker.add_jobs(
     array(SELECT json_populate_recordset(null::graphile_worker.job_spec, ${JSON.stringify(specs)}::json))
   )`;
 }

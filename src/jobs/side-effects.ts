@@ -104,20 +104,66 @@ export function enqueueWebhook(tx: Pick<Tx, '$executeRaw'>, job: WebhookJob, run
 
 const webhookJobKey = (job: WebhookJob) => `webhook:${job.eventId}:${job.endpointId}:${job.attempt}`;
 
-/** The enabled webhook endpoints of a team; read once per change, whatever its number of events. */
-export function endpointsOnce(tx: Tx, teamId: string): () => Promise<EndpointChoice[]> {
-  let endpoints: Promise<EndpointChoice[]> | undefined;
-  return () =>
-    (endpoints ??= tx.$queryRaw<EndpointChoice[]>`
-      SELECT id::text, enabled, events, include_internal AS "includeInternal" FROM webhook_endpoints WHERE team_id = ${teamId}::uuid AND enabled`);
+/** Who a team's emails are from and go to: the team's name and inbox, and a customer's address. */
+export type Contacts = {
+  team: { name: string; supportEmail: string | null };
+  customer: { email: string; name: string | null } | null;
+};
+
+/**
+ * What a change's side effects read of its team: the enabled webhook endpoints and the
+ * email contacts. Each is read at most once per change, however many events it records,
+ * and a change that has already read them in its own first statement (domain/tickets.ts)
+ * gives them here instead, so deciding its emails and webhooks costs no round trip.
+ */
+export type TeamFacts = {
+  endpoints(): Promise<EndpointChoice[]>;
+  contacts(customerId: string | null): Promise<Contacts>;
+};
+
+export type KnownFacts = {
+  endpoints?: EndpointChoice[];
+  team?: Contacts['team'];
+  /** Customers by id, as read with the team. */
+  customers?: ReadonlyMap<string, NonNullable<Contacts['customer']>>;
+};
+
+export function teamFacts(tx: Tx, teamId: string, known: KnownFacts = {}): TeamFacts {
+  let endpoints: Promise<EndpointChoice[]> | undefined = known.endpoints && Promise.resolve(known.endpoints);
+  const contacts = new Map<string, Promise<Contacts>>();
+  return {
+    endpoints: () =>
+      (endpoints ??= tx.$queryRaw<EndpointChoice[]>`
+        SELECT id::text, enabled, events, include_internal AS "includeInternal" FROM webhook_endpoints WHERE team_id = ${teamId}::uuid AND enabled`),
+    contacts(customerId) {
+      const key = customerId ?? '';
+      const customer = customerId ? known.customers?.get(customerId) : null;
+      if (known.team && customer !== undefined) return Promise.resolve({ team: known.team, customer });
+      let found = contacts.get(key);
+      if (!found) {
+        found = readContacts(tx, teamId, customerId);
+        contacts.set(key, found);
+      }
+      return found;
+    },
+  };
+}
+
+async function readContacts(tx: Tx, teamId: string, customerId: string | null): Promise<Contacts> {
+  const [found] = await tx.$queryRaw<Array<{ teamName: string; supportEmail: string | null; email: string | null; name: string | null }>>`
+    SELECT t.name AS "teamName", t.support_email AS "supportEmail", c.email, c.name
+    FROM teams t LEFT JOIN customers c ON c.id = ${customerId}::uuid
+    WHERE t.id = ${teamId}::uuid`;
+  if (!found) throw new Error(`Team ${teamId} not found for its emails`);
+  return { team: { name: found.teamName, supportEmail: found.supportEmail }, customer: found.email ? { email: found.email, name: found.name } : null };
 }
 
 /** An event as its side effects see it: everything but its place in the log, which is taken last (see domain/change.ts). */
 export type EventOfChange = Omit<TicketEvent, 'seq'>;
 
-async function webhooksFor(event: EventOfChange, snapshot: Snapshot, teamEndpoints: () => Promise<EndpointChoice[]>): Promise<JobSpec[]> {
+async function webhooksFor(event: EventOfChange, snapshot: Snapshot, facts: TeamFacts): Promise<JobSpec[]> {
   const type = WEBHOOK_EVENT_TYPES[event.type];
-  const endpoints = (await teamEndpoints()).filter((e) => endpointWants(e, { eventType: type, internal: event.isInternal }));
+  const endpoints = (await facts.endpoints()).filter((e) => endpointWants(e, { eventType: type, internal: event.isInternal }));
   if (endpoints.length === 0) return [];
   const eventId = encodeId('TicketEvent', event.id);
   const body = JSON.stringify({
@@ -180,7 +226,7 @@ function withFiles(mail: Email, { attachments = [], emailBytes = 0 }: Snapshot):
 }
 
 /** The emails an event causes: never for an internal note, never containing one or its files. */
-async function emailsFor(tx: Tx, event: EventOfChange, snapshot: Snapshot): Promise<Email[]> {
+async function emailsFor(event: EventOfChange, snapshot: Snapshot, facts: TeamFacts): Promise<Email[]> {
   const { ticket, message } = snapshot;
   const needsCustomer =
     event.type === 'CREATED' ||
@@ -188,14 +234,7 @@ async function emailsFor(tx: Tx, event: EventOfChange, snapshot: Snapshot): Prom
     (event.type === 'UPDATED' && event.changedFields.includes('status')) ||
     (event.type === 'MESSAGE_ADDED' && message && !message.isInternal && message.sender === 'AGENT');
   if (!needsCustomer) return [];
-  // The team and the customer in one statement: this runs in the change's transaction.
-  const [found] = await tx.$queryRaw<Array<{ teamName: string; supportEmail: string | null; email: string | null; name: string | null }>>`
-    SELECT t.name AS "teamName", t.support_email AS "supportEmail", c.email, c.name
-    FROM teams t LEFT JOIN customers c ON c.id = ${ticket.customerId}::uuid
-    WHERE t.id = ${ticket.teamId}::uuid`;
-  if (!found) throw new Error(`Team ${ticket.teamId} not found for its emails`);
-  const team = { name: found.teamName, supportEmail: found.supportEmail };
-  const customer = found.email ? { email: found.email, name: found.name } : null;
+  const { team, customer } = await facts.contacts(ticket.customerId);
   const tag = `[#${ticket.number}] ${ticket.title}`;
   const greeting = customer?.name ? `Hello ${customer.name},` : 'Hello,';
   const out: Email[] = [];
@@ -231,13 +270,8 @@ async function emailsFor(tx: Tx, event: EventOfChange, snapshot: Snapshot): Prom
 }
 
 /** The jobs an event causes (its webhooks, then its emails), for the change to queue with its others. */
-export async function sideEffectsOf(
-  tx: Tx,
-  event: EventOfChange,
-  snapshot: Snapshot,
-  teamEndpoints: () => Promise<EndpointChoice[]>,
-): Promise<JobSpec[]> {
-  const webhooks = await webhooksFor(event, snapshot, teamEndpoints);
-  const emails = (await emailsFor(tx, event, snapshot)).map((mail): JobSpec => ({ task: 'email:send', payload: mail, maxAttempts: 10 }));
+export async function sideEffectsOf(event: EventOfChange, snapshot: Snapshot, facts: TeamFacts): Promise<JobSpec[]> {
+  const webhooks = await webhooksFor(event, snapshot, facts);
+  const emails = (await emailsFor(event, snapshot, facts)).map((mail): JobSpec => ({ task: 'email:send', payload: mail, maxAttempts: 10 }));
   return [...webhooks, ...emails];
 }

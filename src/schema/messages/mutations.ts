@@ -2,7 +2,7 @@ import * as tickets from '../../domain/tickets.js';
 import { AttachmentInput } from '../attachments/types.js';
 import { attachmentRefs } from '../attachments/mutations.js';
 import { builder } from '../builder.js';
-import { readBack, payloadCursor } from '../common/payloads.js';
+import { readBack, payloadCursor, writtenRow } from '../common/payloads.js';
 import { uuidOf } from '../common/global-ids.js';
 import { Ticket } from '../tickets/types.js';
 import { Message, MessageSenderEnum } from './types.js';
@@ -40,8 +40,13 @@ builder.relayMutationField(
     description: 'The new message and its ticket.',
     outputFields: (t) => ({
       ...payloadCursor(t),
-      message: t.field({ type: Message, ...readBack, description: 'The new message.', resolve: (r) => r.message }),
-      ticket: t.field({ type: Ticket, ...readBack, description: 'The ticket after the message.', resolve: (r) => r.ticket }),
+      message: t.field({ type: Message, ...readBack, description: 'The new message.', resolve: (r, _args, ctx, info) => writtenRow('Message', r.message, ctx, info) }),
+      ticket: t.field({
+        type: Ticket,
+        ...readBack,
+        description: 'The ticket after the message.',
+        resolve: (r, _args, ctx, info) => writtenRow('Ticket', r.ticket, ctx, info),
+      }),
     }),
   },
 );

@@ -5,7 +5,7 @@ import { encodeId } from '../../ids.js';
 import { AttachmentInput } from '../attachments/types.js';
 import { attachmentRefs } from '../attachments/mutations.js';
 import { builder } from '../builder.js';
-import { readBack, payloadCursor } from '../common/payloads.js';
+import { readBack, payloadCursor, writtenRow } from '../common/payloads.js';
 import { staffDelete, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { TicketPriorityEnum } from '../teams/types.js';
@@ -91,7 +91,7 @@ builder.relayMutationField(
         authScopes: { scope: 'READ' },
         unauthorizedResolver: () => null,
         description: 'The new ticket; null for anonymous callers and credentials without the READ scope, who get its ID only.',
-        resolve: (r, _args, { viewer }) => (viewer.role === 'ANONYMOUS' ? null : r.ticket),
+        resolve: (r, _args, ctx, info) => (ctx.viewer.role === 'ANONYMOUS' ? null : writtenRow('Ticket', r.ticket, ctx, info)),
       }),
     }),
   },
@@ -137,7 +137,12 @@ builder.relayMutationField(
     description: 'The changed ticket.',
     outputFields: (t) => ({
       ...payloadCursor(t),
-      ticket: t.field({ type: Ticket, ...readBack, description: 'The ticket after the change.', resolve: (r) => r.ticket }),
+      ticket: t.field({
+        type: Ticket,
+        ...readBack,
+        description: 'The ticket after the change.',
+        resolve: (r, _args, ctx, info) => writtenRow('Ticket', r.ticket, ctx, info),
+      }),
     }),
   },
 );
