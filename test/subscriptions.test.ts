@@ -246,8 +246,8 @@ describe('server-sent events', () => {
 
 describe('events that reach a process out of order', () => {
   // Another process may publish event n+1 before this one publishes event n.
-  const busEvent = (teamId: string, ticketId: string, seq: bigint): BusEvent => ({
-    kind: 'ticket-event', id: `e${seq}`, seq: String(seq), teamId, ticketId, customerId: null, messageId: null, isInternal: false, type: 'UPDATED', changedFields: ['status'],
+  const busEvent = (teamId: string, ticketId: string, seq: bigint, customerId: string | null = null): BusEvent => ({
+    kind: 'ticket-event', id: `e${seq}`, seq: String(seq), teamId, ticketId, customerId, messageId: null, isInternal: false, type: 'UPDATED', changedFields: ['status'],
   });
   /** A team with one ticket and a staff subscriber to its events. */
   async function watchedTicket(title: string) {
@@ -287,6 +287,26 @@ describe('events that reach a process out of order', () => {
       [eventSeq, 'ASSIGNED'],
       [eventSeq + 1n, 'UPDATED'],
     ]);
+  });
+
+  test('the subscribers of a process that miss the same event read it from the log once, each keeping what it may see', async () => {
+    const t = await createTeam();
+    const { app, db, sql } = testApp();
+    const ticket = await db.ticket.create({ data: { teamId: t.team.id, number: 1, title: 'Gap', customerId: t.customer.id } });
+    const staff = Array.from({ length: 12 }, () => subscribe(wsClient(base, t.keys.read), EVENTS));
+    const customer = subscribe(wsClient(base, t.tokens.customer), EVENTS);
+    await listening(t.team.id, 13);
+    // A note logged by "another process" whose publish was lost: staff must get it, the customer never.
+    const { eventSeq: note } = await db.team.update({ where: { id: t.team.id }, data: { eventSeq: { increment: 1 } } });
+    await db.ticketEvent.create({
+      data: { seq: note, teamId: t.team.id, ticketId: ticket.id, customerId: t.customer.id, type: 'MESSAGE_ADDED', isInternal: true, actor: { kind: 'agent' } },
+    });
+    const logReads = () => sql.filter((q) => q.includes('FROM "public"."ticket_events"')).length;
+    const readsBefore = logReads();
+    app.bus.publish(busEvent(t.team.id, ticket.id, note + 1n, t.customer.id));
+    for (const sub of staff) expect(events(await sub.waitFor(2)).map((e) => [BigInt(e.cursor), e.type])).toEqual([[note, 'MESSAGE_ADDED'], [note + 1n, 'UPDATED']]);
+    expect(events(await customer.waitFor(1)).map((e) => [BigInt(e.cursor), e.type])).toEqual([[note + 1n, 'UPDATED']]);
+    expect(logReads() - readsBefore).toBe(1);
   });
 
   test('a steady stream of later events does not hold back the one that is missing', async () => {

@@ -55,6 +55,34 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Ranges of the log longer than this are read by each subscriber page by page instead of shared. */
+const SHARED_RANGE_MAX = 1_000;
+/** How long a shared range is kept for the subscribers that come to need it a moment later. */
+const SHARED_RANGE_KEEP_MS = 2_000;
+const sharedRanges = new WeakMap<Db, Map<string, Promise<TicketEvent[]>>>();
+
+/**
+ * Every event of the team with after < seq <= upTo, read once for all the subscribers of
+ * this process that miss the same range: when events arrive out of turn from two
+ * processes, every subscriber of the team sees the same gap at the same moment, and a
+ * query each would queue hundreds of reads on the pool (and starve the mutations) for
+ * rows that are the same for all. Committed rows below a seq already seen never change,
+ * so the answer can be kept a moment; each subscriber then keeps what it may see.
+ */
+function logRange(db: Db, teamId: string, after: bigint, upTo: bigint): Promise<TicketEvent[]> {
+  let ranges = sharedRanges.get(db);
+  if (!ranges) sharedRanges.set(db, (ranges = new Map()));
+  const key = `${teamId}:${after}:${upTo}`;
+  let range = ranges.get(key);
+  if (!range) {
+    range = db.ticketEvent.findMany({ where: { teamId, seq: { gt: after, lte: upTo } }, orderBy: { seq: 'asc' } });
+    ranges.set(key, range);
+    const forget = () => setTimeout(() => ranges.delete(key), SHARED_RANGE_KEEP_MS).unref();
+    range.then(forget, () => ranges.delete(key));
+  }
+  return range;
+}
+
 export function parseCursor(cursor: string, path = 'after'): bigint {
   // A log position is a PostgreSQL bigint: larger numbers are no position at all.
   if (!/^\d{1,19}$/.test(cursor) || BigInt(cursor) > 9_223_372_036_854_775_807n) {
@@ -142,6 +170,15 @@ async function* streamOf(
     }
   }
 
+  /** fromLog for a gap between events seen: the range read once for the process (logRange), kept to what the viewer may see and wants. */
+  async function* missing(last: bigint, upTo: bigint) {
+    if (upTo - last > BigInt(SHARED_RANGE_MAX)) {
+      yield* fromLog(last, upTo);
+      return;
+    }
+    for (const row of await logRange(db, teamId, last, upTo)) if (wanted(row) && canSeeEvent(viewer, row)) yield row;
+  }
+
   const endsWithTicket = (e: { type: TicketEventType; ticketId: string }) =>
     !!options.endWithTicket && e.type === 'DELETED' && e.ticketId === options.ticketId;
 
@@ -187,7 +224,7 @@ async function* streamOf(
         // The missing events did not come over the bus in time: the log has them.
         // biome-ignore lint/complexity/useMathMinMax: the keys are bigints, which Math.min does not take
         const first = [...ahead.keys()].reduce((a, b) => (a < b ? a : b));
-        for await (const row of fromLog(last, first - 1n)) {
+        for await (const row of missing(last, first - 1n)) {
           if (endsWithTicket(row)) return;
           yield row;
         }

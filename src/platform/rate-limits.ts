@@ -32,15 +32,46 @@ export function createLimiter(options: { name: string; points: number; durationS
         insuranceLimiter: new RateLimiterMemory(common),
       })
     : new RateLimiterMemory(common);
-  return {
-    async consume(key, points = 1) {
-      try {
-        const res = await limiter.consume(key, points);
-        return { remaining: res.remainingPoints, resetAt: new Date(Date.now() + res.msBeforeNext) };
-      } catch (err) {
-        if (err instanceof RateLimiterRes) throw rateLimited(new Date(Date.now() + err.msBeforeNext));
-        throw err;
+  // Spends of one key in the same turn of the event loop go to the store as one: a live
+  // event delivered to a thousand subscriptions of one credential spends its cost a
+  // thousand times at once, which would otherwise be a thousand Redis round trips. The
+  // store answers with the total spent, from which each spend of the batch is granted or
+  // refused in its order, as it would have been one at a time.
+  type Granted = { remaining: number; resetAt: Date };
+  type Waiter = { points: number; resolve: (granted: Granted) => void; reject: (err: unknown) => void };
+  const batches = new Map<string, Waiter[]>();
+  const flush = async (key: string) => {
+    const waiters = batches.get(key)!;
+    batches.delete(key);
+    const total = waiters.reduce((sum, w) => sum + w.points, 0);
+    let res: RateLimiterRes;
+    try {
+      res = await limiter.consume(key, total);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) {
+        for (const w of waiters) w.reject(err);
+        return;
       }
+      res = err;
+    }
+    const resetAt = new Date(Date.now() + res.msBeforeNext);
+    let spent = res.consumedPoints - total;
+    for (const w of waiters) {
+      spent += w.points;
+      if (spent <= options.points) w.resolve({ remaining: options.points - spent, resetAt });
+      else w.reject(rateLimited(resetAt));
+    }
+  };
+  return {
+    consume(key, points = 1) {
+      return new Promise((resolve, reject) => {
+        let waiters = batches.get(key);
+        if (!waiters) {
+          batches.set(key, (waiters = []));
+          setImmediate(() => void flush(key));
+        }
+        waiters.push({ points, resolve, reject });
+      });
     },
   };
 }
