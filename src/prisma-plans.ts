@@ -18,6 +18,8 @@
 //   queries seen once cost nothing extra), and is checked again every
 //   RECHECK_EVERY uses; a mismatch or any error distrusts the shape for good;
 // - on any doubt the query goes through the normal path.
+// Raw statements ($queryRaw, $executeRaw: the hand-written hot statements) are cached
+// the same way by their SQL and the kinds of their parameters, with the same guard.
 import { createRequire } from 'node:module';
 import { isDeepStrictEqual } from 'node:util';
 // @ts-expect-error: Prisma ships no type declarations for the compiler's glue module.
@@ -32,7 +34,7 @@ const PARAM_PREFIX = 'tqlp';
 
 type Compile = (json: string) => unknown;
 const QueryCompiler = UntypedQueryCompiler as { prototype: object };
-type Shape = { state: 'seen' } | { state: 'untrusted' } | { state: 'trusted'; plan: unknown; uses: number };
+type Shape = { state: 'seen'; plan?: unknown } | { state: 'untrusted' } | { state: 'trusted'; plan: unknown; uses: number };
 
 /** Counters, for tests and the benchmarks. */
 export const planCacheStats = { hits: 0, compiled: 0, trusted: 0, distrusted: 0 };
@@ -122,10 +124,77 @@ export function fillPlan(node: unknown, values: Map<string, unknown>): unknown {
   return out;
 }
 
+/**
+ * A raw statement's shape: its SQL and the kinds of its parameters (which decide the
+ * plan's argument types), and its parameters as the plan carries them (a date as its
+ * ISO string). Undefined for parameters of other kinds (JSON objects, bytes, decimals):
+ * those compile every time.
+ */
+export function rawShape(json: string): { shape: string; args: unknown[] } | undefined {
+  if (!json.startsWith('{"action":"queryRaw"') && !json.startsWith('{"action":"executeRaw"')) return undefined;
+  let request: { action: string; query?: { arguments?: { query?: unknown; parameters?: unknown } } };
+  let parameters: unknown;
+  try {
+    request = JSON.parse(json);
+    parameters = JSON.parse(String(request.query?.arguments?.parameters));
+  } catch {
+    return undefined;
+  }
+  const sql = request.query?.arguments?.query;
+  if (typeof sql !== 'string' || !Array.isArray(parameters)) return undefined;
+  const scalarKind = (v: unknown): string | undefined => {
+    if (v === null) return 'null';
+    if (typeof v === 'string') return 'string';
+    if (typeof v === 'boolean') return 'boolean';
+    if (typeof v === 'number') return Number.isInteger(v) ? (Math.abs(v) <= 2 ** 31 - 1 ? 'int' : 'bigint') : 'float';
+    if (isObject(v) && v.prisma__type === 'date' && typeof v.prisma__value === 'string' && Object.keys(v).length === 2) return 'date';
+    return undefined;
+  };
+  const kinds: string[] = [];
+  const args: unknown[] = [];
+  for (const p of parameters) {
+    const kind = Array.isArray(p) ? (p.length > 0 && p.every((e) => typeof e === 'string') ? 'strings' : undefined) : scalarKind(p);
+    if (!kind) return undefined;
+    kinds.push(kind);
+    args.push(kind === 'date' ? (p as { prisma__value: string }).prisma__value : p);
+  }
+  return { shape: JSON.stringify([request.action, sql, kinds]), args };
+}
+
+/** A raw statement's cached plan with its own arguments. */
+function fillRawPlan(plan: unknown, args: unknown[]): unknown {
+  const p = plan as { args?: Record<string, unknown> };
+  return { ...p, args: { ...p.args, args } };
+}
+
 /** `compile` with plans cached by shape, for one compiler (one client, one data model). */
 export function cachingCompile(original: Compile): Compile {
   const shapes = new LRUCache<string, Shape>({ max: SHAPES_PER_COMPILER });
+  const raw = (json: string, statement: { shape: string; args: unknown[] }) => {
+    const shape = shapes.get(statement.shape);
+    if (shape?.state === 'trusted' && ++shape.uses % RECHECK_EVERY !== 0) {
+      planCacheStats.hits++;
+      return fillRawPlan(shape.plan, statement.args);
+    }
+    planCacheStats.compiled++;
+    const literal = original(json);
+    if (!shape) shapes.set(statement.shape, { state: 'seen', plan: literal });
+    else if (shape.state !== 'untrusted') {
+      // Trusted when an earlier statement's plan of the shape, filled in with this one's
+      // arguments, is exactly this one's plan: on the second sighting and every recheck.
+      if (!isDeepStrictEqual(fillRawPlan(shape.plan, statement.args), literal)) {
+        shapes.set(statement.shape, { state: 'untrusted' });
+        planCacheStats.distrusted++;
+      } else if (shape.state === 'seen') {
+        shapes.set(statement.shape, { state: 'trusted', plan: literal, uses: 0 });
+        planCacheStats.trusted++;
+      }
+    }
+    return literal;
+  };
   return (json) => {
+    const statement = enabled ? rawShape(json) : undefined;
+    if (statement) return raw(json, statement);
     const query = enabled ? parameterize(json) : undefined;
     if (!query) return original(json);
     const shape = shapes.get(query.shape);

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect } from 'vitest';
 import type { Db } from '../src/db.js';
-import { cachingCompile, installPlanCache, PINNED_PRISMA_VERSION, parameterize, planCacheStats, setPlanCacheEnabled } from '../src/prisma-plans.js';
+import { cachingCompile, installPlanCache, PINNED_PRISMA_VERSION, parameterize, planCacheStats, rawShape, setPlanCacheEnabled } from '../src/prisma-plans.js';
 import { test } from './support/fixtures.js';
 
 afterEach(() => setPlanCacheEnabled(true));
@@ -154,5 +154,52 @@ describe('the guard', () => {
     const hits = planCacheStats.hits;
     for (const id of ['a', 'b', 'c', 'd']) expect(compile(query(id))).toEqual({ type: 'query', args: [id] });
     expect(planCacheStats.hits - hits).toBe(2);
+  });
+});
+
+describe('raw statements cached by their SQL and the kinds of their parameters', () => {
+  const rawJson = (params: unknown[]) =>
+    JSON.stringify({ action: 'queryRaw', query: { arguments: { query: 'SELECT $1::text, $2, $3::int', parameters: JSON.stringify(params) }, selection: {} } });
+  const date = (iso: string) => ({ prisma__type: 'date', prisma__value: iso });
+
+  test('answer what the same statements answer without the cache, for every value', async ({ app: { db }, team }) => {
+    const run = (title: string, at: Date, n: number | null) =>
+      db.$queryRaw<Array<{ title: string; at: Date; n: number | null; team: string }>>`
+        SELECT ${title}::text AS title, ${at}::timestamptz AS at, ${n}::int AS n, (SELECT name FROM teams WHERE id = ${team.team.id}::uuid) AS team`;
+    const cases: Array<[string, Date, number | null]> = [
+      ['a', new Date('2026-01-01T00:00:00.000Z'), 1],
+      ['b', new Date('2026-02-01T00:00:00.123Z'), 2],
+      ['c', new Date('2026-03-01T00:00:00.000Z'), null],
+      ['d', new Date('2026-04-01T00:00:00.000Z'), 4],
+      ['e', new Date('2026-05-01T00:00:00.000Z'), 5],
+    ];
+    const hits = planCacheStats.hits;
+    const cached = [];
+    for (const c of cases) cached.push(await run(...c));
+    expect(planCacheStats.hits).toBeGreaterThan(hits);
+    setPlanCacheEnabled(false);
+    const plain = [];
+    for (const c of cases) plain.push(await run(...c));
+    expect(cached).toEqual(plain);
+    expect(cached.map(([row]) => [row!.title, row!.n])).toEqual([['a', 1], ['b', 2], ['c', null], ['d', 4], ['e', 5]]);
+  });
+
+  test('the kinds of the parameters are part of the shape; JSON objects are never cached', () => {
+    expect(rawShape(rawJson(['a', 1, null]))!.shape).not.toBe(rawShape(rawJson(['a', 1.5, null]))!.shape);
+    expect(rawShape(rawJson(['a', 1, null]))!.shape).not.toBe(rawShape(rawJson([null, 1, 'a']))!.shape);
+    expect(rawShape(rawJson(['a', date('2026-01-01T00:00:00.000Z'), 3]))!.args).toEqual(['a', '2026-01-01T00:00:00.000Z', 3]);
+    expect(rawShape(rawJson([{ a: 1 }, 1, 2]))).toBeUndefined();
+    expect(rawShape(rawJson([[1, 2], 1, 2]))).toBeUndefined();
+  });
+
+  test('a raw shape whose plans differ from statement to statement is never served from the cache', () => {
+    // A compiler that writes the first argument into the SQL: no earlier plan fills in to a later one.
+    const compile = cachingCompile((json) => {
+      const params = JSON.parse(JSON.parse(json).query.arguments.parameters);
+      return { type: 'query', args: { type: 'rawSql', sql: `SELECT '${params[0]}'`, args: params } };
+    });
+    const hits = planCacheStats.hits;
+    for (const v of ['a', 'b', 'c', 'd']) expect(compile(rawJson([v, 1, 2]))).toMatchObject({ args: { sql: `SELECT '${v}'`, args: [v, 1, 2] } });
+    expect(planCacheStats.hits).toBe(hits);
   });
 });
