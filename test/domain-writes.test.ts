@@ -10,7 +10,7 @@ import { startTestWorker } from './support/jobs.js';
 import { graphql } from './generated/index.js';
 import { execute, JWT_SECRET, testApp } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
-import { disposeLive, subscribe, wsClient } from './support/live.js';
+import { disposeLive, listening, subscribe, wsClient } from './support/live.js';
 import { UpdateTicket, newTicket } from './support/operations.js';
 import { eventually, startReceiver, startSmtp } from './support/receivers.js';
 
@@ -85,6 +85,8 @@ describe('deleting an agent', () => {
       const customer = subscribe(wsClient(base, t.tokens.customer), CUSTOMER_EVENTS, { after });
       const samToken = await signToken(JWT_SECRET, { sub: sam.id, team: t.teamId, role: 'agent', email: samEmail }, '1h');
       const samsOwn = subscribe(wsClient(base, samToken), CUSTOMER_EVENTS, { after });
+      // Sam's subscription must be open before Sam is removed, for it to be ended by the removal.
+      await listening(t.team.id, 3);
 
       const removed = (await execute(RemoveAgent, { as: t.tokens.admin, variables: { input: { id: sam.id } } })).ok();
       expect(removed.deleteAgent.deletedAgentId).toBe(sam.id);
