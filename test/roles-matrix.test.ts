@@ -103,6 +103,15 @@ const mutations: Record<string, Entry> = {
     variables: (w) => ({ input: { ids: [w.ids.ticket], patch: { priority: 'HIGH' } } }),
     expect: o('ok', F, 'ok', F, F, U, 'ok'),
   },
+  cancelBulkJob: {
+    document: 'mutation($input: CancelBulkJobInput!) { cancelBulkJob(input: $input) { bulkJob { id status skipped } } }',
+    variables: async (w) => {
+      // A job no worker takes (it has no queued job): it stays running until cancelled.
+      const job = await testApp().db.bulkJob.create({ data: { teamId: w.a.team.id, viewer: {}, patch: {}, ticketIds: [], total: 0 } });
+      return { input: { id: encodeId('BulkJob', job.id) } };
+    },
+    expect: o('ok', F, 'ok', F, F, U, NF),
+  },
   mergeTickets: {
     document: 'mutation($input: MergeTicketsInput!) { mergeTickets(input: $input) { mergedTicketIds ticket { id title } } }',
     variables: async (w) => {

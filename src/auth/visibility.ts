@@ -31,6 +31,18 @@ export const visibleMessages = (viewer: Viewer): Prisma.MessageWhereInput =>
     ? { isInternal: false, ticket: visibleTickets(viewer) }
     : { ticket: visibleTickets(viewer) };
 
+/**
+ * The same rule as visibleMessages, as SQL over `messages m`: staff by the message's own
+ * team_id (no look-up of its ticket), customers the public messages of their tickets.
+ */
+export const visibleMessagesSql = (viewer: Viewer): Prisma.Sql => {
+  const team = Prisma.sql`m.team_id = ${teamOf(viewer)}::uuid`;
+  if (isStaff(viewer)) return team;
+  const customer = viewer.role === 'CUSTOMER' ? (viewer.customerId ?? NO_TEAM) : NO_TEAM;
+  return Prisma.sql`${team} AND m.is_internal = false
+    AND EXISTS (SELECT 1 FROM tickets vt WHERE vt.id = m.ticket_id AND vt.team_id = ${teamOf(viewer)}::uuid AND vt.customer_id = ${customer}::uuid)`;
+};
+
 export const visibleCustomers = (viewer: Viewer): Prisma.CustomerWhereInput =>
   viewer.role === 'CUSTOMER'
     ? { teamId: teamOf(viewer), id: viewer.customerId ?? NO_TEAM }

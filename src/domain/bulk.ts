@@ -4,7 +4,7 @@
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import type { Viewer } from '../auth/viewer.js';
-import { badInput, notFound, unauthenticated } from '../errors.js';
+import { badInput, conflict, notFound, unauthenticated } from '../errors.js';
 import type { ApiKeyScope } from '../generated/prisma/enums.js';
 import type { Logger } from '../logger.js';
 import { addJob } from '../jobs/queue.js';
@@ -114,11 +114,15 @@ export async function startBulkJob(deps: Deps, viewer: Viewer, ticketIds: string
   });
 }
 
+/** Tells the job's subscribers (bulkJob subscriptions, on every process) to read it again. */
+const notify = (deps: Deps, job: { id: string; teamId: string }) => deps.bus.publish({ kind: 'bulk-job', teamId: job.teamId, bulkJobId: job.id });
+
 /**
  * The job: each ticket not yet counted, updated as the viewer who asked, its result
  * counted after its change commits. A retried job goes on from where it stopped; a
  * ticket whose change committed just before a crash is patched again, which changes
- * nothing more (the patch sets values, adds and removes tags).
+ * nothing more (the patch sets values, adds and removes tags). A cancelled job stops
+ * before its next ticket: those changed stay changed, the rest are skipped.
  */
 export async function runBulkJob(deps: Deps & { log?: Logger }, bulkJobId: string): Promise<void> {
   const job = await deps.db.bulkJob.findUnique({ where: { id: bulkJobId } });
@@ -130,18 +134,45 @@ export async function runBulkJob(deps: Deps & { log?: Logger }, bulkJobId: strin
   const valid = stored.apiKeyId
     ? (await deps.db.apiKey.count({ where: { id: stored.apiKeyId, revokedAt: null } })) > 0
     : (await deps.db.agent.count({ where: { id: stored.agentId ?? '00000000-0000-0000-0000-000000000000' } })) > 0;
+  let cancelled = job.cancelledAt !== null;
   for (const id of job.ticketIds.slice(job.done + job.failed)) {
+    if (cancelled) break;
     try {
       if (!valid) throw unauthenticated('The credential that asked for the bulk update is no longer valid');
       await updateTicket(deps, viewer, id, argsOf(patch));
-      await deps.db.bulkJob.update({ where: { id: job.id }, data: { done: { increment: 1 } } });
+      const counted = await deps.db.bulkJob.update({ where: { id: job.id }, data: { done: { increment: 1 } }, select: { cancelledAt: true } });
+      cancelled = counted.cancelledAt !== null;
     } catch (err) {
       const error = failure(id, err, deps.log);
-      await deps.db.$executeRaw`
-        UPDATE bulk_jobs SET failed = failed + 1, errors = errors || ${JSON.stringify([error])}::jsonb WHERE id = ${job.id}::uuid`;
+      const [counted] = await deps.db.$queryRaw<Array<{ cancelled: boolean }>>`
+        UPDATE bulk_jobs SET failed = failed + 1, errors = errors || ${JSON.stringify([error])}::jsonb WHERE id = ${job.id}::uuid
+        RETURNING cancelled_at IS NOT NULL AS cancelled`;
+      cancelled = counted?.cancelled ?? true;
     }
+    notify(deps, job);
   }
   await deps.db.bulkJob.update({ where: { id: job.id }, data: { finishedAt: new Date() } });
+  notify(deps, job);
+}
+
+/**
+ * Cancels a bulk job of the viewer's team: its job stops before the next ticket (the
+ * one it may be updating finishes). Cancelling a cancelled job again answers it as it
+ * is; a finished one is CONFLICT.
+ */
+export async function cancelBulkJob(deps: Deps, viewer: Viewer, bulkJobId: string) {
+  const teamId = viewer.teamId;
+  if (!teamId) throw notFound('BulkJob');
+  const job = await change(deps, async ({ tx }) => {
+    // Only while it runs: the worker may set finishedAt at the same time.
+    const { count } = await tx.bulkJob.updateMany({ where: { id: bulkJobId, teamId, finishedAt: null, cancelledAt: null }, data: { cancelledAt: new Date() } });
+    const found = await tx.bulkJob.findFirst({ where: { id: bulkJobId, teamId } });
+    if (!found) throw notFound('BulkJob');
+    if (count === 0 && found.cancelledAt === null) throw conflict('The bulk update has finished: there is nothing left to cancel');
+    return found;
+  });
+  notify(deps, job);
+  return job;
 }
 
 /** The job tasks of bulk updates, for the worker of a process (main.ts, worker-main.ts). */

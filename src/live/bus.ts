@@ -36,7 +36,9 @@ export type BusEvent =
    */
   | { kind: 'resync'; teamId: string }
   /** Who is on a ticket now (live/presence.ts): sent to the ticket's presence topic, never to the team's. */
-  | PresenceNotice;
+  | PresenceNotice
+  /** A bulk job counted a ticket, finished or was cancelled: sent to the job's topic; subscribers read it again. */
+  | { kind: 'bulk-job'; teamId: string; bulkJobId: string };
 
 /** A ticket's whole presence after a change; `version` grows with each change, so an older notice is recognised. */
 export type PresenceNotice = {
@@ -120,6 +122,8 @@ export type EventBus = {
   subscribe(teamId: string, maxQueued?: number): Subscription;
   /** Presence notices of one ticket of the team from now on, and the team's credential-revoked and team-deleted events. */
   presence(teamId: string, ticketId: string): Subscription;
+  /** Progress notices of one bulk job of the team from now on, and the team's credential-revoked and team-deleted events. */
+  bulkJob(teamId: string, bulkJobId: string): Subscription;
   /**
    * Revocations, credential changes and team deletions of every team, from now on, as
    * they are published (any process, with Redis): for the credential cache. Returns how
@@ -128,8 +132,8 @@ export type EventBus = {
   onCredentialChange(listener: (event: Announcement) => void): () => void;
 };
 
-/** What the bus carries besides ticket events: credentials and teams that changed. */
-export type Announcement = Exclude<BusEvent, { kind: 'ticket-event' }>;
+/** What the bus carries besides ticket events and bulk jobs' progress: credentials and teams that changed. */
+export type Announcement = Exclude<BusEvent, { kind: 'ticket-event' | 'bulk-job' }>;
 
 /**
  * The Redis event target, with its commands' failures (Redis down) reported
@@ -164,7 +168,14 @@ function redisTarget(
 
 const topic = (teamId: string) => `ticketql:team:${teamId}`;
 const presenceTopic = (ticketId: string) => `ticketql:presence:${ticketId}`;
-const topicOf = (event: BusEvent) => (event.kind === 'presence' ? presenceTopic(event.ticketId) : topic(event.teamId));
+const bulkJobTopic = (bulkJobId: string) => `ticketql:bulk-job:${bulkJobId}`;
+function topicOf(event: BusEvent): string {
+  if (event.kind === 'presence') return presenceTopic(event.ticketId);
+  if (event.kind === 'bulk-job') return bulkJobTopic(event.bulkJobId);
+  return topic(event.teamId);
+}
+/** Events of a team's topic that end a subscription to something of the team (a revoked credential, a deleted team). */
+const endings = (event: BusEvent) => event.kind !== 'ticket-event';
 // Announcements go to their team's topic (its live streams end on them) and to this
 // one, which each process's credential cache listens to whatever the teams.
 const CREDENTIALS_TOPIC = 'ticketql:credentials';
@@ -224,7 +235,9 @@ export function createEventBus(options: {
     publish(event) {
       try {
         target.dispatchEvent(new CustomEvent(topicOf(event), { detail: event }));
-        if (event.kind !== 'ticket-event' && event.kind !== 'presence') target.dispatchEvent(new CustomEvent(CREDENTIALS_TOPIC, { detail: event }));
+        if (event.kind !== 'ticket-event' && event.kind !== 'presence' && event.kind !== 'bulk-job') {
+          target.dispatchEvent(new CustomEvent(CREDENTIALS_TOPIC, { detail: event }));
+        }
       } catch (err) {
         onError(err);
       }
@@ -238,8 +251,8 @@ export function createEventBus(options: {
 
     subscribe: (teamId, maxQueued = DEFAULT_MAX_QUEUED) => listen([topic(teamId)], teamId, maxQueued),
     // The team's topic too, for what ends a subscription (revoked credentials, a deleted team), not its ticket events.
-    presence: (teamId, ticketId) =>
-      listen([presenceTopic(ticketId), topic(teamId)], teamId, DEFAULT_MAX_QUEUED, (e) => e.kind !== 'ticket-event'),
+    presence: (teamId, ticketId) => listen([presenceTopic(ticketId), topic(teamId)], teamId, DEFAULT_MAX_QUEUED, endings),
+    bulkJob: (teamId, bulkJobId) => listen([bulkJobTopic(bulkJobId), topic(teamId)], teamId, DEFAULT_MAX_QUEUED, endings),
   };
 
   function listen(names: string[], teamId: string, maxQueued: number, wanted: (event: BusEvent) => boolean = () => true): Subscription {

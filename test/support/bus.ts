@@ -15,6 +15,7 @@ export function observedBus(inner: EventBus): ObservedBus {
   return {
     publish: (event) => inner.publish(event),
     presence: (teamId, ticketId) => inner.presence(teamId, ticketId),
+    bulkJob: (teamId, bulkJobId) => inner.bulkJob(teamId, bulkJobId),
     onCredentialChange: (listener) => inner.onCredentialChange(listener),
     listening: (teamId) => counts.get(teamId) ?? 0,
     subscribe(teamId, maxQueued) {

@@ -1,6 +1,8 @@
 import { isStaff } from '../../auth/viewer.js';
 import * as bulk from '../../domain/bulk.js';
 import { badInput, notFound } from '../../errors.js';
+import type { BulkJob as BulkJobRow } from '../../generated/prisma/client.js';
+import { bulkJobProgress } from '../../live/bulk-jobs.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
 import { payloadCursor, readBack } from '../common/payloads.js';
@@ -23,6 +25,17 @@ const BulkUpdateError = builder.objectRef<bulk.BulkError>('BulkUpdateError').imp
   }),
 });
 
+const BulkJobStatusEnum = builder.enumType('BulkJobStatus', {
+  description: 'Where a bulk update by filter is.',
+  values: {
+    RUNNING: { description: 'Its tickets are being updated, or wait for a worker.' },
+    FINISHED: { description: 'Every ticket has been worked through (see done, failed and errors).' },
+    CANCELLED: { description: 'cancelBulkJob stopped it: tickets updated before stay updated, the others are skipped.' },
+  } as const,
+});
+
+const statusOf = (job: Pick<BulkJobRow, 'cancelledAt' | 'finishedAt'>) => (job.cancelledAt ? 'CANCELLED' : job.finishedAt ? 'FINISHED' : 'RUNNING');
+
 const BulkJob = builder.prismaNode('BulkJob', {
   description: 'A bulk update by filter, worked through ticket by ticket by a job (staff).',
   id: { field: 'id', description: 'The job ID (bulk_…).' },
@@ -34,7 +47,19 @@ const BulkJob = builder.prismaNode('BulkJob', {
     done: t.exposeInt('done', { description: 'Tickets updated so far.' }),
     failed: t.exposeInt('failed', { description: 'Tickets that could not be updated (see errors).' }),
     finished: t.boolean({ description: 'Whether every ticket has been worked through.', select: { finishedAt: true }, resolve: (j) => j.finishedAt !== null }),
-    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true, description: 'When the last ticket was worked through.' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true, description: 'When the last ticket was worked through, or the job stopped after a cancel.' }),
+    status: t.field({
+      type: BulkJobStatusEnum,
+      description: 'RUNNING, FINISHED or CANCELLED (a cancelled job may still finish the ticket it was updating: see finished).',
+      select: { cancelledAt: true, finishedAt: true },
+      resolve: statusOf,
+    }),
+    skipped: t.int({
+      description: 'Tickets left out because the job was cancelled (0 until it has stopped).',
+      select: { total: true, done: true, failed: true, cancelledAt: true, finishedAt: true },
+      resolve: (j) => (j.cancelledAt && j.finishedAt ? j.total - j.done - j.failed : 0),
+    }),
+    cancelledAt: t.expose('cancelledAt', { type: 'DateTime', nullable: true, description: 'When cancelBulkJob was asked (null if it was not).' }),
     errors: t.field({
       type: [BulkUpdateError],
       description: 'The tickets that could not be updated, and why.',
@@ -57,6 +82,45 @@ builder.queryField('bulkJob', (t) =>
       return job;
     },
   }),
+);
+
+builder.subscriptionField('bulkJob', (t) =>
+  t.field({
+    type: BulkJob,
+    description:
+      'The progress of a bulk update by filter (staff, as the bulkJob query): the job at once, then each time it counts a ticket, ' +
+      'is cancelled or finishes, from whichever process runs it; ends when it has finished.',
+    authScopes: staffRead,
+    args: { id: t.arg.id({ required: true, description: 'The job (bulk_… or UUID).' }) },
+    subscribe: async (_root, { id }, ctx) => {
+      const job = await ctx.db.bulkJob.findFirst({ where: { id: uuidOf('BulkJob', id), teamId: ctx.viewer.teamId ?? NO_TEAM }, select: { id: true, teamId: true } });
+      if (!job) throw notFound('BulkJob');
+      return bulkJobProgress(ctx, job);
+    },
+    resolve: (job) => job,
+  }),
+);
+
+builder.relayMutationField(
+  'cancelBulkJob',
+  {
+    description: 'The bulk update to cancel.',
+    inputFields: (t) => ({ id: t.id({ required: true, description: 'The job (bulk_… or UUID).' }) }),
+  },
+  {
+    description:
+      'Cancels a bulk update by filter (staff with WRITE): its job stops before its next ticket. Tickets updated so far stay updated; the rest are skipped. ' +
+      'Cancelling a cancelled job answers it as it is; a finished one is CONFLICT.',
+    authScopes: staffWrite,
+    resolve: async (_root, { input }, ctx) => ({ job: await bulk.cancelBulkJob(ctx, ctx.viewer, uuidOf('BulkJob', input.id, 'input.id')) }),
+  },
+  {
+    description: 'The job, cancelled.',
+    outputFields: (t) => ({
+      ...payloadCursor(t),
+      bulkJob: t.field({ type: BulkJob, description: 'The job: status CANCELLED; finished once the ticket it was updating is done.', resolve: (r) => r.job }),
+    }),
+  },
 );
 
 const BulkTicketPatch = builder.inputType('BulkTicketPatch', {

@@ -9,7 +9,7 @@ import { OrderDirectionEnum } from '../common/enums.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { TicketPriorityEnum } from '../teams/types.js';
-import { countMatches, isMatch, searchPage, searchText, type Hit, type SearchFilter } from './search.js';
+import { countMatches, isMatch, SEARCH_CANDIDATES, searchPage, searchText, type Hit, type SearchCount, type SearchFilter } from './search.js';
 import { Ticket, TicketStatusEnum } from './types.js';
 
 const TicketOrderFieldEnum = builder.enumType('TicketOrderField', {
@@ -113,9 +113,15 @@ export function whereOf(viewer: Viewer, filter: Filter | null | undefined): Pris
 const ORDER_COLUMNS = { CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt', PRIORITY: 'priority' } as const;
 
 // The hit behind each ticket of a search's page, for the fields of its edge; and the
-// number of hits the page's statement counted, for totalCount.
+// count the page's statement made, for totalCount and totalCountIsLowerBound.
 const hits = new WeakMap<object, Hit>();
-const totals = new WeakMap<Filter, { viewer: Viewer; total: number }>();
+const totals = new WeakMap<Filter, { viewer: Viewer; count: SearchCount }>();
+
+/** The count of a search: the one its page made, or counted now (a selection without edges). */
+function searchCount(db: Db, viewer: Viewer, filter: Filter, text: string): SearchCount | Promise<SearchCount> {
+  const counted = totals.get(filter);
+  return counted?.viewer === viewer ? counted.count : countMatches(db, viewer, filter, text);
+}
 
 /** A search's page: its ticket IDs in SQL (search.ts), then the rows for the selection. */
 async function searchTickets(
@@ -130,7 +136,7 @@ async function searchTickets(
   const field = (args.orderBy?.field ?? 'CREATED_AT') as 'RELEVANCE' | 'CREATED_AT' | 'UPDATED_AT' | 'PRIORITY';
   const direction = args.orderBy?.direction === 'ASC' ? 'asc' : 'desc';
   const page = await searchPage(db, viewer, filter, text, { field, direction }, { take, cursorId: cursor?.id });
-  if (page.total !== undefined && args.filter) totals.set(args.filter, { viewer, total: page.total });
+  if (page.count !== undefined && args.filter) totals.set(args.filter, { viewer, count: page.count });
   const rows = await db.ticket.findMany({ ...(selection as object), where: { id: { in: page.hits.map((h) => h.id) } } });
   const byId = new Map(rows.map((row) => [row.id, row]));
   return page.hits.flatMap((hit) => {
@@ -167,10 +173,7 @@ builder.queryFields((t) => ({
       },
       totalCount: async (_connection, { filter }, { db, viewer }) => {
         const text = searchText(filter);
-        if (text && filter) {
-          const counted = totals.get(filter);
-          return counted?.viewer === viewer ? counted.total : countMatches(db, viewer, filter, text);
-        }
+        if (text && filter) return (await searchCount(db, viewer, filter, text)).total;
         return db.ticket.count({ where: { AND: whereOf(viewer, filter) } });
       },
       resolve: async (query, _root, args, { db, viewer }) => {
@@ -190,7 +193,23 @@ builder.queryFields((t) => ({
         return db.ticket.findMany({ ...query, where, orderBy: [{ [column]: direction }, { id: direction }] });
       },
     },
-    { name: 'TicketConnection', description: 'A page of tickets.' },
+    {
+      name: 'TicketConnection',
+      description: 'A page of tickets.',
+      fields: (c) => ({
+        totalCountIsLowerBound: c.boolean({
+          description:
+            `For a search that matches more than it ranks (over ${SEARCH_CANDIDATES} titles, customers or messages): true, and the hits, ` +
+            `their order and totalCount are those of the ${SEARCH_CANDIDATES} most recent matches of each kind; there are more. ` +
+            'False otherwise: totalCount is exact.',
+          resolve: async (connection, _args, { db, viewer }) => {
+            const { filter } = (connection as unknown as { args: { filter?: Filter | null } }).args;
+            const text = searchText(filter);
+            return text && filter ? (await searchCount(db, viewer, filter, text)).capped : false;
+          },
+        }),
+      }),
+    },
     {
       name: 'TicketEdge',
       description: 'A ticket in a page; for a search, with where and how well it matched.',

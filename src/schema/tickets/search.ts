@@ -3,7 +3,7 @@
 // tsvector operators, so a search lists its page in SQL (the filter's other conditions
 // included) and Prisma then reads the page's rows for the operation's selection.
 import type { Viewer } from '../../auth/viewer.js';
-import { visibleTicketsSql } from '../../auth/visibility.js';
+import { visibleMessagesSql, visibleTicketsSql } from '../../auth/visibility.js';
 import type { Db } from '../../db.js';
 import { badInput, forbidden } from '../../errors.js';
 import { Prisma } from '../../generated/prisma/client.js';
@@ -110,50 +110,85 @@ function conditionsSql(viewer: Viewer, filter: SearchFilter): Prisma.Sql[] {
 }
 
 /**
- * The matching tickets with their rank, best source and message: one row per ticket.
- * Each title, customer and message is matched on its own (websearch syntax: "a phrase",
- * -word, or); a title counts double. Substrings of the title, customer name and email
- * match too (the trigram indexes), as the search did before full text, ranked lowest.
+ * How many matches of each kind a search for a page ranks and counts: the most recent
+ * ones (titles and customers by their ticket's creation, messages by their own). A
+ * search that matches more is answered from those, and says so (`capped`): the work
+ * of a page then stays the same however much the team has written.
  */
-function matchesSql(viewer: Viewer, search: Search, fields: Set<SearchField>): Prisma.Sql {
-  const visible = visibleTicketsSql(viewer, 't');
+export const SEARCH_CANDIDATES = 1000;
+
+/**
+ * Whether the text is worth matching as a substring of message bodies: one term of at
+ * least four characters that is all digits (part of an order number) or has a sign in
+ * it (part of an email, a URL, `ORD-88412`). Words, and words with digits such as
+ * `w1234`, are found whole by the full-text index; a substring of letters such as `the`
+ * would match most messages through the trigram index.
+ */
+export function isSubstringTerm(text: string): boolean {
+  return text.length >= 4 && !/\s/.test(text) && (/^\d+$/.test(text) || /[^\p{L}\p{N}]/u.test(text));
+}
+
+/**
+ * The matching tickets with their rank, best source and message: one row per ticket,
+ * and whether a kind of match had more than `cap` (null: no cap). Each title, customer
+ * and message is matched on its own (websearch syntax: "a phrase", -word, or); a title
+ * counts double. Substrings match too (the trigram indexes), ranked lowest: of titles,
+ * customer names and emails, and of message bodies for terms such as order numbers.
+ * Every condition of what the viewer may see, and of the filter, applies before the cap:
+ * what the cap leaves out never depends on what the viewer may not see.
+ */
+function matchesSql(viewer: Viewer, search: Search, fields: Set<SearchField>, where: Prisma.Sql[], cap: number | null): Prisma.Sql {
+  const conditions = Prisma.join(where, ' AND ');
   const like = likeOf(search.text);
   const q = tsquery(search);
+  // The most recent `cap` + 1 rows of a kind: one more than the cap tells that there were more.
+  const recent = (order: string) => (cap === null ? Prisma.empty : Prisma.sql`ORDER BY ${Prisma.raw(order)} DESC LIMIT ${cap + 1}`);
   const branches: Prisma.Sql[] = [];
+  const branch = (select: Prisma.Sql) => branches.push(Prisma.sql`SELECT ${branches.length} AS branch, x.* FROM (${select}) x`);
   if (fields.has('TITLE')) {
-    branches.push(Prisma.sql`
-      SELECT t.id, (ts_rank_cd(t.title_tsv, ${q}) * 2)::float8 AS rank, 'TITLE' AS source, NULL::uuid AS message_id
-      FROM tickets t WHERE ${visible} AND t.title_tsv @@ ${q}`);
-    branches.push(Prisma.sql`
-      SELECT t.id, 0.001::float8 AS rank, 'TITLE' AS source, NULL::uuid AS message_id FROM tickets t WHERE ${visible} AND t.title ILIKE ${like}`);
+    branch(Prisma.sql`
+      SELECT id, (ts_rank_cd(tsv, ${q}) * 2)::float8 AS rank, 'TITLE' AS source, NULL::uuid AS message_id, false AS substring
+      FROM (SELECT t.id, t.title_tsv AS tsv FROM tickets t WHERE ${conditions} AND t.title_tsv @@ ${q} ${recent('t.created_at')}) r`);
+    branch(Prisma.sql`
+      SELECT t.id, 0.001::float8 AS rank, 'TITLE' AS source, NULL::uuid AS message_id, true AS substring
+      FROM tickets t WHERE ${conditions} AND t.title ILIKE ${like} ${recent('t.created_at')}`);
   }
   if (fields.has('CUSTOMER')) {
     const own = viewer.role === 'CUSTOMER' ? Prisma.sql`AND c.id = ${viewer.customerId}::uuid` : Prisma.empty;
-    branches.push(Prisma.sql`
+    branch(Prisma.sql`
       SELECT t.id, CASE WHEN c.search_tsv @@ ${q} THEN ts_rank_cd(c.search_tsv, ${q})::float8 ELSE 0.001::float8 END AS rank,
-        'CUSTOMER' AS source, NULL::uuid AS message_id
+        'CUSTOMER' AS source, NULL::uuid AS message_id, NOT coalesce(c.search_tsv @@ ${q}, false) AS substring
       FROM customers c JOIN tickets t ON t.customer_id = c.id
-      WHERE c.team_id = ${viewer.teamId}::uuid ${own} AND ${visible}
-        AND (c.search_tsv @@ ${q} OR c.name ILIKE ${like} OR c.email ILIKE ${like})`);
+      WHERE c.team_id = ${viewer.teamId}::uuid ${own} AND ${conditions}
+        AND (c.search_tsv @@ ${q} OR c.name ILIKE ${like} OR c.email ILIKE ${like}) ${recent('t.created_at')}`);
   }
   const publicMessages = fields.has('PUBLIC_MESSAGES');
   const internalMessages = fields.has('INTERNAL_MESSAGES') && viewer.role !== 'CUSTOMER';
   if (publicMessages || internalMessages) {
     const which = publicMessages && internalMessages ? Prisma.empty : Prisma.sql`AND m.is_internal = ${internalMessages}`;
-    // Each matching message's ticket is looked up by its key (the LATERAL with OFFSET 0
-    // keeps it a nested loop): a hash join read every ticket of the team, which grows with it.
-    branches.push(Prisma.sql`
-      SELECT t.id, ts_rank_cd(m.body_tsv, ${q})::float8 AS rank, 'MESSAGE' AS source, m.id AS message_id
-      FROM messages m CROSS JOIN LATERAL (SELECT t.id FROM tickets t WHERE t.id = m.ticket_id AND ${visible} OFFSET 0) t
-      WHERE m.body_tsv @@ ${q} ${which}`);
+    // Staff's messages are chosen by their own row (its team); the ticket is looked up
+    // only for a customer's (their own tickets) or when the filter asks more of it.
+    const filtered = where.length > 1 ? Prisma.sql`AND EXISTS (SELECT 1 FROM tickets t WHERE t.id = m.ticket_id AND ${conditions})` : Prisma.empty;
+    const team = Prisma.sql`${visibleMessagesSql(viewer)} ${which} ${filtered}`;
+    branch(Prisma.sql`
+      SELECT ticket_id AS id, ts_rank_cd(tsv, ${q})::float8 AS rank, 'MESSAGE' AS source, id AS message_id, false AS substring
+      FROM (SELECT m.id, m.ticket_id, m.body_tsv AS tsv FROM messages m WHERE ${team} AND m.body_tsv @@ ${q} ${recent('m.created_at')}) r`);
+    if (isSubstringTerm(search.text)) {
+      branch(Prisma.sql`
+        SELECT m.ticket_id AS id, 0.001::float8 AS rank, 'MESSAGE' AS source, m.id AS message_id, true AS substring
+        FROM messages m WHERE ${team} AND m.body ILIKE ${like} ${recent('m.created_at')}`);
+    }
   }
+  const capped = cap === null ? Prisma.sql`false` : Prisma.sql`(SELECT coalesce(bool_or(n > ${cap}), false) FROM (SELECT count(*) AS n FROM hits GROUP BY branch) b)`;
   return Prisma.sql`
     hits AS (${Prisma.join(branches, ' UNION ALL ')}),
     matches AS (
       SELECT id, sum(rank)::float8 AS rank,
         (array_agg(source ORDER BY rank DESC, source DESC))[1] AS source,
-        (array_agg(message_id ORDER BY rank DESC, source DESC))[1] AS message_id
-      FROM hits GROUP BY id)`;
+        (array_agg(message_id ORDER BY rank DESC, source DESC))[1] AS message_id,
+        (array_agg(substring ORDER BY rank DESC, source DESC))[1] AS substring
+      FROM hits GROUP BY id),
+    capped AS (SELECT ${capped} AS capped)`;
 }
 
 const SORT_COLUMNS = { CREATED_AT: 't.created_at', UPDATED_AT: 't.updated_at', PRIORITY: 't.priority' } as const;
@@ -165,40 +200,63 @@ function sortSql(viewer: Viewer, order: SearchOrder): Prisma.Sql {
   return Prisma.raw(SORT_COLUMNS[order.field]);
 }
 
-/** The filtered matches as `found (id, sort, rank, source, message_id)`. */
-function foundSql(viewer: Viewer, filter: SearchFilter, search: Search, order: SearchOrder): Prisma.Sql {
+/** The filtered matches as `found (id, sort, rank, source, message_id, substring)`, and `capped`. */
+function foundSql(viewer: Viewer, filter: SearchFilter, search: Search, order: SearchOrder, cap: number | null): Prisma.Sql {
   const fields = fieldsOf(viewer, filter.searchIn);
-  return Prisma.sql`WITH ${matchesSql(viewer, search, fields)},
+  const where = conditionsSql(viewer, filter);
+  return Prisma.sql`WITH ${matchesSql(viewer, search, fields, where, cap)},
     found AS (
-      SELECT t.id, t.sort, m.rank, m.source, m.message_id
+      SELECT t.id, t.sort, m.rank, m.source, m.message_id, m.substring
       FROM matches m CROSS JOIN LATERAL (
         SELECT t.id, ${sortSql(viewer, order)} AS sort FROM tickets t
-        WHERE t.id = m.id AND ${Prisma.join(conditionsSql(viewer, filter), ' AND ')} OFFSET 0) t)`;
+        WHERE t.id = m.id AND ${Prisma.join(where, ' AND ')} OFFSET 0) t)`;
 }
 
-/** Number of tickets the search finds for the viewer (the connection's totalCount). */
-export async function countMatches(db: Db, viewer: Viewer, filter: SearchFilter, text: string): Promise<number> {
+/** The tickets a search finds, and whether it found more matches than it ranks (SEARCH_CANDIDATES of a kind). */
+export type SearchCount = { total: number; capped: boolean };
+
+const BY_DATE: SearchOrder = { field: 'CREATED_AT', direction: 'desc' };
+
+/** Number of tickets the search finds for the viewer (the connection's totalCount), among its candidates. */
+export async function countMatches(db: Db, viewer: Viewer, filter: SearchFilter, text: string): Promise<SearchCount> {
   const search = await searchOf(db, viewer, text);
-  const [row] = await db.$queryRaw<Array<{ count: number }>>`
-    ${foundSql(viewer, filter, search, { field: 'CREATED_AT', direction: 'desc' })}
-    SELECT count(*)::int AS count FROM found`;
-  return row?.count ?? 0;
+  const [row] = await db.$queryRaw<Array<SearchCount>>`
+    ${foundSql(viewer, filter, search, BY_DATE, SEARCH_CANDIDATES)}
+    SELECT count(*)::int AS total, (SELECT capped FROM capped) AS capped FROM found`;
+  return row ?? { total: 0, capped: false };
 }
 
-/** The IDs of every ticket the search finds, up to `limit` + 1 (bulk updates by filter). */
+/** The IDs of every ticket the search finds (no cap), up to `limit` + 1 (bulk updates by filter). */
 export async function matchingIds(db: Db, viewer: Viewer, filter: SearchFilter, text: string, limit: number): Promise<string[]> {
   const search = await searchOf(db, viewer, text);
   const rows = await db.$queryRaw<Array<{ id: string }>>`
-    ${foundSql(viewer, filter, search, { field: 'CREATED_AT', direction: 'asc' })}
+    ${foundSql(viewer, filter, search, { field: 'CREATED_AT', direction: 'asc' }, null)}
     SELECT id::text FROM found ORDER BY sort, id LIMIT ${limit + 1}`;
   return rows.map((r) => r.id);
+}
+
+const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A substring hit's snippet: the text around the first occurrence, HTML-escaped, the substring in <mark>…</mark>. */
+export function substringSnippet(doc: string, text: string, around = 60): string {
+  const at = doc.toLowerCase().indexOf(text.toLowerCase());
+  if (at < 0) return escapeHtml(doc.slice(0, 2 * around));
+  const from = Math.max(0, at - around);
+  const to = Math.min(doc.length, at + text.length + around);
+  return (
+    (from > 0 ? '…' : '') +
+    escapeHtml(doc.slice(from, at)) +
+    `<mark>${escapeHtml(doc.slice(at, at + text.length))}</mark>` +
+    escapeHtml(doc.slice(at + text.length, to)) +
+    (to < doc.length ? '…' : '')
+  );
 }
 
 /**
  * One page of the search, as Prisma's cursor paging would give it: `take` rows after
  * (or, negative, before) the cursor's row, which must itself be a hit. Each row comes
  * with its hit: the best match's place and a snippet of it, HTML-escaped with the
- * matched words in <mark>…</mark>; and the number of hits, counted by the same statement
+ * matched words in <mark>…</mark>; and the count of hits, by the same statement
  * (undefined when the page is empty).
  */
 export async function searchPage(
@@ -208,7 +266,7 @@ export async function searchPage(
   text: string,
   order: SearchOrder,
   paging: { take: number; cursorId?: string },
-): Promise<{ hits: Array<{ id: string } & Hit>; total: number | undefined }> {
+): Promise<{ hits: Array<{ id: string } & Hit>; count: SearchCount | undefined }> {
   const search = await searchOf(db, viewer, text);
   const forward = paging.take >= 0;
   // Going backwards reads the order the other way round; the page is then reversed.
@@ -217,31 +275,38 @@ export async function searchPage(
   const after = paging.cursorId
     ? Prisma.sql`WHERE (f.sort, f.id) ${Prisma.raw(descending ? '<' : '>')} (SELECT sort, id FROM found WHERE id = ${paging.cursorId}::uuid)`
     : Prisma.empty;
-  const escapeHtml = (sql: Prisma.Sql) => Prisma.sql`replace(replace(replace(${sql}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`;
+  const escapeSql = (sql: Prisma.Sql) => Prisma.sql`replace(replace(replace(${sql}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`;
   const headline = (doc: Prisma.Sql) =>
-    Prisma.sql`ts_headline(${search.config}::regconfig, ${escapeHtml(doc)}, ${tsquery(search)}, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, ShortWord=0, MaxFragments=2, FragmentDelimiter=" … "')`;
-  const rows = await db.$queryRaw<Array<{ id: string; rank: number; source: MatchedIn; message_id: string | null; snippet: string; total: number }>>`
-    ${foundSql(viewer, filter, search, order)},
+    Prisma.sql`ts_headline(${search.config}::regconfig, ${escapeSql(doc)}, ${tsquery(search)}, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=12, ShortWord=0, MaxFragments=2, FragmentDelimiter=" … "')`;
+  const rows = await db.$queryRaw<
+    Array<{ id: string; rank: number; source: MatchedIn; message_id: string | null; substring: boolean; doc: string; snippet: string | null; total: number; capped: boolean }>
+  >`
+    ${foundSql(viewer, filter, search, order, SEARCH_CANDIDATES)},
     page AS (SELECT f.* FROM found f ${after} ORDER BY f.sort ${dir}, f.id ${dir} LIMIT ${Math.abs(paging.take)})
-    SELECT p.id::text, p.rank, p.source, p.message_id::text, (SELECT count(*)::int FROM found) AS total,
-      CASE p.source
-        WHEN 'TITLE' THEN ${headline(Prisma.sql`t.title`)}
-        WHEN 'MESSAGE' THEN ${headline(Prisma.sql`msg.body`)}
-        ELSE ${headline(Prisma.sql`coalesce(c.name || ' ', '') || c.email`)}
-      END AS snippet
+    SELECT p.id::text, p.rank, p.source, p.message_id::text, p.substring, d.doc,
+      CASE WHEN p.substring THEN NULL ELSE ${headline(Prisma.sql`d.doc`)} END AS snippet,
+      (SELECT count(*)::int FROM found) AS total, (SELECT capped FROM capped) AS capped
     FROM page p JOIN tickets t ON t.id = p.id
       LEFT JOIN messages msg ON msg.id = p.message_id
       LEFT JOIN customers c ON c.id = t.customer_id
+      CROSS JOIN LATERAL (SELECT CASE p.source WHEN 'TITLE' THEN t.title WHEN 'MESSAGE' THEN msg.body ELSE coalesce(c.name || ' ', '') || c.email END AS doc) d
     ORDER BY p.sort ${dir}, p.id ${dir}`;
-  const hits = rows.map((r) => ({ id: r.id, rank: r.rank, matchedIn: r.source, messageId: r.message_id, snippet: r.snippet }));
-  return { hits: forward ? hits : hits.reverse(), total: rows[0]?.total };
+  const hits = rows.map((r) => ({
+    id: r.id,
+    rank: r.rank,
+    matchedIn: r.source,
+    messageId: r.message_id,
+    snippet: r.substring ? substringSnippet(r.doc, search.text) : (r.snippet ?? ''),
+  }));
+  const first = rows[0];
+  return { hits: forward ? hits : hits.reverse(), count: first && { total: first.total, capped: first.capped } };
 }
 
 /** Whether `id` is a hit of the search (a cursor must name one). */
 export async function isMatch(db: Db, viewer: Viewer, filter: SearchFilter, text: string, id: string): Promise<boolean> {
   const search = await searchOf(db, viewer, text);
   const [row] = await db.$queryRaw<Array<{ found: boolean }>>`
-    ${foundSql(viewer, filter, search, { field: 'CREATED_AT', direction: 'desc' })}
+    ${foundSql(viewer, filter, search, BY_DATE, SEARCH_CANDIDATES)}
     SELECT EXISTS (SELECT 1 FROM found WHERE id = ${id}::uuid) AS found`;
   return row?.found ?? false;
 }
