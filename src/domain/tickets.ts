@@ -243,6 +243,7 @@ export async function createTicket(deps: WithFiles, viewer: Viewer, teamId: stri
       message = {
         id: uuidv7(),
         ticketId: ticket.id,
+        teamId,
         sender: 'CUSTOMER',
         authorAgentId: null,
         authorCustomerId: ticket.customerId,
@@ -365,6 +366,7 @@ export async function addMessage(deps: WithFiles, viewer: Viewer, ticketId: stri
     const message: Message = {
       id: uuidv7(),
       ticketId,
+      teamId: ticket.teamId,
       sender,
       authorAgentId: null,
       authorCustomerId: null,
