@@ -2,7 +2,7 @@
 // node:http + pg baseline on the same database, in one run. See BENCHMARKS.md.
 // Every run first checks its own latency driver (fixed-rate-check.ts) and stops if it
 // is not open loop; `--self-check` runs that check alone.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,8 +44,22 @@ const RATE_DURATION = Number(args['rate-duration']);
 const CONNECTIONS = Number(args.connections);
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-function spawnServer(script: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * The node arguments of `npm start` (package.json), e.g. `--enable-source-maps build/src/main.js`:
+ * ticketql runs compiled, with the same flags, as in production. (Under tsx its module
+ * loader runs in a thread of its own, which added about 110 MB to the server's RSS.)
+ */
+function startArgs(): string[] {
+  const start: string = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start;
+  const m = /(?:^|\s)node\s+(.+)$/.exec(start);
+  if (!m) throw new Error(`cannot read the node command of npm start: ${start}`);
+  return m[1]!.trim().split(/\s+/);
+}
+
+/** `script` under tsx (the baseline and the floor), or ticketql as `npm start` runs it. */
+function spawnServer(script: string | 'ticketql', env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const args = script === 'ticketql' ? [...nodeFlags, ...startArgs()] : [...nodeFlags, '--import', 'tsx', script];
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -113,7 +127,21 @@ type Measured = {
   lagP99: number | null;
   /** The server's largest resident set size during the run, in MB. */
   rssMb: number;
+  /** ticketql's largest V8 heap during the run (its /metrics, once a second), in MB. */
+  heapMb: { total: number; used: number } | null;
 };
+
+/** ticketql's V8 heap now (prom-client's default metrics on /metrics), in MB. */
+async function heapMbOf(url: string): Promise<{ total: number; used: number } | null> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 1048576;
+    const heap = { total: read('nodejs_heap_size_total_bytes'), used: read('nodejs_heap_size_used_bytes') };
+    return Number.isFinite(heap.total) && Number.isFinite(heap.used) ? heap : null;
+  } catch {
+    return null;
+  }
+}
 
 /** A GraphQL answer without errors: a workload that answers errors measures nothing, and fails the run. */
 const answersWithoutErrors = (body: string) => !body.includes('"errors":');
@@ -123,7 +151,7 @@ const answersWithoutErrors = (body: string) => !body.includes('"errors":');
  * that fixed request rate (open loop, see fixed-rate.ts); CPU and SQL statements of the run.
  */
 async function measure(
-  target: { url: string; pid: number },
+  target: { url: string; pid: number; heap?: boolean },
   request: { path: string; body?: string; headers: Record<string, string>; answers?: (body: string) => boolean },
   stats: () => Promise<number | null>,
   rate?: number,
@@ -150,12 +178,23 @@ async function measure(
   const cpuBefore = cpuMs(target.pid);
   let rssMb = rssMbOf(target.pid);
   const sampler = setInterval(() => (rssMb = Math.max(rssMb, rssMbOf(target.pid))), 250);
-  const result = await run(rate ? RATE_DURATION : DURATION).finally(() => clearInterval(sampler));
+  let heapMb: Measured['heapMb'] = null;
+  const sampleHeap = async () => {
+    const h = target.heap ? await heapMbOf(target.url) : null;
+    if (h) heapMb = { total: Math.max(heapMb?.total ?? 0, h.total), used: Math.max(heapMb?.used ?? 0, h.used) };
+  };
+  const heapSampler = setInterval(() => void sampleHeap(), 1000);
+  const result = await run(rate ? RATE_DURATION : DURATION).finally(() => {
+    clearInterval(sampler);
+    clearInterval(heapSampler);
+  });
+  await sampleHeap();
   const cpu = cpuMs(target.pid) - cpuBefore;
   const sqlAfter = await stats();
   return {
     ...result,
     rssMb: Math.max(rssMb, rssMbOf(target.pid)),
+    heapMb,
     cpuPerReq: cpu / Math.max(1, result.requests),
     sqlPerReq: sqlBefore !== null && sqlAfter !== null ? (sqlAfter - sqlBefore) / Math.max(1, result.requests) : null,
   };
@@ -171,6 +210,8 @@ async function selfCheck() {
 async function main() {
   await selfCheck();
   if (args['self-check']) return;
+  // ticketql runs compiled, as `npm start` runs it (its prestart builds too).
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
   const database = await benchDatabase();
   const databaseUrl = database.url;
   const children: ChildProcess[] = [];
@@ -209,7 +250,7 @@ async function main() {
     });
     // --cpu-prof: a V8 CPU profile of the ticketql process, written when it stops.
     const profileFlags = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench', 'profiles')}`] : [];
-    const ticketql = await spawnServer('src/main.ts', serverEnv(''), profileFlags);
+    const ticketql = await spawnServer('ticketql', serverEnv(''), profileFlags);
     children.push(ticketql.child);
     const baseline = await spawnServer('bench/baseline-server.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: poolSize });
     children.push(baseline.child);
@@ -242,16 +283,20 @@ async function main() {
       const bare = await measure({ url: floor.url, pid: floor.child.pid! }, floorRequest, stats);
       // Writes: how long their transactions wait for each other's row locks (all to one team).
       const locks = w.name.startsWith('M') ? await sampleLocks(databaseUrl) : undefined;
-      const ours = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats);
+      const ours = await measure({ url: ticketql.url, pid: ticketql.child.pid!, heap: true }, gqlRequest, stats);
       if (locks) lockRows.push(lockRow(w.name, await locks.stop()));
       const rate = Math.max(1, Math.round(ours.rps * 0.7));
-      const atRate = await measure({ url: ticketql.url, pid: ticketql.child.pid! }, gqlRequest, stats, rate);
+      const atRate = await measure({ url: ticketql.url, pid: ticketql.child.pid!, heap: true }, gqlRequest, stats, rate);
       const baseAtRate = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats, rate);
       const fmt = (n: number | null, digits = 1) => (n === null ? 'n/a' : n.toFixed(digits));
+      const heapOf = (...runs: Measured[]) => {
+        const heaps = runs.flatMap((r) => (r.heapMb ? [r.heapMb] : []));
+        return heaps.length ? `${fmt(Math.max(...heaps.map((h) => h.total)), 0)} (${fmt(Math.max(...heaps.map((h) => h.used)), 0)})` : 'n/a';
+      };
       const errors = base.errors + bare.errors + ours.errors + atRate.errors + baseAtRate.errors;
       if (errors > 0) failed.push(`${w.name} (${errors} failed answers)`);
       rows.push(
-        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(bare.rps, 0)} (${fmt((bare.rps / base.rps) * 100, 0)} %) | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${fmt((ours.rps / bare.rps) * 100, 0)} % | ${ours.p50} / ${ours.p99} | ${rate} → ${fmt(atRate.p50)} / ${fmt(atRate.p99)} (${fmt(baseAtRate.p50)} / ${fmt(baseAtRate.p99)}) | ${fmt(atRate.lagP99)} | ${fmt(base.cpuPerReq, 2)} / ${fmt(bare.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${fmt(Math.max(ours.rssMb, atRate.rssMb), 0)} | ${errors > 0 ? `**${errors}: FAILED**` : '0'} |`,
+        `| ${w.name} | ${w.what} | ${fmt(base.rps, 0)} | ${fmt(bare.rps, 0)} (${fmt((bare.rps / base.rps) * 100, 0)} %) | ${fmt(ours.rps, 0)} | **${fmt((ours.rps / base.rps) * 100, 0)} %** | ${fmt((ours.rps / bare.rps) * 100, 0)} % | ${ours.p50} / ${ours.p99} | ${rate} → ${fmt(atRate.p50)} / ${fmt(atRate.p99)} (${fmt(baseAtRate.p50)} / ${fmt(baseAtRate.p99)}) | ${fmt(atRate.lagP99)} | ${fmt(base.cpuPerReq, 2)} / ${fmt(bare.cpuPerReq, 2)} / ${fmt(ours.cpuPerReq, 2)} | ${fmt(base.sqlPerReq)} / ${fmt(ours.sqlPerReq)} | ${fmt(Math.max(ours.rssMb, atRate.rssMb), 0)} / ${heapOf(ours, atRate)} | ${errors > 0 ? `**${errors}: FAILED**` : '0'} |`,
       );
       log(rows.at(-1)!);
     }
@@ -261,8 +306,8 @@ async function main() {
     if (args.s1) {
       const redis = await benchRedis();
       stopRedis = redis.stop;
-      const a = await spawnServer('src/main.ts', serverEnv(redis.url), profileFlags);
-      const b = await spawnServer('src/main.ts', serverEnv(redis.url), profileFlags);
+      const a = await spawnServer('ticketql', serverEnv(redis.url), profileFlags);
+      const b = await spawnServer('ticketql', serverEnv(redis.url), profileFlags);
       const baseEnv = { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: poolSize, REDIS_URL: redis.url };
       const baseA = await spawnServer('bench/baseline-server.ts', baseEnv);
       const baseB = await spawnServer('bench/baseline-server.ts', baseEnv);
@@ -291,7 +336,7 @@ async function main() {
       '',
       ...(failed.length ? ['', `**FAILED**: answers with errors (GraphQL errors or HTTP failures) in ${failed.join(', ')}; those rows measure failures, not work.`] : []),
       '',
-      '| | workload | baseline req/s | yoga floor req/s (of baseline) | ticketql req/s | ratio | ticketql of floor | ticketql p50 / p99 ms (peak) | fixed rate, 70 % of ticketql\'s peak: req/s → ticketql p50 / p99 ms (baseline p50 / p99) | load generator late by, p99 ms | CPU ms/req baseline / floor / ticketql | SQL statements/req baseline / ticketql | ticketql RSS, MB (largest in its runs) | failed answers, all five runs |',
+      '| | workload | baseline req/s | yoga floor req/s (of baseline) | ticketql req/s | ratio | ticketql of floor | ticketql p50 / p99 ms (peak) | fixed rate, 70 % of ticketql\'s peak: req/s → ticketql p50 / p99 ms (baseline p50 / p99) | load generator late by, p99 ms | CPU ms/req baseline / floor / ticketql | SQL statements/req baseline / ticketql | ticketql RSS / V8 heap total (used), MB, largest in its runs | failed answers, all five runs |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
     const locksTable = lockRows.length

@@ -10,7 +10,6 @@ import { startJobs } from './jobs/start.js';
 import { createLogger } from './logger.js';
 import { loadManifest } from './plugins/persisted-operations.js';
 import { createEventBus } from './live/bus.js';
-import { createTracing } from './platform/tracing.js';
 import { connectRedis } from './live/redis.js';
 import { ensureDemoTeam } from './domain/demo.js';
 import { runProcess, StartupError } from './platform/lifecycle.js';
@@ -75,7 +74,8 @@ runProcess({ name: 'ticketql', log, stepTimeoutMs: config.shutdownTimeoutMs + 5_
     await startJobs(life, config, { databaseUrl: database.url, db, log, concurrency: config.workers, tasks: bulkTasks({ db, bus, log }) });
   }
 
-  const tracing = config.otlpEndpoint ? createTracing(config.otlpEndpoint) : undefined;
+  // The OpenTelemetry SDK is loaded only when traces are exported: it is a few MB of heap.
+  const tracing = config.otlpEndpoint ? (await import('./platform/tracing.js')).createTracing(config.otlpEndpoint) : undefined;
   if (tracing) life.onStop('tracing', () => tracing.shutdown());
 
   const app = buildApp({

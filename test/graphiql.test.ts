@@ -2,6 +2,7 @@
 // the page must work with nothing but this server.
 import { chromium, type Browser } from 'playwright-core';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { graphiqlAssetsLoaded } from '../src/http/graphiql.js';
 import { testApp } from './support/app.js';
 import { createTeam } from './support/fixtures.js';
 import { leftover } from './support/leftovers.js';
@@ -19,6 +20,17 @@ describe('GraphiQL', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
     });
     leftover('Chromium', () => browser.close());
+  });
+
+  test('its assets are loaded when GraphiQL is first asked for, not by API calls', async () => {
+    const api = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    expect((await api.json()).data).toEqual({ __typename: 'Query' });
+    expect(graphiqlAssetsLoaded()).toBe(false);
+    const css = await fetch(`${base}/graphiql-assets/graphiql.css`);
+    expect([css.status, css.headers.get('content-type'), css.headers.get('cache-control')]).toEqual([200, 'text/css; charset=utf-8', 'public, max-age=86400']);
+    expect(Number(css.headers.get('content-length'))).toBe((await css.arrayBuffer()).byteLength);
+    expect(graphiqlAssetsLoaded()).toBe(true);
+    expect((await fetch(`${base}/graphiql-assets/unknown.js`)).status).not.toBe(200);
   });
 
   test('renders offline and runs a typed query with the headers typed in', async () => {
