@@ -36,6 +36,7 @@ import { prometheusPlugin } from './plugins/prometheus.js';
 import { rateLimitHeadersPlugin } from './plugins/rate-limit-headers.js';
 import { refusedCredentialPlugin } from './plugins/refused-credential.js';
 import { responseExtensionsPlugin } from './plugins/response-extensions.js';
+import { credentialExpiryPlugin } from './plugins/credential-expiry.js';
 import { sharedLiveResults } from './plugins/shared-live-results.js';
 import { uploadsPlugin } from './plugins/uploads.js';
 import { schema } from './schema/index.js';
@@ -156,6 +157,7 @@ export function buildApp(options: AppOptions) {
     plugins: [
       errorMaskingPlugin(log),
       sharedLiveResults(),
+      credentialExpiryPlugin(),
       persisted.plugin,
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits, maxSubscriptionsPerCredential: transport.maxSubscriptionsPerCredential }, redis),
       inputHygienePlugin(),

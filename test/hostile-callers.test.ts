@@ -295,12 +295,25 @@ describe('staff-only work leaves no trace for customers', () => {
 
 describe('credentials that end', () => {
   test('a subscription opened with a token ends with UNAUTHENTICATED when the token expires', async () => {
-    const { base } = await serve();
+    const { base, db } = await serve();
     const t = await createTeam();
     const shortLived = await signToken(JWT_SECRET, { sub: encodeId('Agent', t.agent.id), team: t.teamId, role: 'agent', email: t.agent.email }, '2s');
-    const sub = subscribe(wsClient(base, shortLived), 'subscription { ticketEvents { type } }');
-    await sub.completed;
-    expect(sub.received.at(-1)!.errors![0]).toMatchObject({ message: 'The credential expired: subscribe again with a new one' });
+    const ticket = await db.ticket.create({ data: { teamId: t.team.id, number: 1, title: 'Watched' } });
+    const ticketId = encodeId('Ticket', ticket.id);
+    // Every kind of subscription, on both transports, ends when the token does.
+    const subs = [
+      subscribe(wsClient(base, shortLived), 'subscription { ticketEvents { type } }'),
+      subscribeSse(base, shortLived, 'subscription { ticketEvents { type } }'),
+      subscribe(wsClient(base, shortLived), 'subscription($id: ID!) { ticketUpdated(id: $id) { title } }', { id: ticketId }),
+      subscribe(wsClient(base, shortLived), 'subscription($id: ID!) { ticketPresence(ticketId: $id) { ticketId } }', { id: ticketId }),
+    ];
+    for (const sub of subs) {
+      await sub.completed;
+      expect(sub.received.at(-1)!.errors![0]).toMatchObject({
+        message: 'The credential expired: subscribe again with a new one',
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
+    }
   });
 });
 

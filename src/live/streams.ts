@@ -111,28 +111,10 @@ export function endsFor(viewer: Viewer, event: BusEvent): boolean {
  */
 export function liveEvents(ctx: StreamContext, options: LiveOptions): AsyncGenerator<LiveEvent> {
   const subscription = ctx.bus.subscribe(ctx.viewer.teamId!);
-  // A token's subscription ends when the token expires: the bus subscription ends,
-  // which wakes the stream, and the stream reports why.
-  const expiry = { passed: false, timer: undefined as NodeJS.Timeout | undefined };
-  const expiresAt = ctx.viewer.expiresAt?.getTime();
-  if (expiresAt !== undefined) {
-    // Timers hold at most 2^31 - 1 ms; a token valid for longer is checked again then.
-    const arm = () => {
-      const wait = expiresAt - Date.now();
-      expiry.timer = setTimeout(() => {
-        if (Date.now() < expiresAt) return arm();
-        expiry.passed = true;
-        void subscription.return();
-      }, Math.min(wait, 2 ** 31 - 1));
-      expiry.timer.unref();
-    };
-    arm();
-  }
-  const stream = streamOf(ctx, options, subscription, expiry);
+  const stream = streamOf(ctx, options, subscription);
   const end = stream.return.bind(stream);
   return Object.assign(stream, {
     async return(value?: LiveEvent) {
-      clearTimeout(expiry.timer);
       await subscription.return();
       return end(value as never);
     },
@@ -143,7 +125,6 @@ async function* streamOf(
   ctx: StreamContext,
   options: LiveOptions,
   subscription: Subscription,
-  expiry: { passed: boolean; timer?: NodeJS.Timeout },
 ): AsyncGenerator<LiveEvent> {
   const { db, viewer } = ctx;
   const teamId = viewer.teamId!;
@@ -233,10 +214,7 @@ async function* streamOf(
         continue;
       }
       pending = undefined;
-      if (next.done) {
-        if (expiry.passed) throw new ClientError('UNAUTHENTICATED', 'The credential expired: subscribe again with a new one');
-        return;
-      }
+      if (next.done) return;
       const event = next.value;
       if (endsFor(viewer, event)) return;
       if (event.kind === 'resync') {
@@ -266,7 +244,6 @@ async function* streamOf(
     }
     throw err;
   } finally {
-    clearTimeout(expiry.timer);
     ctx.metrics.subscriptionsOpen.dec();
     await subscription.return();
   }
