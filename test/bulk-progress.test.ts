@@ -120,6 +120,8 @@ describe('the bulkJob subscription', () => {
       const done = seen.map((s) => s.done);
       expect(done).toEqual([...done].sort((a, b) => a - b));
       expect(seen.slice(0, -1).every((s) => s.status === 'RUNNING' && !s.finished)).toBe(true);
+      // Each result is the state the job was in when it was read: none is sent twice.
+      expect(seen.every((s, i) => i === 0 || JSON.stringify(s) !== JSON.stringify(seen[i - 1]))).toBe(true);
     }
     for (const t of tickets) expect((await execute(GetTicket, { as: team.keys.read, variables: { id: t.id } })).ok().ticket!.priority).toBe('URGENT');
   });

@@ -4,7 +4,8 @@ import { isStaff, type Viewer } from './viewer.js';
 import { Prisma } from '../generated/prisma/client.js';
 
 // Matches no row: the team of an anonymous viewer.
-const NO_TEAM = '00000000-0000-0000-0000-000000000000';
+/** A team id no row has: what a viewer of no team is matched against. */
+export const NO_TEAM = '00000000-0000-0000-0000-000000000000';
 
 const teamOf = (viewer: Viewer) => viewer.teamId ?? NO_TEAM;
 

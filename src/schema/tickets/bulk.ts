@@ -1,3 +1,4 @@
+import { NO_TEAM } from '../../auth/visibility.js';
 import { isStaff } from '../../auth/viewer.js';
 import * as bulk from '../../domain/bulk.js';
 import { badInput, notFound } from '../../errors.js';
@@ -5,15 +6,13 @@ import type { BulkJob as BulkJobRow } from '../../generated/prisma/client.js';
 import { bulkJobProgress } from '../../live/bulk-jobs.js';
 import { encodeId } from '../../ids.js';
 import { builder } from '../builder.js';
-import { payloadCursor, readBack } from '../common/payloads.js';
+import { payloadCursor, readBack, writtenRow } from '../common/payloads.js';
 import { staffRead, staffWrite } from '../common/scopes.js';
 import { uuidOf } from '../common/global-ids.js';
 import { TicketPriorityEnum } from '../teams/types.js';
 import { TicketFilter, whereOf } from './queries.js';
 import { matchingIds, searchText } from './search.js';
 import { Ticket, TicketStatusEnum } from './types.js';
-
-const NO_TEAM = '00000000-0000-0000-0000-000000000000';
 
 const BulkUpdateError = builder.objectRef<bulk.BulkError>('BulkUpdateError').implement({
   description: 'A ticket of a bulk update that was not changed, and why.',
@@ -97,7 +96,8 @@ builder.subscriptionField('bulkJob', (t) =>
       if (!job) throw notFound('BulkJob');
       return bulkJobProgress(ctx, job);
     },
-    resolve: (job) => job,
+    // The state the stream read, not the job as it is by the time the result is built.
+    resolve: (job, _args, ctx, info) => writtenRow('BulkJob', job, ctx, info),
   }),
 );
 
