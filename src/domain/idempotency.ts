@@ -1,8 +1,8 @@
 // Idempotency keys, recorded where the writes are. Each change() of a keyed request
 // claims its place in the key's row as the first statement of its transaction and
-// stores what it returned as the last, so the key's use commits or rolls back with the
-// writes: a crash, a lost connection or a database error after the commit cannot split
-// them. A retry re-runs the request's resolvers with each committed change() answering
+// stores what it returned at its end (just before the change's last statement), so the
+// key's use commits or rolls back with the writes: a crash, a lost connection or a
+// database error after the commit cannot split them. A retry re-runs the request's resolvers with each committed change() answering
 // what it returned the first time instead of running again; a change() that never
 // committed (a crash between two of them) runs then, once.
 // The request side (finding the row, stored answers, the replay header) is plugins/idempotency.ts.
