@@ -76,6 +76,27 @@ describe('cached credentials', () => {
     expect(stopped).toBe(1);
   });
 
+  test('lookups of one credential at once share one read, but never one that began before a drop', async () => {
+    let changed: ((teamId: string) => void) | undefined;
+    const cache = createCredentialCache((listener) => {
+      changed = listener;
+      return () => {};
+    });
+    cache.set('team-a', 'key:0', { id: 0 }, cache.generation()); // listening from here on
+    let reads = 0;
+    const read = () => new Promise<{ read: number }>((resolve) => setImmediate(() => resolve({ read: ++reads })));
+    const first = await Promise.all(Array.from({ length: 10 }, () => cache.shared('key:1', read)));
+    expect(reads).toBe(1);
+    expect(first).toEqual(Array.from({ length: 10 }, () => ({ read: 1 })));
+
+    // A read on its way when the team's credentials are dropped is not shared with later lookups.
+    const before = cache.shared('key:1', read);
+    changed!('team-a');
+    const after = cache.shared('key:1', read);
+    expect([await before, await after]).toEqual([{ read: 2 }, { read: 3 }]);
+    cache.clear();
+  });
+
   test('a renamed agent acts under the new name at once, on the process that renamed them and on the others', async ({ team }) => {
     const a = processOnRedis();
     const b = processOnRedis();

@@ -26,6 +26,12 @@ export type CredentialCache = {
   generation(): number;
   /** Caches a looked-up row, unless entries were dropped since `generation`. */
   set(teamId: string, key: string, row: object, generation: number): void;
+  /**
+   * The lookup of `key` already on its way, if it started after the last drop, else
+   * `read()`: requests that miss the same credential at once (ten clients when its entry
+   * lapses) share one round trip, and none shares a lookup older than a revocation.
+   */
+  shared<Row>(key: string, read: () => Promise<Row | undefined>): Promise<Row | undefined>;
   /** Drops every entry and stops listening. */
   clear(): void;
 };
@@ -48,6 +54,8 @@ export function createCredentialCache(watch: WatchCredentials): CredentialCache 
     },
   });
 
+  const flights = new Map<string, { generation: number; lookup: Promise<unknown> }>();
+
   const dropTeam = (teamId: string) => {
     generation++;
     for (const key of [...(teams.get(teamId) ?? [])]) entries.delete(key);
@@ -63,6 +71,17 @@ export function createCredentialCache(watch: WatchCredentials): CredentialCache 
       if (!keys) teams.set(teamId, (keys = new Set()));
       keys.add(key);
       entries.set(key, { teamId, row });
+    },
+    shared<Row>(key: string, read: () => Promise<Row | undefined>) {
+      const flight = flights.get(key);
+      if (flight?.generation === generation) return flight.lookup as Promise<Row | undefined>;
+      const lookup = read();
+      flights.set(key, { generation, lookup });
+      const land = () => {
+        if (flights.get(key)?.lookup === lookup) flights.delete(key);
+      };
+      lookup.then(land, land);
+      return lookup;
     },
     clear() {
       generation++;

@@ -52,7 +52,7 @@ async function lookup<Row extends object>(
   const cached = cache?.get<Row>(key);
   if (cached) return cached;
   const generation = cache?.generation() ?? 0;
-  const row = await read();
+  const row = await (cache ? cache.shared(key, read) : read());
   if (row && cache) cache.set(teamOf(row), key, row, generation);
   return row;
 }
