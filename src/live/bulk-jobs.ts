@@ -7,6 +7,7 @@ import { ClientError } from '../errors.js';
 import type { BulkJob } from '../generated/prisma/client.js';
 import { SlowConsumerError } from './bus.js';
 import { endsFor, type StreamContext } from './streams.js';
+import { within } from './within.js';
 
 /** The subscriber's stream of the job (of `teamId`, which the caller has checked the viewer may see). */
 export function bulkJobProgress(ctx: StreamContext, job: { id: string; teamId: string }): AsyncGenerator<BulkJob> {
@@ -27,13 +28,6 @@ export function bulkJobProgress(ctx: StreamContext, job: { id: string; teamId: s
  * fire and forget, and one published while Redis was away never comes.
  */
 const REREAD_MS = 2_000;
-
-/** The promise's value, or undefined when it takes longer than `ms`. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 const stateOf = (row: BulkJob) => [row.done, row.failed, row.cancelledAt?.getTime(), row.finishedAt?.getTime()].join('/');
 

@@ -5,6 +5,7 @@
 // so every process's subscribers receive one shared object per change.
 import type { Redis } from 'ioredis';
 import type { BusEvent, EventBus, PresenceEntry, PresenceNotice, PresenceState, Subscription } from './bus.js';
+import { within } from './within.js';
 
 /** Who a heartbeat comes from. */
 export type Participant = Pick<PresenceEntry, 'kind' | 'id' | 'name'>;
@@ -147,13 +148,6 @@ function memoryBackend(coalesceMs: number): Backend {
       return true;
     },
   };
-}
-
-/** The promise's value, or undefined when `ms` pass first. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms), undefined)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 // The presence after its earliest entry expired. Subscribers of a process that hold

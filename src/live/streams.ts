@@ -12,6 +12,7 @@ import type { TicketEventType } from '../generated/prisma/enums.js';
 import { ClientError } from '../errors.js';
 import { fromBusEvent, SlowConsumerError, type BusEvent, type EventBus, type Subscription, type TicketBusEvent } from './bus.js';
 import { canSeeEvent, visibleEvents } from '../auth/visibility.js';
+import { within } from './within.js';
 
 /** An event as subscribers get it: a log row, or the bus' copy of one (no `changes`, `actor`). */
 export type LiveEvent = Omit<TicketEvent, 'changes' | 'actor' | 'occurredAt'> & {
@@ -47,13 +48,6 @@ const PAGE = 200;
  * query per reordering.
  */
 const REORDER_WAIT_MS = 250;
-
-/** The promise's value, or undefined when it takes longer than `ms`. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Ranges of the log longer than this are read by each subscriber page by page instead of shared. */
 const SHARED_RANGE_MAX = 1_000;
