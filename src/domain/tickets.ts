@@ -11,7 +11,7 @@ import { change, type ChangeScope, type Deps } from './change.js';
 import type { Tx } from '../db.js';
 import { attachUploads, checkRefs, storageKeysOfTicket, type AttachmentRef, type FilesDeps } from './attachments.js';
 import { actorOf, diff, type Actor, type Changes } from './events.js';
-import type { EndpointChoice } from '../jobs/side-effects.js';
+import { enabledEndpointsJson, type EndpointChoice } from '../jobs/side-effects.js';
 import { v7 as uuidv7 } from 'uuid';
 import { deadlines } from './sla.js';
 import * as v from './validation.js';
@@ -102,8 +102,7 @@ const TICKET_COLUMNS = Prisma.sql`t.id, t.team_id AS "teamId", t.number, t.title
  */
 const TEAM_FACT_COLUMNS = Prisma.sql`tm.name AS "teamName", tm.support_email AS "supportEmail",
   c.email AS "customerEmail", c.name AS "customerName",
-  (SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'enabled', e.enabled, 'events', e.events, 'includeInternal', e.include_internal)), '[]')
-     FROM webhook_endpoints e WHERE e.team_id = tm.id AND e.enabled) AS endpoints`;
+  ${enabledEndpointsJson(Prisma.raw('tm.id'))} AS endpoints`;
 
 type TeamFactRow = {
   teamName: string;

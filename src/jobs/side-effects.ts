@@ -2,7 +2,7 @@
 // signed webhooks to integrations. Decided and enqueued inside the transaction
 // of the change, so they happen if and only if the change commits.
 import type { Tx } from '../db.js';
-import type { Message, Ticket, TicketEvent } from '../generated/prisma/client.js';
+import { Prisma, type Message, type Ticket, type TicketEvent } from '../generated/prisma/client.js';
 import type { TicketEventType } from '../generated/prisma/enums.js';
 import { encodeId } from '../ids.js';
 import { addJob, type JobSpec } from './queue.js';
@@ -127,6 +127,14 @@ export type KnownFacts = {
   /** Customers by id, as read with the team. */
   customers?: ReadonlyMap<string, NonNullable<Contacts['customer']>>;
 };
+
+/**
+ * The team's enabled endpoints as teamFacts reads them, as a JSON array for a statement
+ * that reads them beside other things (`team` is the SQL of the team's id there).
+ */
+export const enabledEndpointsJson = (team: Prisma.Sql): Prisma.Sql => Prisma.sql`(
+  SELECT coalesce(json_agg(json_build_object('id', e.id::text, 'enabled', e.enabled, 'events', e.events, 'includeInternal', e.include_internal)), '[]')
+  FROM webhook_endpoints e WHERE e.team_id = ${team} AND e.enabled)`;
 
 export function teamFacts(tx: Tx, teamId: string, known: KnownFacts = {}): TeamFacts {
   let endpoints: Promise<EndpointChoice[]> | undefined = known.endpoints && Promise.resolve(known.endpoints);
