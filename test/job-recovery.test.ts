@@ -9,6 +9,11 @@ import { createDb } from '../src/db.js';
 import { createMailer } from '../src/jobs/mail.js';
 import { enqueueWebhook } from '../src/jobs/side-effects.js';
 import { UNRECORDED } from '../src/jobs/webhooks.js';
+import { releaseLostCompletions } from '../src/jobs/lost-completions.js';
+import { addJob } from '../src/jobs/queue.js';
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import type { WorkerEvents } from 'graphile-worker';
 import { startWorker } from '../src/jobs/worker.js';
 import { createLogger } from '../src/logger.js';
 import { migrate } from '../src/platform/migrate.js';
@@ -140,5 +145,33 @@ describe('jobs of a process that died', () => {
     expect(deliveries.map((d) => [d.attempt, d.succeeded, d.responseStatus])).toEqual([[1, true, 200]]);
     expect(await db.$queryRaw<unknown[]>`SELECT 1 FROM graphile_worker._private_jobs`).toEqual([]);
     expect(await db.jobWorkerHeartbeat.count()).toBe(0);
+  });
+
+  test('a mail job whose completion was lost (the database restarted) is released with its ticket’s queue, so the ticket’s later mails are not held', async () => {
+    const url = await ownDatabase();
+    const db = createDb(url, 2);
+    leftover('the job database pool', () => db.$disconnect());
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    leftover('the sweeper pool', () => pool.end());
+    const mail = { to: 'kim@example.com', subject: 'Re: [#1] x', text: 'x', html: '<p>x</p>', messageId: '<m@ticketql>' };
+    await addJob(db, 'email:send', mail, { queueName: 'mail:ticket-1' });
+    await addJob(db, 'email:send', { ...mail, messageId: '<n@ticketql>' }, { queueName: 'mail:ticket-1' });
+    // As a worker of pool-lost leaves them when the write of its finished job is dropped:
+    // the job and its queue still locked by it, the job no longer running.
+    await db.$executeRaw`UPDATE graphile_worker._private_jobs SET locked_by = 'pool-lost', locked_at = now() - interval '1 minute' WHERE id = (SELECT min(id) FROM graphile_worker._private_jobs)`;
+    await db.$executeRaw`UPDATE graphile_worker._private_job_queues SET locked_by = 'pool-lost', locked_at = now() - interval '1 minute'`;
+    const events: WorkerEvents = new EventEmitter();
+    const stop = releaseLostCompletions(events, pool, createLogger('silent'));
+    leftover('the sweeper', stop);
+    events.emit('pool:create', { workerPool: { id: 'pool-lost' } } as never);
+    const state = () => db.$queryRaw<Array<{ job: string | null; queue: string | null }>>`
+      SELECT j.locked_by AS job, q.locked_by AS queue FROM graphile_worker._private_jobs j
+      JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id ORDER BY j.id`;
+    await eventually(async () => (await state())[0]!.job === null, { timeoutMs: 30_000 });
+    expect(await state()).toEqual([
+      { job: null, queue: null },
+      { job: null, queue: null },
+    ]);
+    stop();
   });
 });

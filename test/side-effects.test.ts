@@ -7,6 +7,8 @@ import { refuseUrl } from '../src/webhooks/url-policy.js';
 import { createMailer } from '../src/jobs/mail.js';
 import { enqueueWebhook } from '../src/jobs/side-effects.js';
 import { startWorker, type JobWorker } from '../src/jobs/worker.js';
+import { purgeIdleJobQueues } from '../src/jobs/upkeep.js';
+import pg from 'pg';
 import { createLogger } from '../src/logger.js';
 import { graphql } from './generated/index.js';
 import { execute, testApp } from './support/app.js';
@@ -42,7 +44,7 @@ let worker: JobWorker;
 
 beforeAll(async () => {
   await emailTurn();
-  smtp = await startSmtp();
+  smtp = await startSmtp({ holding: (mail) => mail.raw.includes('Hold this reply at the relay') });
   const { db } = testApp();
   worker = await startWorker({
     databaseUrl: inject('databaseUrl'),
@@ -114,6 +116,41 @@ describe('emails', () => {
     expect(header(merged.raw, 'Subject')).toBe('[#2] Duplicate: merged');
     expect(merged.raw).toContain('This ticket was merged into ticket #1, where the conversation continues.');
     for (const mail of mailsTo(kim)) expect(mail.raw).not.toContain('INTERNAL: a duplicate');
+  });
+
+  test('a ticket’s mails leave in the order of its events: the status mail waits while the reply before it is slow to send', async () => {
+    const t = await createTeam();
+    const customer = `slow-${t.team.slug}@example.com`;
+    const ticket = await newTicket(t.keys.write, { title: 'Slow relay', customer: { email: customer } });
+    await eventually(() => mailsTo(customer).length === 1);
+    await execute(AddMessage, { as: t.tokens.agent, variables: { input: { ticketId: ticket.id, body: 'Hold this reply at the relay' } } });
+    await execute(UpdateTicket, { as: t.tokens.agent, variables: { input: { id: ticket.id, status: 'RESOLVED' } } });
+    await eventually(() => mailsTo(customer).length === 2); // the reply reached the relay, which has not answered
+    const { db } = testApp();
+    const waiting = await db.$queryRaw<Array<{ subject: string; jobLocked: boolean; queueLockedBy: string | null }>>`
+      SELECT j.payload->>'subject' AS subject, j.locked_at IS NOT NULL AS "jobLocked", q.locked_by AS "queueLockedBy"
+      FROM graphile_worker._private_jobs j JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id
+      WHERE q.queue_name = ${`mail:${decodeId(ticket.id)!.uuid}`} ORDER BY j.id`;
+    expect(waiting.map((j) => [j.subject, j.jobLocked])).toEqual([
+      ['Re: [#1] Slow relay', true],
+      ['[#1] Slow relay: resolved', false],
+    ]);
+    expect(waiting[0]!.queueLockedBy).not.toBeNull();
+    expect(header(mailsTo(customer)[1]!.raw, 'Subject')).toBe('Re: [#1] Slow relay');
+    smtp.answerHeld();
+    await eventually(() => mailsTo(customer).length === 3);
+    expect(header(mailsTo(customer)[2]!.raw, 'Subject')).toBe('[#1] Slow relay: resolved');
+
+    // The hourly upkeep deletes the ticket's queue once no job waits in it.
+    await jobsDone(db, 'to', [customer]);
+    const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 1 });
+    try {
+      await purgeIdleJobQueues(pool);
+    } finally {
+      await pool.end();
+    }
+    const queues = await db.$queryRaw<unknown[]>`SELECT 1 FROM graphile_worker._private_job_queues WHERE queue_name = ${`mail:${decodeId(ticket.id)!.uuid}`}`;
+    expect(queues).toEqual([]);
   });
 
   test('a rolled-back change sends nothing', async () => {

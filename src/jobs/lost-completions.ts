@@ -34,11 +34,19 @@ export function releaseLostCompletions(events: WorkerEvents, pool: pg.Pool, log:
     sweeping = true;
     try {
       const { rows } = await pool.query<{ id: string; task: string }>(
-        `UPDATE graphile_worker._private_jobs AS j SET locked_at = NULL, locked_by = NULL
-         FROM graphile_worker._private_tasks AS t
-         WHERE t.id = j.task_id AND j.locked_by = $1 AND NOT (j.id = ANY($2::bigint[]))
-           AND j.locked_at < now() - make_interval(secs => $3)
-         RETURNING j.id::text, t.identifier AS task`,
+        // A job of a named queue (a ticket's mails) holds its queue too: released with it,
+        // or the ticket's later mails would wait for the four-hour expiry.
+        `WITH released AS (
+           UPDATE graphile_worker._private_jobs AS j SET locked_at = NULL, locked_by = NULL
+           FROM graphile_worker._private_tasks AS t
+           WHERE t.id = j.task_id AND j.locked_by = $1 AND NOT (j.id = ANY($2::bigint[]))
+             AND j.locked_at < now() - make_interval(secs => $3)
+           RETURNING j.id, j.job_queue_id, t.identifier AS task
+         ), queues AS (
+           UPDATE graphile_worker._private_job_queues AS q SET locked_at = NULL, locked_by = NULL
+           FROM released r WHERE q.id = r.job_queue_id AND q.locked_by = $1
+         )
+         SELECT id::text, task FROM released`,
         [poolId, [...running], LOST_AFTER_SECONDS],
       );
       for (const row of rows) log.warn({ job: row.id, task: row.task }, 'job released: its completion was lost (the database went away); it runs again');

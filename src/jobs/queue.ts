@@ -22,7 +22,15 @@ export async function addJob(
   )`;
 }
 
-export type JobSpec = { task: TaskName; payload: unknown; runAt?: Date; maxAttempts?: number; jobKey?: string };
+export type JobSpec = {
+  task: TaskName;
+  payload: unknown;
+  runAt?: Date;
+  maxAttempts?: number;
+  jobKey?: string;
+  /** Jobs of one named queue run one at a time, in the order they were added. */
+  queueName?: string;
+};
 
 /**
  * Several jobs queued as add_job would each, with graphile-worker's add_jobs, as a
@@ -35,6 +43,7 @@ export function addJobsSql(jobs: readonly JobSpec[]): Prisma.Sql {
     run_at: job.runAt?.toISOString() ?? null,
     max_attempts: job.maxAttempts ?? 5,
     job_key: job.jobKey ?? null,
+    queue_name: job.queueName ?? null,
   }));
   return Prisma.sql`SELECT 1 FROM graphile_worker.add_jobs(
     array(SELECT json_populate_recordset(null::graphile_worker.job_spec, ${JSON.stringify(specs)}::json))

@@ -277,9 +277,16 @@ async function emailsFor(event: EventOfChange, snapshot: Snapshot, facts: TeamFa
   return out;
 }
 
+/** The queue of a ticket's mails (graphile-worker named queue). */
+export const ticketMailQueue = (ticketId: string) => `mail:${ticketId}`;
+
 /** The jobs an event causes (its webhooks, then its emails), for the change to queue with its others. */
 export async function sideEffectsOf(event: EventOfChange, snapshot: Snapshot, facts: TeamFacts): Promise<JobSpec[]> {
   const webhooks = await webhooksFor(event, snapshot, facts);
-  const emails = (await emailsFor(event, snapshot, facts)).map((mail): JobSpec => ({ task: 'email:send', payload: mail, maxAttempts: 10 }));
+  // One queue per ticket: its mails leave one at a time, in the order of its events,
+  // so a slow reply (large files) is never overtaken by the status mail after it.
+  const emails = (await emailsFor(event, snapshot, facts)).map(
+    (mail): JobSpec => ({ task: 'email:send', payload: mail, maxAttempts: 10, queueName: ticketMailQueue(snapshot.ticket.id) }),
+  );
   return [...webhooks, ...emails];
 }

@@ -1,4 +1,6 @@
 // Periodic upkeep run by the job worker's cron.
+import { makeWorkerUtils } from 'graphile-worker';
+import type pg from 'pg';
 import type { AttachmentStore } from '../attachments/store.js';
 import type { Db } from '../db.js';
 
@@ -22,4 +24,17 @@ export async function purgeExpiredUploads(db: Db, store: AttachmentStore): Promi
     DELETE FROM attachments WHERE message_id IS NULL AND created_at < ${before} RETURNING storage_key AS key`;
   await store.remove(gone.map((a) => a.key));
   return gone.length;
+}
+
+/**
+ * Each ticket's mails have a named queue (jobs/side-effects.ts), so the queues add up:
+ * graphile-worker's own clean-up deletes the ones no job waits in (hourly, like the above).
+ */
+export async function purgeIdleJobQueues(pool: pg.Pool): Promise<void> {
+  const utils = await makeWorkerUtils({ pgPool: pool });
+  try {
+    await utils.cleanup({ tasks: ['GC_JOB_QUEUES'] });
+  } finally {
+    await utils.release();
+  }
 }

@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { Db } from '../db.js';
 import type { Logger } from '../logger.js';
 import type { AttachmentStore } from '../attachments/store.js';
-import { purgeExpiredIdempotencyRecords, purgeExpiredUploads } from './upkeep.js';
+import { purgeExpiredIdempotencyRecords, purgeExpiredUploads, purgeIdleJobQueues } from './upkeep.js';
 import { addJob } from './queue.js';
 import type { Email, Mailer } from './mail.js';
 import type { WebhookJob } from './side-effects.js';
@@ -77,7 +77,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
     pollInterval: options.pollIntervalMs ?? 2000,
     // Hourly upkeep. graphile-worker's cron schedules each run once, whichever of the
     // processes hosting workers gets there first; a missed hour is not run late (no backfill).
-    crontab: ['17 * * * * idempotency:purge ?max=1', ...(options.store ? ['47 * * * * attachments:purge ?max=1'] : [])].join('\n'),
+    crontab: ['17 * * * * idempotency:purge ?max=1', '27 * * * * job-queues:purge ?max=1', ...(options.store ? ['47 * * * * attachments:purge ?max=1'] : [])].join('\n'),
     logger: new WorkerLogger(() => (level, message) => {
       if (level === 'error') log.error(message);
       else if (level === 'warning') log.warn(message);
@@ -85,6 +85,7 @@ export async function startWorker(options: WorkerOptions): Promise<JobWorker> {
     }),
     taskList: onlyThese(options.only, {
       ...options.tasks,
+      'job-queues:purge': () => purgeIdleJobQueues(pool),
       'idempotency:purge': async () => {
         const purged = await purgeExpiredIdempotencyRecords(options.db);
         if (purged > 0) log.info({ purged }, 'expired idempotency records deleted');

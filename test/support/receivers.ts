@@ -10,8 +10,13 @@ export { eventually } from './wait.js';
 
 export type ReceivedMail = { from: string; to: string[]; raw: string };
 
-export async function startSmtp() {
+/**
+ * Keeps every mail it receives in `mails`. While `holding()` holds for a mail, the mail
+ * is kept but its sender waits for the answer until `answerHeld()` (a slow relay).
+ */
+export async function startSmtp(options: { holding?: (mail: ReceivedMail) => boolean } = {}) {
   const mails: ReceivedMail[] = [];
+  const held: Array<() => void> = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -20,16 +25,24 @@ export async function startSmtp() {
       let raw = '';
       stream.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
       stream.on('end', () => {
-        mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw });
-        callback();
+        const mail = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw };
+        mails.push(mail);
+        if (options.holding?.(mail)) held.push(() => callback());
+        else callback();
       });
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
-  const close = closeOnce(() => new Promise<void>((r) => server.close(() => r())));
+  const answerHeld = () => {
+    for (const answer of held.splice(0)) answer();
+  };
+  const close = closeOnce(() => {
+    answerHeld();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
   leftover('an SMTP server', close);
-  return { url: `smtp://127.0.0.1:${port}`, mails, close };
+  return { url: `smtp://127.0.0.1:${port}`, mails, close, answerHeld };
 }
 
 export type Hit = { headers: http.IncomingHttpHeaders; body: string; status: number; signatureValid: boolean };
