@@ -5,7 +5,7 @@ import { change } from '../src/domain/change.js';
 import { decodeId, encodeId } from '../src/ids.js';
 import { refuseUrl } from '../src/webhooks/url-policy.js';
 import { createMailer } from '../src/jobs/mail.js';
-import { enqueueWebhook } from '../src/jobs/side-effects.js';
+import { enqueueWebhook, ticketMailQueue } from '../src/jobs/side-effects.js';
 import { startWorker, type JobWorker } from '../src/jobs/worker.js';
 import { purgeIdleJobQueues } from '../src/jobs/upkeep.js';
 import pg from 'pg';
@@ -130,7 +130,7 @@ describe('emails', () => {
     const waiting = await db.$queryRaw<Array<{ subject: string; jobLocked: boolean; queueLockedBy: string | null }>>`
       SELECT j.payload->>'subject' AS subject, j.locked_at IS NOT NULL AS "jobLocked", q.locked_by AS "queueLockedBy"
       FROM graphile_worker._private_jobs j JOIN graphile_worker._private_job_queues q ON q.id = j.job_queue_id
-      WHERE q.queue_name = ${`mail:${decodeId(ticket.id)!.uuid}`} ORDER BY j.id`;
+      WHERE q.queue_name = ${ticketMailQueue(decodeId(ticket.id)!.uuid)} ORDER BY j.id`;
     expect(waiting.map((j) => [j.subject, j.jobLocked])).toEqual([
       ['Re: [#1] Slow relay', true],
       ['[#1] Slow relay: resolved', false],
@@ -149,7 +149,7 @@ describe('emails', () => {
     } finally {
       await pool.end();
     }
-    const queues = await db.$queryRaw<unknown[]>`SELECT 1 FROM graphile_worker._private_job_queues WHERE queue_name = ${`mail:${decodeId(ticket.id)!.uuid}`}`;
+    const queues = await db.$queryRaw<unknown[]>`SELECT 1 FROM graphile_worker._private_job_queues WHERE queue_name = ${ticketMailQueue(decodeId(ticket.id)!.uuid)}`;
     expect(queues).toEqual([]);
   });
 

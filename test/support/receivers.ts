@@ -16,7 +16,7 @@ export type ReceivedMail = { from: string; to: string[]; raw: string };
  */
 export async function startSmtp(options: { holding?: (mail: ReceivedMail) => boolean } = {}) {
   const mails: ReceivedMail[] = [];
-  const held: Array<() => void> = [];
+  const held = heldAnswers();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -27,22 +27,19 @@ export async function startSmtp(options: { holding?: (mail: ReceivedMail) => boo
       stream.on('end', () => {
         const mail = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw };
         mails.push(mail);
-        if (options.holding?.(mail)) held.push(() => callback());
+        if (options.holding?.(mail)) held.hold(() => callback());
         else callback();
       });
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
-  const answerHeld = () => {
-    for (const answer of held.splice(0)) answer();
-  };
   const close = closeOnce(() => {
-    answerHeld();
+    held.answer();
     return new Promise<void>((r) => server.close(() => r()));
   });
   leftover('an SMTP server', close);
-  return { url: `smtp://127.0.0.1:${port}`, mails, close, answerHeld };
+  return { url: `smtp://127.0.0.1:${port}`, mails, close, answerHeld: held.answer };
 }
 
 export type Hit = { headers: http.IncomingHttpHeaders; body: string; status: number; signatureValid: boolean };
@@ -55,7 +52,7 @@ export type Hit = { headers: http.IncomingHttpHeaders; body: string; status: num
  */
 export async function startReceiver(options: { secret: () => string; failFirst?: number; failing?: () => boolean; holding?: () => boolean }) {
   const hits: Hit[] = [];
-  const held: Array<() => void> = [];
+  const held = heldAnswers();
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -70,21 +67,29 @@ export async function startReceiver(options: { secret: () => string; failFirst?:
       // A held caller may be gone (killed) by the time it is answered.
       res.on('error', () => {});
       const answer = () => void res.writeHead(status).end();
-      if (options.holding?.()) held.push(answer);
+      if (options.holding?.()) held.hold(answer);
       else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const answerHeld = () => {
-    for (const answer of held.splice(0)) answer();
-  };
   const close = closeOnce(() => {
-    answerHeld();
+    held.answer();
     return new Promise<void>((r) => server.close(() => r()));
   });
   leftover('a webhook receiver', close);
-  return { url: `http://localhost:${port}/hooks`, hits, close, answerHeld };
+  return { url: `http://localhost:${port}/hooks`, hits, close, answerHeld: held.answer };
+}
+
+/** Answers kept back by a receiver that is holding, all given at once by `answer()`. */
+function heldAnswers() {
+  const held: Array<() => void> = [];
+  return {
+    hold: (answer: () => void) => void held.push(answer),
+    answer: () => {
+      for (const answer of held.splice(0)) answer();
+    },
+  };
 }
 
 /** The first call closes; later ones wait for the same close. */
