@@ -144,6 +144,9 @@ describe('emails', () => {
     // The hourly upkeep deletes the ticket's queue once no job waits in it.
     await jobsDone(db, 'to', [customer]);
     const pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 1 });
+    // Error listeners, as the worker's own pool has: graphile-worker warns of a pool without them.
+    pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     try {
       await purgeIdleJobQueues(pool);
     } finally {
