@@ -206,7 +206,12 @@ describe('faults, one after another, under a steady stream of mutations', () => 
     const answers: Array<Answer & { title: string }> = [];
     let running = true;
     let retries = 0;
-    /** Redis is away: live events wait for it, so the clients are not paced by them meanwhile. */
+    /**
+     * Redis or PostgreSQL is away: live events wait for it (a subscriber that resubscribes,
+     * or fills a gap, reads the log), so the clients are not paced by them meanwhile.
+     * Paced during a PostgreSQL outage, every client could be waiting for an event only
+     * the log has, and none would send the requests the outage waits to see refused.
+     */
     let liveCut = false;
     const subscribers: Resubscriber[] = Array.from({ length: SUBSCRIBERS }, (_, n) => resubscribing(bases, keys.read, n));
     const clients = Array.from({ length: CLIENTS }, async (_, n) => {
@@ -294,6 +299,7 @@ describe('faults, one after another, under a steady stream of mutations', () => 
     // 3. PostgreSQL: fast shutdown, down until the clients have been refused a few times, started again on its port.
     await answered(answers.length + 5, 'before PostgreSQL stops');
     mark('PostgreSQL stopping');
+    liveCut = true;
     await pg.stop();
     await Promise.all(Object.values(servers).map((s) => reportsDown(s!.base, { database: 'down', redis: 'ok' })));
     const retriesAtStop = retries;
@@ -304,6 +310,7 @@ describe('faults, one after another, under a steady stream of mutations', () => 
     pg = await startEmbeddedPostgres({ dataDir, port: pgPort });
     const pgBack = Date.now();
     mark('PostgreSQL back');
+    liveCut = false;
     figures['PostgreSQL back: A /readyz 200 (ms)'] = await readyAfter(servers.A!.base, pgBack);
     figures['PostgreSQL back: B /readyz 200 (ms)'] = await readyAfter(servers.B!.base, pgBack);
     const afterPg = answers.length;

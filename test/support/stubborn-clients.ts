@@ -123,7 +123,9 @@ export function resubscribing(bases: () => string[], credential: string, first =
         });
         const done = () => {
           current = undefined;
-          void client.dispose();
+          // dispose() awaits the connection attempt, so it rejects when that attempt
+          // failed (the server was down): the error has been counted already.
+          void client.dispose().catch(() => {});
           resolve();
         };
         const unsubscribe = client.subscribe<{ ticketEvents: { cursor: string } }>(
