@@ -125,7 +125,7 @@ export function resubscribing(bases: () => string[], credential: string, first =
           current = undefined;
           // dispose() awaits the connection attempt, so it rejects when that attempt
           // failed (the server was down): the error has been counted already.
-          void client.dispose().catch(() => {});
+          void Promise.resolve(client.dispose()).catch(() => {});
           resolve();
         };
         const unsubscribe = client.subscribe<{ ticketEvents: { cursor: string } }>(
