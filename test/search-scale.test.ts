@@ -88,3 +88,55 @@ describe('a search that matches more than it ranks', () => {
     expect([mine.id, notes.id].every(Boolean)).toBe(true);
   });
 });
+
+describe('the most recent matches, whatever days they were written on', () => {
+  /** Tickets titled by `days` ago (negative: ahead), each with `n` messages of `word` written then. */
+  async function written(team: { keys: { write: string }; team: { id: string } }, word: string, spread: Array<{ title: string; n: number; days: number }>) {
+    const { db } = testApp();
+    for (const { title, n, days } of spread) {
+      await newTicket(team.keys.write, { title, body: 'hello' });
+      const { id } = await db.ticket.findFirstOrThrow({ where: { teamId: team.team.id, title }, select: { id: true } });
+      await db.$executeRaw`
+        INSERT INTO messages (id, ticket_id, sender, body, is_internal, created_at)
+        SELECT gen_random_uuid(), ${id}::uuid, 'AGENT', ${word} || ' ' || g, false, now() - ${days} * interval '1 day' - g * interval '1 millisecond'
+        FROM generate_series(1, ${n}) g`;
+    }
+  }
+  const found = async (as: string, text: string) => {
+    const r = await search(as, { search: text }, byDate, 50);
+    return { titles: [...r.titles].sort(), total: r.total, capped: r.capped };
+  };
+
+  test('the bound is reached days back: the newest matches are ranked, the oldest left out', async ({ team }) => {
+    await written(team, 'numbat', [
+      { title: 'today', n: 400, days: 0 },
+      { title: 'two days ago', n: 300, days: 2 },
+      { title: 'five days ago', n: 400, days: 5 },
+      { title: 'a month ago', n: 1, days: 30 },
+    ]);
+    // 400 + 300 + 301 of the 400 five days old: the month-old match is past the bound.
+    expect(await found(team.keys.read, 'numbat')).toEqual({ titles: ['five days ago', 'today', 'two days ago'], total: 3, capped: true });
+    // Narrowed to fewer matches, the month-old one is found again.
+    expect(await found(team.keys.read, 'numbat 1')).toMatchObject({ total: 4, capped: false });
+  });
+
+  test('fewer matches than the bound are all found: days back, months back, and dated ahead of the clock', async ({ team }) => {
+    await written(team, 'bilby', [
+      { title: 'today', n: 30, days: 0 },
+      { title: 'two days ago', n: 30, days: 2 },
+      { title: 'a hundred days ago', n: 1, days: 100 },
+      { title: 'a month ahead', n: 1, days: -30 },
+    ]);
+    expect(await found(team.keys.read, 'bilby')).toEqual({
+      titles: ['a hundred days ago', 'a month ahead', 'today', 'two days ago'],
+      total: 4,
+      capped: false,
+    });
+    // A word seldom written lately: its old matches are found too.
+    await written(team, 'quoll', [
+      { title: 'quoll today', n: 5, days: 0 },
+      { title: 'quoll long ago', n: 1, days: 200 },
+    ]);
+    expect(await found(team.keys.read, 'quoll')).toEqual({ titles: ['quoll long ago', 'quoll today'], total: 2, capped: false });
+  });
+});

@@ -69,6 +69,21 @@ describe('full-text search', () => {
     expect(t.refund.id).toBeTruthy();
   });
 
+  test("a hit shows its ticket's best match; its rank is the sum of the ticket's matches", async ({ team, customer }) => {
+    const write = team.keys.write;
+    const thread = await newTicket(write, { title: 'Kiwi', body: 'one kiwi', customerId: customer.id });
+    (await execute(AddMessage, { as: write, variables: { input: { ticketId: thread.id, body: 'kiwi kiwi kiwi kiwi' } } })).ok();
+    await newTicket(write, { title: 'Kiwi kiwi kiwi', body: 'a kiwi', customerId: customer.id });
+    const as = team.keys.read;
+    const hits = (await search(as, { search: 'kiwi' })).edges;
+    const hit = (title: string) => hits.find((e) => e.node.title === title)!;
+    expect(hit('Kiwi')).toMatchObject({ matchedIn: 'MESSAGE', snippet: '<mark>kiwi</mark> <mark>kiwi</mark> <mark>kiwi</mark> <mark>kiwi</mark>' });
+    expect(hit('Kiwi kiwi kiwi')).toMatchObject({ matchedIn: 'TITLE', snippet: '<mark>Kiwi</mark> <mark>kiwi</mark> <mark>kiwi</mark>' });
+    const rankIn = async (searchIn: Array<'TITLE' | 'PUBLIC_MESSAGES'>) => (await search(as, { search: 'kiwi', searchIn })).edges.find((e) => e.node.title === 'Kiwi')!.rank!;
+    expect(hit('Kiwi').rank).toBeCloseTo((await rankIn(['TITLE'])) + (await rankIn(['PUBLIC_MESSAGES'])), 6);
+    expect(await rankIn(['PUBLIC_MESSAGES'])).toBeGreaterThan(await rankIn(['TITLE']));
+  });
+
   test('staff find internal notes and can restrict a search to public or internal messages', async ({ team, customer }) => {
     await thread(team, customer.id);
     const as = team.keys.read;

@@ -129,6 +129,63 @@ export function isSubstringTerm(text: string): boolean {
 }
 
 /**
+ * How the most recent matching messages are found day by day (see recentMessagesSql):
+ * first the last `RECENT_DAYS` (yesterday and today, and the week ahead, for a clock that
+ * runs ahead of the database's), then, for a word that matched at least
+ * `EARLIER_FROM_MATCHES` there, as many days before as that rate says the bound needs,
+ * with `EARLIER_MARGIN` to spare, if that is at most `EARLIER_MAX_DAYS`; then everything
+ * else, if those found no more than the bound.
+ */
+const RECENT_DAYS = { back: 1, ahead: 7 };
+const EARLIER_FROM_MATCHES = 20;
+const EARLIER_MARGIN = 1.25;
+const EARLIER_MAX_DAYS = 60;
+
+/**
+ * The `cap` + 1 most recent of the messages `matching` selects (with its created_at).
+ * Choosing them reads each candidate's row, so reading every match of a common word
+ * would cost a search in proportion to all the team ever wrote. The full-text index also
+ * keys each message by its day (search_day), so the search reads the most recent days'
+ * matches first, then the days before that the rate of those matches says it needs, and
+ * only when those found no more than `cap`, the rest: a word that is common lately reads
+ * about `cap` rows however old the team is, a rare one reads the recent days' entries of
+ * the index and then its few matches; the rest is skipped when the team has no messages
+ * outside the days read (a probe of messages_team_id_search_day_idx), so that a young
+ * team does not read its matches twice. The days are the database's (now()), as created_at
+ * is; each part's days are older than the part's before it, so the union, cut to `cap`
+ * + 1 by date, is exactly the most recent matches.
+ */
+function recentMessagesSql(matching: Prisma.Sql, teamId: string | null, cap: number): Prisma.Sql {
+  const raw = (n: number) => Prisma.raw(String(n));
+  const limit = Prisma.sql`ORDER BY m.created_at DESC LIMIT ${cap + 1}`;
+  return Prisma.sql`
+    WITH clock AS MATERIALIZED (SELECT floor(d)::int AS today, d AS day_now FROM (SELECT extract(epoch FROM now()) / 86400 AS d) c),
+    recent AS MATERIALIZED (
+      ${matching} AND m.search_day = ANY(ARRAY(SELECT generate_series(today - ${raw(RECENT_DAYS.back)}, today + ${raw(RECENT_DAYS.ahead)}) FROM clock)) ${limit}),
+    span AS MATERIALIZED (
+      SELECT CASE WHEN days <= ${raw(EARLIER_MAX_DAYS)} THEN days END AS days FROM (
+        SELECT CASE WHEN n >= ${raw(EARLIER_FROM_MATCHES)} AND n <= ${cap}
+          THEN ceil((${cap + 1} - n) * (day_now - (today - ${raw(RECENT_DAYS.back)})) * ${raw(EARLIER_MARGIN)} / n)::int END AS days
+        FROM (SELECT count(*) AS n FROM recent) r, clock) s),
+    earlier AS MATERIALIZED (
+      ${matching} AND (SELECT days FROM span) IS NOT NULL
+        AND m.search_day = ANY(ARRAY(SELECT generate_series(today - ${raw(RECENT_DAYS.back)} - days, today - ${raw(RECENT_DAYS.back + 1)}) FROM clock, span))
+      ${limit}),
+    bounds AS MATERIALIZED (
+      SELECT today - ${raw(RECENT_DAYS.back)} - coalesce(days, 0) AS first, today + ${raw(RECENT_DAYS.ahead)} AS last FROM clock, span),
+    older AS MATERIALIZED (
+      ${matching} AND (SELECT count(*) FROM recent) + (SELECT count(*) FROM earlier) <= ${cap}
+        -- min and max, which PostgreSQL reads from an end of the index (an EXISTS could be planned as a scan of the table).
+        AND ((SELECT min(o.search_day) FROM messages o WHERE o.team_id = ${teamId}::uuid) < (SELECT first FROM bounds)
+          OR (SELECT max(o.search_day) FROM messages o WHERE o.team_id = ${teamId}::uuid) > (SELECT last FROM bounds))
+        -- By created_at, which the full-text index does not hold: a range of its days would list every message of those days.
+        AND (m.created_at < (SELECT to_timestamp(first::float8 * 86400) FROM bounds)
+          OR m.created_at >= (SELECT to_timestamp((last + 1)::float8 * 86400) FROM bounds))
+      ${limit})
+    SELECT * FROM (SELECT * FROM recent UNION ALL SELECT * FROM earlier UNION ALL SELECT * FROM older) u ORDER BY created_at DESC LIMIT ${cap + 1}`;
+}
+
+/**
  * The matching tickets with their rank, best source and message: one row per ticket,
  * and whether a kind of match had more than `cap` (null: no cap). Each title, customer
  * and message is matched on its own (websearch syntax: "a phrase", -word, or); a title
@@ -170,9 +227,10 @@ function matchesSql(viewer: Viewer, search: Search, fields: Set<SearchField>, wh
     // only for a customer's (their own tickets) or when the filter asks more of it.
     const filtered = where.length > 1 ? Prisma.sql`AND EXISTS (SELECT 1 FROM tickets t WHERE t.id = m.ticket_id AND ${conditions})` : Prisma.empty;
     const team = Prisma.sql`${visibleMessagesSql(viewer)} ${which} ${filtered}`;
+    const matching = Prisma.sql`SELECT m.id, m.ticket_id, m.body_tsv AS tsv, m.created_at FROM messages m WHERE ${team} AND m.body_tsv @@ ${q}`;
     branch(Prisma.sql`
       SELECT ticket_id AS id, ts_rank_cd(tsv, ${q})::float8 AS rank, 'MESSAGE' AS source, id AS message_id, false AS substring
-      FROM (SELECT m.id, m.ticket_id, m.body_tsv AS tsv FROM messages m WHERE ${team} AND m.body_tsv @@ ${q} ${recent('m.created_at')}) r`);
+      FROM (${cap === null ? matching : recentMessagesSql(matching, viewer.teamId, cap)}) r`);
     if (isSubstringTerm(search.text)) {
       branch(Prisma.sql`
         SELECT m.ticket_id AS id, 0.001::float8 AS rank, 'MESSAGE' AS source, m.id AS message_id, true AS substring
@@ -182,12 +240,10 @@ function matchesSql(viewer: Viewer, search: Search, fields: Set<SearchField>, wh
   const capped = cap === null ? Prisma.sql`false` : Prisma.sql`(SELECT coalesce(bool_or(n > ${cap}), false) FROM (SELECT count(*) AS n FROM hits GROUP BY branch) b)`;
   return Prisma.sql`
     hits AS (${Prisma.join(branches, ' UNION ALL ')}),
+    -- A ticket's best hit and the sum of its ranks, in one sort of the hits.
     matches AS (
-      SELECT id, sum(rank)::float8 AS rank,
-        (array_agg(source ORDER BY rank DESC, source DESC))[1] AS source,
-        (array_agg(message_id ORDER BY rank DESC, source DESC))[1] AS message_id,
-        (array_agg(substring ORDER BY rank DESC, source DESC))[1] AS substring
-      FROM hits GROUP BY id),
+      SELECT DISTINCT ON (id) id, (sum(rank) OVER (PARTITION BY id))::float8 AS rank, source, message_id, substring
+      FROM hits ORDER BY hits.id, hits.rank DESC, hits.source DESC),
     capped AS (SELECT ${capped} AS capped)`;
 }
 
