@@ -1,13 +1,16 @@
 // Fan-out CPU per delivery inside one process, without sockets: N subscriptions
 // run through yoga's pipeline as graphql-ws runs them, and events are published
 // on the in-process bus. Steadier than S1 for comparing a change before and after.
+import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import './production.js';
 import { parse } from 'graphql';
 import { inProcessApp } from './in-process.js';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 500);
 const EVENTS = Number(process.argv[3] ?? 200);
-const { app, secret, post, stop } = await inProcessApp('Fan-out');
+// One key for all: the per-credential limit on open subscriptions is raised to fit them.
+const { app, secret, post, stop } = await inProcessApp('Fan-out', { maxSubscriptionsPerCredential: SUBSCRIBERS });
 const query = 'subscription { ticketEvents(filter: { types: [CREATED] }) { ticketId } }';
 
 let received = 0;
@@ -39,6 +42,7 @@ for (let i = 0; i < SUBSCRIBERS; i++) {
     params: { query },
   });
   const result = (await subscribe({ schema, document: parse(query), contextValue: await contextFactory() })) as AsyncIterable<unknown>;
+  if (!(Symbol.asyncIterator in (result as object))) throw new Error(`subscribe answered ${JSON.stringify(result)}`);
   const iterator = result[Symbol.asyncIterator]();
   streams.push(iterator);
   void (async () => {
@@ -55,7 +59,18 @@ while (ready.size < SUBSCRIBERS) {
 }
 
 await publish(20); // warm-up
+// FANOUT_PROFILE=file: a V8 CPU profile of the measured deliveries alone (not the setup).
+const profiler = process.env.FANOUT_PROFILE ? new Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
 const totalUs = await cpuUs(() => publish(EVENTS));
+if (profiler) {
+  const { profile } = await profiler.post('Profiler.stop');
+  fs.writeFileSync(process.env.FANOUT_PROFILE!, JSON.stringify(profile));
+}
 const deliveries = EVENTS * SUBSCRIBERS;
 process.stdout.write(
   `${SUBSCRIBERS} subscribers, ${EVENTS} events: ${((totalUs - mutationsUs) / deliveries).toFixed(1)} µs CPU per delivery ` +

@@ -2,16 +2,18 @@
 // every scope: the setup of the in-process measurements (bench:cpu, bench:fanout).
 import { buildApp } from '../src/app.js';
 import { createApiKey } from '../src/auth/api-keys.js';
+import type { TransportOptions } from '../src/config.js';
 import { createDb } from '../src/db.js';
 import { createLogger } from '../src/logger.js';
 import { benchDatabase } from './database.js';
 
-export async function inProcessApp(teamName: string) {
+/** `transport`: e.g. a higher maxSubscriptionsPerCredential for bench:fanout's one key. */
+export async function inProcessApp(teamName: string, transport?: Partial<TransportOptions>) {
   const database = await benchDatabase();
   const db = createDb(database.url, 8);
   const team = await db.team.create({ data: { name: teamName, slug: `bench-${Date.now()}` } });
   const { secret } = await createApiKey(db, { teamId: team.id, name: 'bench', scopes: ['READ', 'WRITE', 'DELETE', 'ADMIN'], mode: 'TEST' });
-  const app = buildApp({ db, log: createLogger('error'), jwtSecret: 'bench-secret-bench-secret-bench-secret-0', limits: { budget: 1e12 } });
+  const app = buildApp({ db, log: createLogger('error'), jwtSecret: 'bench-secret-bench-secret-bench-secret-0', limits: { budget: 1e12 }, transport });
 
   /** Runs an operation as the team's key; its data, or throws its errors. */
   async function post(query: string, variables?: Record<string, unknown>) {
