@@ -113,11 +113,21 @@ describe('the most recent matches, whatever days they were written on', () => {
       { title: 'two days ago', n: 300, days: 2 },
       { title: 'five days ago', n: 400, days: 5 },
       { title: 'a month ago', n: 1, days: 30 },
+      { title: 'a month ahead', n: 1, days: -30 },
     ]);
-    // 400 + 300 + 301 of the 400 five days old: the month-old match is past the bound.
-    expect(await found(team.keys.read, 'numbat')).toEqual({ titles: ['five days ago', 'today', 'two days ago'], total: 3, capped: true });
+    // The one dated ahead, 400 + 300, and 300 of the 400 five days old: the month-old match is past the bound.
+    expect(await found(team.keys.read, 'numbat')).toEqual({ titles: ['a month ahead', 'five days ago', 'today', 'two days ago'], total: 4, capped: true });
     // Narrowed to fewer matches, the month-old one is found again.
-    expect(await found(team.keys.read, 'numbat 1')).toMatchObject({ total: 4, capped: false });
+    expect(await found(team.keys.read, 'numbat 1')).toMatchObject({ total: 5, capped: false });
+  });
+
+  test('the days before the recent ones reach the bound: nothing older is counted', async ({ team }) => {
+    await written(team, 'dingo', [
+      { title: 'today', n: 400, days: 0 },
+      { title: 'two days ago', n: 700, days: 2 },
+      { title: 'five days ago', n: 1, days: 5 },
+    ]);
+    expect(await found(team.keys.read, 'dingo')).toEqual({ titles: ['today', 'two days ago'], total: 2, capped: true });
   });
 
   test('fewer matches than the bound are all found: days back, months back, and dated ahead of the clock', async ({ team }) => {

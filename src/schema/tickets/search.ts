@@ -130,57 +130,61 @@ export function isSubstringTerm(text: string): boolean {
 
 /**
  * How the most recent matching messages are found day by day (see recentMessagesSql):
- * first the last `RECENT_DAYS` (yesterday and today, and the week ahead, for a clock that
- * runs ahead of the database's), then, for a word that matched at least
- * `EARLIER_FROM_MATCHES` there, as many days before as that rate says the bound needs,
- * with `EARLIER_MARGIN` to spare, if that is at most `EARLIER_MAX_DAYS`; then everything
- * else, if those found no more than the bound.
+ * first from yesterday on (today, and any day ahead, for a clock that runs ahead of the
+ * database's), then, for a word that matched at least `EARLIER_FROM_MATCHES` there, as
+ * many days before as that rate says the bound needs, with `EARLIER_MARGIN` to spare, if
+ * that is at most `EARLIER_MAX_DAYS`; then everything older, if those found no more than
+ * the bound.
  */
-const RECENT_DAYS = { back: 1, ahead: 7 };
+const RECENT_FROM_DAYS_AGO = 1;
 const EARLIER_FROM_MATCHES = 20;
 const EARLIER_MARGIN = 1.25;
 const EARLIER_MAX_DAYS = 60;
 
 /**
+ * A message's day, days since 1970-01-01 UTC: the second key of messages_body_tsv_idx
+ * (the migration's expression, which the planner must see as it is written there).
+ */
+const DAY = Prisma.raw(`floor(extract(epoch FROM m.created_at AT TIME ZONE 'UTC') / 86400)::int`);
+
+/**
  * The `cap` + 1 most recent of the messages `matching` selects (with its created_at).
  * Choosing them reads each candidate's row, so reading every match of a common word
  * would cost a search in proportion to all the team ever wrote. The full-text index also
- * keys each message by its day (search_day), so the search reads the most recent days'
- * matches first, then the days before that the rate of those matches says it needs, and
- * only when those found no more than `cap`, the rest: a word that is common lately reads
- * about `cap` rows however old the team is, a rare one reads the recent days' entries of
- * the index and then its few matches; the rest is skipped when the team has no messages
- * outside the days read (a probe of messages_team_id_search_day_idx), so that a young
- * team does not read its matches twice. The days are the database's (now()), as created_at
- * is; each part's days are older than the part's before it, so the union, cut to `cap`
- * + 1 by date, is exactly the most recent matches.
+ * keys each message by its day, so the search reads the recent days' matches first, then
+ * the days before that the rate of those matches says it needs, and only when those found
+ * no more than `cap`, the rest: a word that is common lately reads about `cap` rows
+ * however old the team is, a rare one reads the recent days' entries of the index and then
+ * its few matches; the rest is skipped when the team has no messages before the days read
+ * (the oldest by messages_team_id_created_at_idx), so that a young team does not read its
+ * matches twice. The days are the database's (now()), as created_at is; each part's days
+ * are older than the part's before it, so the union, cut to `cap` + 1 by date, is exactly
+ * the most recent matches.
  */
 function recentMessagesSql(matching: Prisma.Sql, teamId: string | null, cap: number): Prisma.Sql {
   const raw = (n: number) => Prisma.raw(String(n));
   const limit = Prisma.sql`ORDER BY m.created_at DESC LIMIT ${cap + 1}`;
   return Prisma.sql`
-    WITH clock AS MATERIALIZED (SELECT floor(d)::int AS today, d AS day_now FROM (SELECT extract(epoch FROM now()) / 86400 AS d) c),
-    recent AS MATERIALIZED (
-      ${matching} AND m.search_day = ANY(ARRAY(SELECT generate_series(today - ${raw(RECENT_DAYS.back)}, today + ${raw(RECENT_DAYS.ahead)}) FROM clock)) ${limit}),
+    WITH clock AS MATERIALIZED (
+      SELECT floor(d)::int - ${raw(RECENT_FROM_DAYS_AGO)} AS recent_from, d AS day_now FROM (SELECT extract(epoch FROM now()) / 86400 AS d) c),
+    recent AS MATERIALIZED (${matching} AND ${DAY} >= (SELECT recent_from FROM clock) ${limit}),
     span AS MATERIALIZED (
       SELECT CASE WHEN days <= ${raw(EARLIER_MAX_DAYS)} THEN days END AS days FROM (
         SELECT CASE WHEN n >= ${raw(EARLIER_FROM_MATCHES)} AND n <= ${cap}
-          THEN ceil((${cap + 1} - n) * (day_now - (today - ${raw(RECENT_DAYS.back)})) * ${raw(EARLIER_MARGIN)} / n)::int END AS days
+          THEN ceil((${cap + 1} - n) * (day_now - recent_from) * ${raw(EARLIER_MARGIN)} / n)::int END AS days
         FROM (SELECT count(*) AS n FROM recent) r, clock) s),
     earlier AS MATERIALIZED (
       ${matching} AND (SELECT days FROM span) IS NOT NULL
-        AND m.search_day = ANY(ARRAY(SELECT generate_series(today - ${raw(RECENT_DAYS.back)} - days, today - ${raw(RECENT_DAYS.back + 1)}) FROM clock, span))
+        AND ${DAY} = ANY(ARRAY(SELECT generate_series(recent_from - days, recent_from - 1) FROM clock, span))
       ${limit}),
-    bounds AS MATERIALIZED (
-      SELECT today - ${raw(RECENT_DAYS.back)} - coalesce(days, 0) AS first, today + ${raw(RECENT_DAYS.ahead)} AS last FROM clock, span),
+    -- Where the older part starts: before the first day read.
+    bounds AS MATERIALIZED (SELECT to_timestamp((recent_from - coalesce(days, 0))::float8 * 86400) AS before FROM clock, span),
     older AS MATERIALIZED (
       ${matching} AND (SELECT count(*) FROM recent) + (SELECT count(*) FROM earlier) <= ${cap}
-        -- min and max, which PostgreSQL reads from an end of the index (an EXISTS could be planned as a scan of the table).
-        AND ((SELECT min(o.search_day) FROM messages o WHERE o.team_id = ${teamId}::uuid) < (SELECT first FROM bounds)
-          OR (SELECT max(o.search_day) FROM messages o WHERE o.team_id = ${teamId}::uuid) > (SELECT last FROM bounds))
+        -- A min, which PostgreSQL reads from one end of the index (an EXISTS could be planned as a scan of the table).
+        AND (SELECT min(o.created_at) FROM messages o WHERE o.team_id = ${teamId}::uuid) < (SELECT before FROM bounds)
         -- By created_at, which the full-text index does not hold: a range of its days would list every message of those days.
-        AND (m.created_at < (SELECT to_timestamp(first::float8 * 86400) FROM bounds)
-          OR m.created_at >= (SELECT to_timestamp((last + 1)::float8 * 86400) FROM bounds))
+        AND m.created_at < (SELECT before FROM bounds)
       ${limit})
     SELECT * FROM (SELECT * FROM recent UNION ALL SELECT * FROM earlier UNION ALL SELECT * FROM older) u ORDER BY created_at DESC LIMIT ${cap + 1}`;
 }
@@ -240,10 +244,14 @@ function matchesSql(viewer: Viewer, search: Search, fields: Set<SearchField>, wh
   const capped = cap === null ? Prisma.sql`false` : Prisma.sql`(SELECT coalesce(bool_or(n > ${cap}), false) FROM (SELECT count(*) AS n FROM hits GROUP BY branch) b)`;
   return Prisma.sql`
     hits AS (${Prisma.join(branches, ' UNION ALL ')}),
-    -- A ticket's best hit and the sum of its ranks, in one sort of the hits.
+    -- A ticket's best hit and the sum of its ranks, in one sort of the hits (the window's
+    -- order is the DISTINCT ON's; its frame is the whole ticket). hits.rank: the hit's own,
+    -- not the output column of the same name.
     matches AS (
-      SELECT DISTINCT ON (id) id, (sum(rank) OVER (PARTITION BY id))::float8 AS rank, source, message_id, substring
-      FROM hits ORDER BY hits.id, hits.rank DESC, hits.source DESC),
+      SELECT DISTINCT ON (id) id, (sum(rank) OVER ticket)::float8 AS rank, source, message_id, substring
+      FROM hits
+      WINDOW ticket AS (PARTITION BY id ORDER BY rank DESC, source DESC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+      ORDER BY hits.id, hits.rank DESC, hits.source DESC),
     capped AS (SELECT ${capped} AS capped)`;
 }
 
