@@ -2,11 +2,12 @@
 // bound on what a page ranks and counts (SEARCH_CANDIDATES most recent matches of each
 // kind), which never depends on what the caller may not see.
 import { describe, expect } from 'vitest';
+import { decodeId } from '../src/ids.js';
 import { SEARCH_CANDIDATES } from '../src/schema/tickets/search.js';
 import { graphql } from './generated/index.js';
 import type { TicketFilter, TicketOrder } from './generated/graphql.js';
 import { execute, testApp } from './support/app.js';
-import { test } from './support/fixtures.js';
+import { test, type TeamFixture } from './support/fixtures.js';
 import { AddMessage, newTicket } from './support/operations.js';
 
 const Search = graphql(`
@@ -91,14 +92,13 @@ describe('a search that matches more than it ranks', () => {
 
 describe('the most recent matches, whatever days they were written on', () => {
   /** Tickets titled by `days` ago (negative: ahead), each with `n` messages of `word` written then. */
-  async function written(team: { keys: { write: string }; team: { id: string } }, word: string, spread: Array<{ title: string; n: number; days: number }>) {
+  async function written(team: TeamFixture, word: string, spread: Array<{ title: string; n: number; days: number }>) {
     const { db } = testApp();
     for (const { title, n, days } of spread) {
-      await newTicket(team.keys.write, { title, body: 'hello' });
-      const { id } = await db.ticket.findFirstOrThrow({ where: { teamId: team.team.id, title }, select: { id: true } });
+      const ticket = await newTicket(team.keys.write, { title, body: 'hello' });
       await db.$executeRaw`
         INSERT INTO messages (id, ticket_id, sender, body, is_internal, created_at)
-        SELECT gen_random_uuid(), ${id}::uuid, 'AGENT', ${word} || ' ' || g, false, now() - ${days} * interval '1 day' - g * interval '1 millisecond'
+        SELECT gen_random_uuid(), ${decodeId(ticket.id)!.uuid}::uuid, 'AGENT', ${word} || ' ' || g, false, now() - ${days} * interval '1 day' - g * interval '1 millisecond'
         FROM generate_series(1, ${n}) g`;
     }
   }

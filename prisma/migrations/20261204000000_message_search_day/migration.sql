@@ -12,6 +12,6 @@ CREATE INDEX "messages_body_tsv_day_idx" ON "messages"
 DROP INDEX "messages_body_tsv_idx";
 ALTER INDEX "messages_body_tsv_day_idx" RENAME TO "messages_body_tsv_idx";
 
--- The oldest and newest message of a team (a min and a max): whether a search that found
--- fewer than its bound in the recent days has older messages to read at all.
+-- The oldest message of a team (a min): whether a search that found fewer than its
+-- bound in the recent days has older messages to read at all.
 CREATE INDEX "messages_team_id_created_at_idx" ON "messages" ("team_id", "created_at");
