@@ -159,7 +159,7 @@ export function buildApp(options: AppOptions) {
       sharedLiveResults(),
       credentialExpiryPlugin(),
       persisted.plugin,
-      ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits, maxSubscriptionsPerCredential: transport.maxSubscriptionsPerCredential }, redis),
+      ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits, maxSubscriptionsPerCredential: transport.maxSubscriptionsPerCredential }, log, redis),
       inputHygienePlugin(),
       csrfPreventionPlugin(),
       uploadsPlugin({ db, bus, files, viewerOf: viewers.ofRequest, maxFieldBytes: maxBodyBytes }),

@@ -209,6 +209,24 @@ describe('transport limits', () => {
     expect(other.received).toEqual([]);
   });
 
+  test('a subscription that ends in an error gives its place under the per-credential cap back', async () => {
+    const { base } = await serve({ transport: { maxSubscriptionsPerCredential: 1 } });
+    const t = await createTeam();
+    const client = wsClient(base, t.keys.read);
+    // The cursor is read once the stream runs: the stream itself fails.
+    for (let i = 0; i < 2; i++) {
+      const failed = subscribe(client, 'subscription { ticketEvents(after: "not-a-cursor") { type } }');
+      await failed.completed;
+      expect(failed.received.map((r) => r.errors?.[0]?.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    }
+    const open = subscribe(client, 'subscription { ticketEvents { type } }');
+    await listeningOn(base, 1);
+    const created = await post(base, { query: 'mutation { createTicket(input: { title: "t", body: "b", customer: { email: "c@d.test" } }) { ticket { id } } }' }, bearer(t.keys.write));
+    expect(created.body.errors).toBeUndefined();
+    await open.waitFor(1);
+    expect(open.received).toEqual([{ data: { ticketEvents: { type: 'CREATED' } } }]);
+  });
+
   test('a request body sent too slowly is cut off at the request timeout', async () => {
     const { base } = await serve({ transport: { requestTimeoutMs: 1_000 } });
     const { port } = new URL(base);

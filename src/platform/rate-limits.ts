@@ -36,41 +36,43 @@ export function createLimiter(options: { name: string; points: number; durationS
   // event delivered to a thousand subscriptions of one credential spends its cost a
   // thousand times at once, which would otherwise be a thousand Redis round trips. The
   // store answers with the total spent, from which each spend of the batch is granted or
-  // refused in its order, as it would have been one at a time.
-  type Granted = { remaining: number; resetAt: Date };
-  type Waiter = { points: number; resolve: (granted: Granted) => void; reject: (err: unknown) => void };
-  const batches = new Map<string, Waiter[]>();
-  const flush = async (key: string) => {
-    const waiters = batches.get(key)!;
-    batches.delete(key);
-    const total = waiters.reduce((sum, w) => sum + w.points, 0);
-    let res: RateLimiterRes;
-    try {
-      res = await limiter.consume(key, total);
-    } catch (err) {
-      if (!(err instanceof RateLimiterRes)) {
-        for (const w of waiters) w.reject(err);
-        return;
-      }
-      res = err;
-    }
-    const resetAt = new Date(Date.now() + res.msBeforeNext);
-    let spent = res.consumedPoints - total;
-    for (const w of waiters) {
-      spent += w.points;
-      if (spent <= options.points) w.resolve({ remaining: options.points - spent, resetAt });
-      else w.reject(rateLimited(resetAt));
-    }
+  // refused in its order, as it would have been one at a time. A spend waits on its
+  // batch's one answer (one promise per batch, not per spend: that many spends at once
+  // make each allocation count).
+  type Batch = { total: number; answer: Promise<{ consumed: number; resetAt: Date }> };
+  const batches = new Map<string, Batch>();
+  const batchOf = (key: string): Batch => {
+    let batch = batches.get(key);
+    if (batch) return batch;
+    let send!: () => void;
+    const due = new Promise<void>((resolve) => (send = resolve));
+    const created: Batch = {
+      total: 0,
+      // The store refuses an over-budget total with its state (a RateLimiterRes) as the rejection.
+      answer: due
+        .then(() => limiter.consume(key, created.total))
+        .catch((err: unknown) => {
+          if (err instanceof RateLimiterRes) return err;
+          throw err;
+        })
+        .then((res) => ({ consumed: res.consumedPoints, resetAt: new Date(Date.now() + res.msBeforeNext) })),
+    };
+    batches.set(key, created);
+    setImmediate(() => {
+      batches.delete(key);
+      send();
+    });
+    return created;
   };
   return {
     consume(key, points = 1) {
-      return new Promise((resolve, reject) => {
-        let waiters = batches.get(key);
-        if (!waiters) {
-          batches.set(key, (waiters = []));
-          setImmediate(() => void flush(key));
-        }
-        waiters.push({ points, resolve, reject });
+      const batch = batchOf(key);
+      const before = batch.total;
+      batch.total += points;
+      return batch.answer.then(({ consumed, resetAt }) => {
+        const spent = consumed - batch.total + before + points;
+        if (spent > options.points) throw rateLimited(resetAt);
+        return { remaining: options.points - spent, resetAt };
       });
     },
   };

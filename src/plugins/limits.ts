@@ -1,19 +1,16 @@
 // Limits on what one operation may ask for, and on how much a credential may
 // ask for over time. Checked before execution starts.
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
-import {
-  GraphQLError,
-  NoSchemaIntrospectionCustomRule,
-  type ExecutionArgs,
-  type ExecutionResult,
-} from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionArgs } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { Context } from '../context.js';
 import type { LimitOptions } from '../config.js';
 import { ClientError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { createLimiter } from '../platform/rate-limits.js';
 import { operationCost } from './cost.js';
+import { maskError } from './error-masking.js';
 
 function tooCostly(cost: number, max: number) {
   return new GraphQLError(`Operation cost ${cost} exceeds the limit of ${max}: ask for smaller pages or fewer fields`, {
@@ -21,54 +18,12 @@ function tooCostly(cost: number, max: number) {
   });
 }
 
-/**
- * The events of a subscription, each paid for before it is delivered; the stream ends
- * with the refusal once the budget is spent. Not a generator: a generator waiting for
- * the next event would see an unsubscribe only after that event came, so return()
- * goes straight to the source.
- */
-function charged(
-  events: AsyncIterable<ExecutionResult>,
-  pay: () => Promise<GraphQLError | undefined>,
-  onEnd: () => void,
-): AsyncIterableIterator<ExecutionResult> {
-  const source = events[Symbol.asyncIterator]();
-  let ended = false;
-  const finish = () => {
-    if (!ended) onEnd();
-    ended = true;
-  };
-  const end = async (): Promise<IteratorResult<ExecutionResult>> => {
-    finish();
-    await source.return?.();
-    return { done: true, value: undefined };
-  };
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next() {
-      if (ended) return { done: true, value: undefined };
-      const event = await source.next();
-      if (event.done) {
-        finish();
-        return event;
-      }
-      const refused = await pay();
-      if (!refused) return event;
-      await end();
-      return { done: false, value: { errors: [refused] } };
-    },
-    return: end,
-    async throw(err: unknown) {
-      await end();
-      throw err;
-    },
-  };
-}
-
 /** graphql-armor's limits, the cost limit and budget, and the introspection switch. */
-export function limitPlugins(options: LimitOptions & { maxSubscriptionsPerCredential: number }, redis?: Redis): Plugin[] {
+export function limitPlugins(
+  options: LimitOptions & { maxSubscriptionsPerCredential: number },
+  log: Logger,
+  redis?: Redis,
+): Plugin[] {
   const budget = createLimiter({ name: 'cost', points: options.budget, durationSeconds: options.budgetWindowSeconds, redis });
   const armor = new EnvelopArmor({
     maxDepth: { n: options.maxDepth, ignoreIntrospection: true, flattenFragments: true },
@@ -129,16 +84,42 @@ export function limitPlugins(options: LimitOptions & { maxSubscriptionsPerCreden
         return;
       }
       subscriptions.set(credential, open + 1);
+      let released = false;
       const release = () => {
+        if (released) return;
+        released = true;
         const left = (subscriptions.get(credential) ?? 1) - 1;
         if (left > 0) subscriptions.set(credential, left);
         else subscriptions.delete(credential);
       };
       return {
-        onSubscribeResult({ result, setResult }) {
-          if (isAsyncIterable(result)) setResult(charged(result, () => spend(args.contextValue, cost as number), release));
-          else release();
+        // Each event is paid for before it is delivered. The first that cannot be is
+        // delivered as the refusal instead, and the stream ends. A hook on envelop's one
+        // mapping of every event, rather than a wrapper of the stream: at a thousand
+        // subscribers per event, each layer of promises per delivery costs more CPU than
+        // the spend itself (BENCHMARKS.md, S1).
+        onSubscribeResult({ result }) {
+          if (!isAsyncIterable(result)) {
+            release();
+            return;
+          }
+          const stream = result as AsyncIterable<unknown> & { return?: () => Promise<unknown> };
+          return {
+            onNext: ({ setResult }) =>
+              budget.consume(credential, cost as number).then(
+                () => undefined,
+                (err: unknown) => {
+                  // errorMaskingPlugin's hook on this event has run already: a failed store is masked here.
+                  setResult({ errors: [maskError(err, args.contextValue.requestId, log)] });
+                  // Ends the stream under the refusal: the client's next read finds it done.
+                  void stream.return?.();
+                },
+              ),
+            onEnd: release,
+          };
         },
+        // A stream that fails (a slow consumer's) ends without onEnd.
+        onSubscribeError: release,
       };
     },
   };
