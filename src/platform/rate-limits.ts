@@ -42,7 +42,7 @@ export function createLimiter(options: { name: string; points: number; durationS
   type Batch = { total: number; answer: Promise<{ consumed: number; resetAt: Date }> };
   const batches = new Map<string, Batch>();
   const batchOf = (key: string): Batch => {
-    let batch = batches.get(key);
+    const batch = batches.get(key);
     if (batch) return batch;
     let send!: () => void;
     const due = new Promise<void>((resolve) => (send = resolve));
