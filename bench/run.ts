@@ -354,7 +354,9 @@ async function main() {
     const resultsDir = path.join(root, 'bench', 'results');
     fs.mkdirSync(resultsDir, { recursive: true });
     const variant = `${args.only ? `-${args.only.replace(/,/g, '')}` : ''}${args.pool ? `-pool${args.pool}` : ''}${args.s1 ? `-s1-${args.interval}ms` : ''}`;
-    const file = path.join(resultsDir, `${new Date().toISOString().slice(0, 10)}-scale${SCALE}${variant}.md`);
+    // Date and UTC time in the name: a second run of the day does not overwrite the first.
+    const stamp = new Date().toISOString().slice(0, 16).replace(/[T:]/g, (c) => (c === 'T' ? '-' : ''));
+    const file = path.join(resultsDir, `${stamp}-scale${SCALE}${variant}.md`);
     fs.writeFileSync(file, table);
     log(`wrote ${path.relative(root, file)}`);
     if (failed.length) {

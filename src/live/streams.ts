@@ -183,10 +183,11 @@ async function* streamOf(
     /** `first` and the events waiting right behind it, in order; false when the stream ends. */
     function* inTurn(first: TicketBusEvent): Generator<LiveEvent, boolean> {
       for (let e: TicketBusEvent | undefined = first; e; e = ahead.get(last + 1n)) {
-        ahead.delete(BigInt(e.seq));
-        last = BigInt(e.seq);
-        if (endsWithTicket(e)) return false;
-        if (wanted(e) && canSeeEvent(viewer, e)) yield fromBusEvent(e);
+        const row = fromBusEvent(e);
+        ahead.delete(row.seq);
+        last = row.seq;
+        if (endsWithTicket(row)) return false;
+        if (wanted(row) && canSeeEvent(viewer, row)) yield row;
       }
       if (ahead.size) deadline = Date.now() + REORDER_WAIT_MS; // the next gap
       return true;
@@ -224,9 +225,16 @@ async function* streamOf(
         continue;
       }
       if (event.kind !== 'ticket-event') continue;
-      const seq = BigInt(event.seq);
+      // The process's one row for this event (fromBusEvent): its seq is parsed once, not per subscriber.
+      const row = fromBusEvent(event);
+      const seq = row.seq;
       if (seq <= last) continue; // replayed already, or filled in from the log
-      if (seq > last + 1n) {
+      if (seq === last + 1n && ahead.size === 0) {
+        // The usual case, the next event with none waiting behind it: what inTurn does for one event.
+        last = seq;
+        if (endsWithTicket(row)) return;
+        if (wanted(row) && canSeeEvent(viewer, row)) yield row;
+      } else if (seq > last + 1n) {
         if (ahead.size === 0) deadline = Date.now() + REORDER_WAIT_MS;
         ahead.set(seq, event);
       } else if (!(yield* inTurn(event))) return;
