@@ -273,9 +273,11 @@ describe('faults, one after another, under a steady stream of mutations', () => 
     await eventually(async () => (await db.$queryRaw<unknown[]>`SELECT 1 FROM job_worker_heartbeats WHERE beat_at > ${new Date(killedAt)}`).length > 0, {
       what: "B's job workers to beat after the kill",
     });
-    const deadWorkers = (
-      await db.$queryRaw<Array<{ id: string }>>`SELECT worker_id AS id FROM job_worker_heartbeats WHERE beat_at < ${new Date(killedAt)}`
+    // (Those that held jobs at the kill and have not beaten since: a worker killed before its first beat has no row.)
+    const beatingSinceKill = (
+      await db.$queryRaw<Array<{ id: string }>>`SELECT worker_id AS id FROM job_worker_heartbeats WHERE beat_at > ${new Date(killedAt)}`
     ).map((r) => r.id);
+    const deadWorkers = [...new Set(lockedAtKill.map((l) => l.by))].filter((id) => !beatingSinceKill.includes(id));
     const heldByA = lockedAtKill.filter((l) => deadWorkers.includes(l.by)).length;
     figures['A killed: jobs its workers held'] = heldByA;
     figures['A killed: first answer after the kill (ms)'] = Math.max(0, answers[before]!.answeredAt - killedAt);

@@ -127,6 +127,32 @@ describe('jobs of a process that died', () => {
     expect(await db.jobWorkerHeartbeat.count()).toBe(1);
   });
 
+  test('a job worker beats as soon as its pool starts, not one interval later: a process killed at once leaves its workers known', async () => {
+    const url = await ownDatabase();
+    const db = createDb(url, 2);
+    leftover('the job database pool', () => db.$disconnect());
+    const worker = await startWorker({
+      databaseUrl: url,
+      db,
+      log: createLogger('silent'),
+      mailer: createMailer({ from: 'x <x@x.test>', dataDir: temporaryDirectory('ticketql-jobs-') }),
+      concurrency: 1,
+      policy: { production: false },
+      // Ten minutes: only a beat at the pool's creation can be seen within this test.
+      heartbeatMs: 600_000,
+      only: ['webhook:deliver'],
+    });
+    let stopped = false;
+    leftover('the worker', () => (stopped ? undefined : worker.stop()));
+    const beats = await eventually(async () => {
+      const rows = await db.jobWorkerHeartbeat.findMany();
+      return rows.length > 0 && rows;
+    });
+    expect(beats.map((b) => b.workerId)).toEqual([expect.stringMatching(/^pool-/)]);
+    await worker.stop();
+    stopped = true;
+  });
+
   test('SIGTERM while a job runs: the job finishes and is recorded, the process exits 0, and no job stays locked', async () => {
     const url = await ownDatabase();
     const db = createDb(url, 2);

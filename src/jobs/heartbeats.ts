@@ -46,7 +46,7 @@ export function startHeartbeats(pool: pg.Pool, log: Logger, options: HeartbeatOp
     // once they too have had three beats' time to get through again.
     if (Date.now() - beatingSince < staleMs) return;
     // A job locked longer than staleMs by a worker with no beat within staleMs is a dead
-    // worker's: a new worker's first beat comes within one interval of its creation,
+    // worker's: a new worker beats when it is created (add), and then once an interval,
     // long before a job it took could look stale.
     const { rows } = await pool.query<{ worker_ids: string[] | null }>(
       `WITH locked AS (
@@ -82,6 +82,12 @@ export function startHeartbeats(pool: pg.Pool, log: Logger, options: HeartbeatOp
   return {
     add(workerId) {
       workers.add(workerId);
+      // A new pool beats at once rather than at the next tick: until its first beat, it has
+      // no row, and a process killed before then would leave no trace of its workers.
+      if (!stopped && !running) {
+        clearTimeout(timer);
+        tick();
+      }
     },
     async stop() {
       stopped = true;
