@@ -3,6 +3,8 @@
 // prints the busy samples' shares grouped two ways: by package (the code that was on
 // top of the stack: self time), and by phase (the first phase of PHASES that a frame
 // of the sample's stack belongs to: inclusive time). See BENCHMARKS.md.
+import fs from 'node:fs';
+import path from 'node:path';
 import './production.js';
 import { Session } from 'node:inspector/promises';
 import { inProcessApp } from './in-process.js';
@@ -103,6 +105,8 @@ try {
     for (let i = 0; i < n; i++) await post(graphql.query, graphql.variables);
     const cpu = process.cpuUsage(before);
     const { profile } = await session.post('Profiler.stop');
+    // PROFILE_DIR=dir: the raw profile too, as dir/Q1.cpuprofile (for Chrome's DevTools or speedscope).
+    if (process.env.PROFILE_DIR) fs.writeFileSync(path.join(process.env.PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
     const { packages, phases } = shares(profile as unknown as Profile);
     process.stdout.write(
       `\n## ${name}: ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms CPU per operation (${n} operations, profiler on)\n\n` +
