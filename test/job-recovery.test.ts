@@ -138,6 +138,7 @@ describe('jobs of a process that died', () => {
       mailer: createMailer({ from: 'x <x@x.test>', dataDir: temporaryDirectory('ticketql-jobs-') }),
       concurrency: 1,
       policy: { production: false },
+      retrySchedule: [1],
       // Ten minutes: only a beat at the pool's creation can be seen within this test.
       heartbeatMs: 600_000,
       only: ['webhook:deliver'],
