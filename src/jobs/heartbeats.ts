@@ -68,13 +68,16 @@ export function startHeartbeats(pool: pg.Pool, log: Logger, options: HeartbeatOp
     await pool.query(`DELETE FROM job_worker_heartbeats WHERE beat_at < now() - interval '1 day'`);
   }
 
+  /** A worker came while a beat was on its way (without it): the next beat goes at once. */
+  let again = false;
   function tick() {
     if (stopped) return;
+    again = false;
     running = beat()
       .catch((err: Error) => log.warn({ err: err.message }, 'job worker heartbeat failed; trying again'))
       .finally(() => {
         running = undefined;
-        if (!stopped) timer = setTimeout(tick, options.intervalMs);
+        if (!stopped) timer = setTimeout(tick, again ? 0 : options.intervalMs);
       });
   }
   let timer: NodeJS.Timeout | undefined = setTimeout(tick, 0);
@@ -84,10 +87,13 @@ export function startHeartbeats(pool: pg.Pool, log: Logger, options: HeartbeatOp
       workers.add(workerId);
       // A new pool beats at once rather than at the next tick: until its first beat, it has
       // no row, and a process killed before then would leave no trace of its workers.
-      if (!stopped && !running) {
-        clearTimeout(timer);
-        tick();
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
       }
+      clearTimeout(timer);
+      tick();
     },
     async stop() {
       stopped = true;
