@@ -212,6 +212,8 @@ export function createEventBus(options: {
   if (!options.redis) setMaxListeners(0, target);
   /** Each open subscription's way to hear of a resync. */
   const resyncs = new Set<() => void>();
+  /** This process's credential listeners, told of its own announcements at once (see publish). */
+  const credentialListeners = new Set<(event: Announcement) => void>();
   if (options.redis) {
     // Events published while the subscribing connection was down never arrive. Once
     // it is back and its channels are subscribed again (ioredis resubscribes before
@@ -236,6 +238,11 @@ export function createEventBus(options: {
       try {
         target.dispatchEvent(new CustomEvent(topicOf(event), { detail: event }));
         if (event.kind !== 'ticket-event' && event.kind !== 'presence' && event.kind !== 'bulk-job') {
+          // The process that made the change hears of it before its next request: through
+          // Redis its own announcement would come back a round trip later, and a request
+          // in between could still act as the credential was. (With Redis it hears it
+          // again then: one more drop of the team's cached entries, harmless.)
+          if (options.redis) for (const listener of credentialListeners) listener(event);
           target.dispatchEvent(new CustomEvent(CREDENTIALS_TOPIC, { detail: event }));
         }
       } catch (err) {
@@ -246,7 +253,11 @@ export function createEventBus(options: {
     onCredentialChange(listener) {
       const handle = (e: Event) => listener((e as CustomEvent<Announcement>).detail);
       target.addEventListener(CREDENTIALS_TOPIC, handle);
-      return () => target.removeEventListener(CREDENTIALS_TOPIC, handle);
+      credentialListeners.add(listener);
+      return () => {
+        target.removeEventListener(CREDENTIALS_TOPIC, handle);
+        credentialListeners.delete(listener);
+      };
     },
 
     subscribe: (teamId, maxQueued = DEFAULT_MAX_QUEUED) => listen([topic(teamId)], teamId, maxQueued),
