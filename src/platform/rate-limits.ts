@@ -36,9 +36,9 @@ export function createLimiter(options: { name: string; points: number; durationS
   // event delivered to a thousand subscriptions of one credential spends its cost a
   // thousand times at once, which would otherwise be a thousand Redis round trips. The
   // store answers with the total spent, from which each spend of the batch is granted or
-  // refused in its order, as it would have been one at a time. A spend waits on its
-  // batch's one answer (one promise per batch, not per spend: that many spends at once
-  // make each allocation count).
+  // refused in its order, as it would have been one at a time. Each spend reads the
+  // batch's one answer with a `.then` (not a promise, its resolvers and a waiter record
+  // of its own: at a thousand spends at once, each allocation counts).
   type Batch = { total: number; answer: Promise<{ consumed: number; resetAt: Date }> };
   const batches = new Map<string, Batch>();
   const batchOf = (key: string): Batch => {

@@ -111,8 +111,14 @@ export function limitPlugins(
                 (err: unknown) => {
                   // errorMaskingPlugin's hook on this event has run already: a failed store is masked here.
                   setResult({ errors: [maskError(err, args.contextValue.requestId, log)] });
-                  // Ends the stream under the refusal: the client's next read finds it done.
-                  void stream.return?.();
+                  // The stream under the refusal ends before the refusal goes out, so that the
+                  // client's next read finds it done (a stream's return() may have to wait, e.g.
+                  // for presence to be left, and meanwhile it could still yield).
+                  return Promise.resolve(stream.return?.()).then(
+                    () => undefined,
+                    (failed: unknown) =>
+                      void log.warn({ err: (failed as Error).message, requestId: args.contextValue.requestId }, 'refused subscription did not end cleanly'),
+                  );
                 },
               ),
             onEnd: release,
