@@ -180,14 +180,20 @@ async function* streamOf(
     // so a steady stream of later events cannot hold the gap open.
     const ahead = new Map<bigint, TicketBusEvent>();
     let deadline = 0;
+    /** Takes `row` as the next event in turn: false when it ends the stream, else the row when the viewer gets it. */
+    const take = (row: ReturnType<typeof fromBusEvent>): LiveEvent | undefined | false => {
+      last = row.seq;
+      if (endsWithTicket(row)) return false;
+      return wanted(row) && canSeeEvent(viewer, row) ? row : undefined;
+    };
     /** `first` and the events waiting right behind it, in order; false when the stream ends. */
     function* inTurn(first: TicketBusEvent): Generator<LiveEvent, boolean> {
       for (let e: TicketBusEvent | undefined = first; e; e = ahead.get(last + 1n)) {
         const row = fromBusEvent(e);
         ahead.delete(row.seq);
-        last = row.seq;
-        if (endsWithTicket(row)) return false;
-        if (wanted(row) && canSeeEvent(viewer, row)) yield row;
+        const taken = take(row);
+        if (taken === false) return false;
+        if (taken) yield taken;
       }
       if (ahead.size) deadline = Date.now() + REORDER_WAIT_MS; // the next gap
       return true;
@@ -230,10 +236,11 @@ async function* streamOf(
       const seq = row.seq;
       if (seq <= last) continue; // replayed already, or filled in from the log
       if (seq === last + 1n && ahead.size === 0) {
-        // The usual case, the next event with none waiting behind it: what inTurn does for one event.
-        last = seq;
-        if (endsWithTicket(row)) return;
-        if (wanted(row) && canSeeEvent(viewer, row)) yield row;
+        // The usual case, the next event with none waiting behind it: inTurn's work for one
+        // event, without a generator per event and subscriber.
+        const taken = take(row);
+        if (taken === false) return;
+        if (taken) yield taken;
       } else if (seq > last + 1n) {
         if (ahead.size === 0) deadline = Date.now() + REORDER_WAIT_MS;
         ahead.set(seq, event);

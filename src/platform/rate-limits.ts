@@ -44,13 +44,15 @@ export function createLimiter(options: { name: string; points: number; durationS
   const batchOf = (key: string): Batch => {
     const batch = batches.get(key);
     if (batch) return batch;
-    let send!: () => void;
-    const due = new Promise<void>((resolve) => (send = resolve));
     const created: Batch = {
       total: 0,
-      // The store refuses an over-budget total with its state (a RateLimiterRes) as the rejection.
-      answer: due
-        .then(() => limiter.consume(key, created.total))
+      // Sent on the next turn; spends that join before then are in its total.
+      answer: new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => {
+          batches.delete(key);
+          return limiter.consume(key, created.total);
+        })
+        // The store refuses an over-budget total with its state (a RateLimiterRes) as the rejection.
         .catch((err: unknown) => {
           if (err instanceof RateLimiterRes) return err;
           throw err;
@@ -58,10 +60,6 @@ export function createLimiter(options: { name: string; points: number; durationS
         .then((res) => ({ consumed: res.consumedPoints, resetAt: new Date(Date.now() + res.msBeforeNext) })),
     };
     batches.set(key, created);
-    setImmediate(() => {
-      batches.delete(key);
-      send();
-    });
     return created;
   };
   return {
