@@ -160,7 +160,7 @@ async function measure(
   const run = async (duration: number) => {
     if (rate) {
       const r = await fixedRate(`${target.url}${request.path}`, { method, body: request.body, headers: request.headers, answers: request.answers }, rate, duration);
-      return { requests: r.requests, rps: r.requests / duration, p50: r.p50, p99: r.p99, errors: r.errors, lagP99: r.lagP99 };
+      return { requests: r.requests, sent: r.requests + r.errors, rps: r.requests / duration, p50: r.p50, p99: r.p99, errors: r.errors, lagP99: r.lagP99 };
     }
     const r = await autocannon({
       url: `${target.url}${request.path}`,
@@ -171,7 +171,8 @@ async function measure(
       duration,
       ...(request.answers && { verifyBody: (body: string | Buffer | undefined) => request.answers!(String(body ?? '')) }),
     });
-    return { requests: r.requests.total, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.mismatches, lagP99: null };
+    // `sent` counts the requests still in flight when autocannon stops: the server runs them too.
+    return { requests: r.requests.total, sent: r.requests.sent, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.mismatches, lagP99: null };
   };
   await run(1); // warm-up
   const sqlBefore = await stats();
@@ -189,15 +190,28 @@ async function measure(
     clearInterval(heapSampler);
   });
   await sampleHeap();
-  const cpu = cpuMs(target.pid) - cpuBefore;
+  // CPU and statements are those of every request sent: `stats` waits for the last to end.
   const sqlAfter = await stats();
+  const cpu = cpuMs(target.pid) - cpuBefore;
+  const { sent, ...answered } = result;
   return {
-    ...result,
+    ...answered,
     rssMb: Math.max(rssMb, rssMbOf(target.pid)),
     heapMb,
-    cpuPerReq: cpu / Math.max(1, result.requests),
-    sqlPerReq: sqlBefore !== null && sqlAfter !== null ? (sqlAfter - sqlBefore) / Math.max(1, result.requests) : null,
+    cpuPerReq: cpu / Math.max(1, sent),
+    sqlPerReq: sqlBefore !== null && sqlAfter !== null ? (sqlAfter - sqlBefore) / Math.max(1, sent) : null,
   };
+}
+
+/** Waits (at most 5 s) until no other connection of the database runs a statement or a transaction. */
+async function untilQuiet(sql: pg.Client) {
+  for (const end = Date.now() + 5000; Date.now() < end; ) {
+    const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+        AND (state = 'active' OR state LIKE 'idle in transaction%')`);
+    if (rows[0]!.n === '0') return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** Fails the run when the fixed-rate driver is not open loop: its latencies would measure bursts. */
@@ -228,8 +242,12 @@ async function main() {
         () => false,
       );
     // The bench's own queries (these counts, the lock sampler's) are not the servers'.
-    const stats = async () =>
-      statsAvailable ? Number((await sql.query<{ n: string }>(`SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%pg_stat_activity%'`)).rows[0]!.n) : null;
+    // Read once the servers' requests have ended: those in flight when a run stops (or
+    // its warm-up) would otherwise count for the next run, or for none.
+    const stats = async () => {
+      await untilQuiet(sql);
+      return statsAvailable ? Number((await sql.query<{ n: string }>(`SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%pg_stat_activity%'`)).rows[0]!.n) : null;
+    };
     const db = createDb(databaseUrl, 2);
     const s = await seed(db, sql);
     await db.$disconnect();
