@@ -5,7 +5,10 @@
 // they wrote, field for field, and a refused write must leave nothing behind.
 import { describe, expect } from 'vitest';
 import type { Viewer } from '../src/auth/viewer.js';
+import { query } from '../src/db.js';
+import { change } from '../src/domain/change.js';
 import { createTicket, addMessage } from '../src/domain/tickets.js';
+import { Prisma } from '../src/generated/prisma/client.js';
 import { createEventBus } from '../src/live/bus.js';
 import { graphql } from './generated/index.js';
 import { execute } from './support/app.js';
@@ -121,5 +124,29 @@ describe('round trips', () => {
     const data = (await execute(Query, { as: team.keys.write, variables: { input: { title: 'with relations', body: 'b', customerId: customer.id } } })).ok();
     expect(data.createTicket.ticket).toMatchObject({ customer: { name: 'Jane Doe' }, messages: { totalCount: 1 } });
     expect(operationSql(sql).length).toBeGreaterThan(3);
+  });
+
+  test('a change sends its own statements on its transaction’s connection: they see its writes and roll back with it', async ({ team, app: { db, sql } }) => {
+    const name = async () => (await db.team.findUniqueOrThrow({ where: { id: team.team.id } })).name;
+    const before = await name();
+    const pid = Prisma.sql`SELECT pg_backend_pid() AS pid`;
+    sql.length = 0;
+    const undone = change({ db, bus }, async ({ tx }) => {
+      const [own] = await query<{ pid: number }>(tx, pid);
+      const [prisma] = await tx.$queryRaw<Array<{ pid: number }>>(pid);
+      expect(own!.pid).toBe(prisma!.pid);
+      await tx.team.update({ where: { id: team.team.id }, data: { name: 'renamed by Prisma' } });
+      const [seen] = await query<{ name: string }>(tx, Prisma.sql`UPDATE teams SET name = name || ' and by hand' WHERE id = ${team.team.id}::uuid RETURNING name`);
+      expect(seen!.name).toBe('renamed by Prisma and by hand');
+      throw new Error('undo');
+    });
+    await expect(undone).rejects.toThrow('undo');
+    expect(await name()).toBe(before);
+    // Counted as Prisma's statements are.
+    expect(sql.filter((q) => q.startsWith('SELECT pg_backend_pid()') || q.startsWith('UPDATE teams SET name = name'))).toHaveLength(3);
+
+    // Outside a change, query() is the transaction's $queryRaw.
+    const pids = await db.$transaction(async (tx) => [(await query<{ pid: number }>(tx, pid))[0]!.pid, (await tx.$queryRaw<Array<{ pid: number }>>(pid))[0]!.pid]);
+    expect(pids[0]).toBe(pids[1]);
   });
 });

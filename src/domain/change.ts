@@ -3,7 +3,7 @@
 // Its events, their jobs and the writes it deferred are written at the end, in one
 // statement: events take the team's row lock (their seq), which then lasts only until
 // the commit.
-import type { Db } from '../db.js';
+import { query, withConnection, type Db } from '../db.js';
 import { toBusEvent, type Announcement, type BusEvent, type EventBus } from '../live/bus.js';
 import { addJobsSql, type JobSpec } from '../jobs/queue.js';
 import { sideEffectsOf, teamFacts, type EventOfChange, type KnownFacts, type Snapshot, type TeamFacts } from '../jobs/side-effects.js';
@@ -68,7 +68,8 @@ async function run<T>(
   const published: Array<Announcement | EventOfChange> = [];
   const events: EventOfChange[] = [];
   let numbered = new Map<string, BusEvent>();
-  const result = await deps.db.$transaction(async (tx) => {
+  // The change's own statements go on its connection directly (db.ts, query).
+  const result = await withConnection(() => deps.db.$transaction(async (tx) => {
     await hooks?.first(tx);
     let facts: TeamFacts | undefined;
     let known: (KnownFacts & { teamId: string }) | undefined;
@@ -97,7 +98,7 @@ async function run<T>(
     const seqs = await finish(tx, writes, jobs, events);
     numbered = new Map(events.map((row) => [row.id, toBusEvent({ ...row, seq: seqs.get(row.id)! })]));
     return done;
-  });
+  }));
   for (const e of published) {
     const event = 'kind' in e ? e : numbered.get(e.id)!;
     if (event.kind === 'ticket-event' && deps.writes) deps.writes.last = BigInt(event.seq);
@@ -118,9 +119,9 @@ async function finish(tx: Tx, writes: Prisma.Sql[], jobs: JobSpec[], events: Eve
   parts.push(jobs.length > 0 ? Prisma.sql`jobs AS (${addJobsSql(jobs)})` : Prisma.sql`jobs AS (SELECT 1 WHERE false)`);
   if (events.length > 0) parts.push(eventsSql(events));
   const numbered = events.length > 0 ? Prisma.sql`(SELECT coalesce(json_agg(json_build_object('id', id, 'seq', seq)), '[]') FROM ev)` : Prisma.sql`'[]'::json`;
-  const [row] = await tx.$queryRaw<Array<{ jobs: number; events: Array<{ id: string; seq: string }> }>>`
+  const [row] = await query<{ jobs: number; events: Array<{ id: string; seq: string }> }>(tx, Prisma.sql`
     WITH ${Prisma.join(parts, ',\n')}
-    SELECT (SELECT count(*) FROM jobs)::int AS jobs, ${numbered} AS events`;
+    SELECT (SELECT count(*) FROM jobs)::int AS jobs, ${numbered} AS events`);
   if (row!.events.length !== events.length) throw new Error(`Team ${events[0]?.teamId} not found for its event log`);
   return new Map(row!.events.map((e) => [e.id, BigInt(e.seq)]));
 }

@@ -8,7 +8,7 @@ import type { MessageSender, TicketPriority, TicketStatus } from '../generated/p
 import { encodeId } from '../ids.js';
 import { STAFF_ONLY_TICKET_FIELDS, visibleTicketsSql } from '../auth/visibility.js';
 import { change, type ChangeScope, type Deps } from './change.js';
-import type { Tx } from '../db.js';
+import { query, type Tx } from '../db.js';
 import { attachUploads, checkRefs, storageKeysOfTicket, type AttachmentRef, type FilesDeps } from './attachments.js';
 import { actorOf, diff, type Actor, type Changes } from './events.js';
 import { enabledEndpointsJson, type EndpointChoice } from '../jobs/side-effects.js';
@@ -124,8 +124,8 @@ function knownFacts(teamId: string, customerId: string | null, row: TeamFactRow)
  * cannot see it.
  */
 export async function lockTicket(tx: Tx, viewer: Viewer, id: string): Promise<Ticket> {
-  const [ticket] = await tx.$queryRaw<Ticket[]>`
-    SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')} FOR UPDATE`;
+  const [ticket] = await query<Ticket>(tx, Prisma.sql`
+    SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')} FOR UPDATE`);
   if (!ticket) throw notFound('Ticket');
   return ticket;
 }
@@ -135,12 +135,12 @@ export async function lockTicket(tx: Tx, viewer: Viewer, id: string): Promise<Ti
  * author (the viewer's agent), the team's facts for the side effects, the customer.
  */
 async function lockTicketForReply(tx: Tx, viewer: Viewer, id: string) {
-  const [row] = await tx.$queryRaw<Array<Ticket & TeamFactRow & { agentName: string | null; agentAvatarUrl: string | null }>>`
+  const [row] = await query<Ticket & TeamFactRow & { agentName: string | null; agentAvatarUrl: string | null }>(tx, Prisma.sql`
     SELECT ${TICKET_COLUMNS}, ${TEAM_FACT_COLUMNS}, a.name AS "agentName", a.avatar_url AS "agentAvatarUrl"
     FROM tickets t JOIN teams tm ON tm.id = t.team_id
       LEFT JOIN customers c ON c.id = t.customer_id
       LEFT JOIN agents a ON a.id = ${viewer.agentId ?? null}::uuid
-    WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')} FOR UPDATE OF t`;
+    WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')} FOR UPDATE OF t`);
   if (!row) throw notFound('Ticket');
   const { teamName, supportEmail, customerEmail, customerName, endpoints, agentName, agentAvatarUrl, ...ticket } = row;
   const facts = knownFacts(ticket.teamId, ticket.customerId, { teamName, supportEmail, customerEmail, customerName, endpoints });
@@ -210,7 +210,7 @@ export async function createTicket(deps: WithFiles, viewer: Viewer, teamId: stri
     // the transaction ends), its SLA target, the customer and the assignee, inserts the
     // ticket and reads what its side effects need: the number and deadlines are the
     // database's, and every createTicket runs it.
-    const [row] = await tx.$queryRaw<Array<Partial<Ticket> & TeamFactRow & { customerFound: boolean; assigneeFound: boolean }>>`
+    const [row] = await query<Partial<Ticket> & TeamFactRow & { customerFound: boolean; assigneeFound: boolean }>(tx, Prisma.sql`
       WITH tm AS (UPDATE teams SET ticket_seq = ticket_seq + 1, updated_at = now() WHERE id = ${teamId}::uuid RETURNING id, ticket_seq, name, support_email),
       c AS (${customer}),
       a AS (SELECT id FROM agents WHERE id = ${assigneeId}::uuid AND team_id = ${teamId}::uuid),
@@ -229,7 +229,7 @@ export async function createTicket(deps: WithFiles, viewer: Viewer, teamId: stri
         RETURNING *)
       SELECT ${TICKET_COLUMNS}, ${TEAM_FACT_COLUMNS},
         EXISTS (SELECT FROM c) AS "customerFound", EXISTS (SELECT FROM a) AS "assigneeFound"
-      FROM tm LEFT JOIN t ON true LEFT JOIN c ON true`;
+      FROM tm LEFT JOIN t ON true LEFT JOIN c ON true`);
     if (!row) throw notFound('Team');
     if (wantsCustomer && !row.customerFound) throw notFound('Customer');
     if (assigneeId && !row.assigneeFound) throw notFound('Agent');
