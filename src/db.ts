@@ -14,6 +14,8 @@ export type Tx = Prisma.TransactionClient;
 
 /** The connection pool behind each client, for metrics. */
 export const poolOf = new WeakMap<Db, pg.Pool>();
+/** Each client's `onQuery` (createDb), told of the statements this module sends itself. */
+const onQueryOf = new WeakMap<Db, (sql: string) => void>();
 
 type Queryable = { sql: string };
 type PgTransaction = {
@@ -87,6 +89,7 @@ export function createDb(url: string, poolSize: number, onQuery?: (sql: string) 
   const db = onQuery ? new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] }) : new PrismaClient({ adapter });
   if (onQuery) (db as PrismaClient<'query'>).$on('query', (event) => onQuery(event.query));
   poolOf.set(db, pool);
+  if (onQuery) onQueryOf.set(db, onQuery);
   return db;
 }
 
@@ -99,6 +102,17 @@ export async function queryOne<Row>(db: Db, name: string, text: string, values: 
   if (!pool) throw new Error('The database client has no pool');
   const result = await pool.query<Row & pg.QueryResultRow>({ name, text, values });
   return result.rows[0];
+}
+
+/**
+ * The rows of a hand-written read, prepared once per connection under `name` (one name
+ * per text), on the client's pool: for the hottest reads (schema/tickets/queries.ts).
+ */
+export async function queryPrepared<Row>(db: Db, name: string, statement: Prisma.Sql): Promise<Row[]> {
+  const pool = poolOf.get(db);
+  if (!pool) throw new Error('The database client has no pool');
+  onQueryOf.get(db)?.(statement.text);
+  return (await pool.query<Row & pg.QueryResultRow>({ name, text: statement.text, values: statement.values })).rows;
 }
 
 /** The connection of a transaction started inside withConnection, while it is open. */

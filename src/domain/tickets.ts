@@ -8,7 +8,7 @@ import type { MessageSender, TicketPriority, TicketStatus } from '../generated/p
 import { encodeId } from '../ids.js';
 import { STAFF_ONLY_TICKET_FIELDS, visibleTicketsSql } from '../auth/visibility.js';
 import { change, type ChangeScope, type Deps } from './change.js';
-import { query, type Tx } from '../db.js';
+import { query, queryPrepared, type Db, type Tx } from '../db.js';
 import { attachUploads, checkRefs, storageKeysOfTicket, type AttachmentRef, type FilesDeps } from './attachments.js';
 import { actorOf, diff, type Actor, type Changes } from './events.js';
 import { enabledEndpointsJson, type EndpointChoice } from '../jobs/side-effects.js';
@@ -127,6 +127,17 @@ export async function lockTicket(tx: Tx, viewer: Viewer, id: string): Promise<Ti
   const [ticket] = await query<Ticket>(tx, Prisma.sql`
     SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')} FOR UPDATE`);
   if (!ticket) throw notFound('Ticket');
+  return ticket;
+}
+
+/**
+ * The ticket `id` as the viewer may see it, or undefined: the same columns as lockTicket,
+ * read without a lock by a prepared statement on the pool (a ticket by ID is the read
+ * that consoles make most; Prisma's findFirst cost about twice its CPU).
+ */
+export async function visibleTicket(db: Db, viewer: Viewer, id: string): Promise<Ticket | undefined> {
+  const name = viewer.role === 'CUSTOMER' ? 'ticket-of-customer' : 'ticket-of-team';
+  const [ticket] = await queryPrepared<Ticket>(db, name, Prisma.sql`SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')}`);
   return ticket;
 }
 

@@ -1,8 +1,9 @@
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db.js';
-import type { Prisma } from '../../generated/prisma/client.js';
+import { Prisma } from '../../generated/prisma/client.js';
 import { badInput, notFound } from '../../errors.js';
 import { visibleTickets } from '../../auth/visibility.js';
+import { visibleTicket } from '../../domain/tickets.js';
 import { builder } from '../builder.js';
 import { checkCursor } from '../common/cursors.js';
 import { OrderDirectionEnum } from '../common/enums.js';
@@ -11,6 +12,14 @@ import { pageSizeLimit } from '../common/paging.js';
 import { TicketPriorityEnum } from '../teams/types.js';
 import { countMatches, isMatch, SEARCH_CANDIDATES, searchPage, searchText, type Hit, type SearchCount, type SearchFilter } from './search.js';
 import { Ticket, TicketStatusEnum } from './types.js';
+
+const TICKET_COLUMNS = new Set<string>(Object.values(Prisma.TicketScalarFieldEnum));
+
+/** A query of plugin-prisma's that selects only the ticket's own columns (no relation, no count). */
+const selectsColumnsOnly = (query: { select?: Record<string, unknown>; include?: unknown }) =>
+  query.include === undefined &&
+  query.select !== undefined &&
+  Object.entries(query.select).every(([field, value]) => value === true && TICKET_COLUMNS.has(field));
 
 const TicketOrderFieldEnum = builder.enumType('TicketOrderField', {
   description: 'What tickets can be sorted by; ties are broken by ID.',
@@ -155,7 +164,10 @@ builder.queryFields((t) => ({
     authScopes: { scope: 'READ' },
     args: { id: t.arg.id({ required: true, description: 'The ticket ID (tkt_…) or its UUID.' }) },
     resolve: async (query, _root, { id }, { db, viewer }) => {
-      const ticket = await db.ticket.findFirst({ ...query, where: { id: uuidOf('Ticket', id), AND: [visibleTickets(viewer)] } });
+      // Without relations to load, the row alone answers: one prepared statement.
+      const ticket = selectsColumnsOnly(query)
+        ? await visibleTicket(db, viewer, uuidOf('Ticket', id))
+        : await db.ticket.findFirst({ ...query, where: { id: uuidOf('Ticket', id), AND: [visibleTickets(viewer)] } });
       if (!ticket) throw notFound('Ticket');
       return ticket;
     },
