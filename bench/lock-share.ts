@@ -7,6 +7,10 @@ import pg from 'pg';
 
 export type LockShare = { samples: number; busy: number; waitingTeam: number; waitingOther: number };
 
+/** pg_stat_activity's other connections of this database that run a statement or a transaction. */
+export const WORKING_CONNECTIONS = `datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+  AND (state = 'active' OR state LIKE 'idle in transaction%')`;
+
 export async function sampleLocks(databaseUrl: string): Promise<{ stop(): Promise<LockShare> }> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -18,9 +22,7 @@ export async function sampleLocks(databaseUrl: string): Promise<{ stop(): Promis
         SELECT count(*) AS busy,
                count(*) FILTER (WHERE wait_event_type = 'Lock' AND query ILIKE '%UPDATE teams%') AS team,
                count(*) FILTER (WHERE wait_event_type = 'Lock' AND query NOT ILIKE '%UPDATE teams%') AS other
-        FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-          AND (state = 'active' OR state LIKE 'idle in transaction%')`);
+        FROM pg_stat_activity WHERE ${WORKING_CONNECTIONS}`);
       share.samples++;
       share.busy += Number(rows[0]!.busy);
       share.waitingTeam += Number(rows[0]!.team);

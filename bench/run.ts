@@ -17,7 +17,7 @@ import { floorOperation, workloads } from './workloads.js';
 import { baselineSide, benchRedis, fanout, ticketqlSide, type FanoutResult } from './fanout.js';
 import { cpuMs, rssMbOf } from './process-cpu.js';
 import { fixedRate } from './fixed-rate.js';
-import { sampleLocks, type LockShare } from './lock-share.js';
+import { sampleLocks, WORKING_CONNECTIONS, type LockShare } from './lock-share.js';
 import { checkFixedRate } from './fixed-rate-check.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -206,9 +206,7 @@ async function measure(
 /** Waits (at most 5 s) until no other connection of the database runs a statement or a transaction. */
 async function untilQuiet(sql: pg.Client) {
   for (const end = Date.now() + 5000; Date.now() < end; ) {
-    const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-        AND (state = 'active' OR state LIKE 'idle in transaction%')`);
+    const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE ${WORKING_CONNECTIONS}`);
     if (rows[0]!.n === '0') return;
     await new Promise((r) => setTimeout(r, 10));
   }

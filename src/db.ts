@@ -48,7 +48,7 @@ class ReleasingPg extends PrismaPg {
     const adapter = await super.connect();
     const start = adapter.startTransaction.bind(adapter);
     adapter.startTransaction = async (isolationLevel) => {
-      // Asked before the first await: the transaction that withConnection started, if any.
+      // Asked before the first await: the transaction that transaction() started, if any.
       const own = connections.getStore();
       const tx = (await start(isolationLevel)) as unknown as PgTransaction;
       if (own && !own.client) Object.assign(own, { client: tx.client, onQuery: this.onQuery });
@@ -98,41 +98,50 @@ export function createDb(url: string, poolSize: number, onQuery?: (sql: string) 
  * for the few statements every request runs (see auth/viewer.ts).
  */
 export async function queryOne<Row>(db: Db, name: string, text: string, values: unknown[]): Promise<Row | undefined> {
-  const pool = poolOf.get(db);
-  if (!pool) throw new Error('The database client has no pool');
-  const result = await pool.query<Row & pg.QueryResultRow>({ name, text, values });
+  const result = await poolFor(db).query<Row & pg.QueryResultRow>({ name, text, values });
   return result.rows[0];
 }
 
-/**
- * The rows of a hand-written read, prepared once per connection under `name` (one name
- * per text), on the client's pool: for the hottest reads (schema/tickets/queries.ts).
- */
-export async function queryPrepared<Row>(db: Db, name: string, statement: Prisma.Sql): Promise<Row[]> {
+function poolFor(db: Db): pg.Pool {
   const pool = poolOf.get(db);
   if (!pool) throw new Error('The database client has no pool');
-  onQueryOf.get(db)?.(statement.text);
-  return (await pool.query<Row & pg.QueryResultRow>({ name, text: statement.text, values: statement.values })).rows;
+  return pool;
 }
 
-/** The connection of a transaction started inside withConnection, while it is open. */
+/** The name each text is prepared under: pg refuses one name for two texts on a connection. */
+const preparedNames = new Map<string, string>();
+
+/**
+ * The rows of a hand-written read on the client's pool, prepared once per connection: for
+ * the hottest reads (domain/tickets.ts, visibleTicket). Their texts must be few (one name
+ * is kept per text), so values go in as parameters only.
+ */
+export async function queryPrepared<Row>(db: Db, statement: Prisma.Sql): Promise<Row[]> {
+  const text = statement.text;
+  let name = preparedNames.get(text);
+  if (!name) preparedNames.set(text, (name = `ticketql-${preparedNames.size + 1}`));
+  onQueryOf.get(db)?.(text);
+  return (await poolFor(db).query<Row & pg.QueryResultRow>({ name, text, values: statement.values })).rows;
+}
+
+/** The connection of a transaction started by transaction(), while it is open. */
 type Connection = { client?: pg.PoolClient; onQuery?: (sql: string) => void };
 const connections = new AsyncLocalStorage<Connection>();
 
 let inFlight = 0;
 
 /**
- * Runs `start`, which starts one `db.$transaction`, so that query() can send the hand-written
- * statements of that transaction on its connection itself (domain/change.ts).
+ * `db.$transaction(work)`, in which query() sends the hand-written statements on the
+ * transaction's connection itself (domain/change.ts).
  *
  * The storage is disabled again whenever no such transaction is running: on Node 20 an
  * enabled AsyncLocalStorage hooks every promise the process makes, which cost reads that
  * make many (a list of 50 tickets) 5–10 % more CPU.
  */
-export async function withConnection<T>(start: () => Promise<T>): Promise<T> {
+export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   inFlight++;
   try {
-    return await connections.run({}, start);
+    return await connections.run({}, () => db.$transaction(work));
   } finally {
     if (--inFlight === 0) connections.disable();
   }
@@ -140,7 +149,7 @@ export async function withConnection<T>(start: () => Promise<T>): Promise<T> {
 
 /**
  * The rows of a hand-written statement in the transaction `tx`. In a transaction started
- * inside withConnection the statement goes straight to the transaction's pg connection:
+ * by transaction() the statement goes straight to the transaction's pg connection:
  * Prisma's $queryRaw spent about four times the driver's CPU on each (serialising the
  * request, planning it, mapping the rows), the largest part of a mutation's CPU. The rows
  * are pg's: columns of type bigint or numeric come as strings, so such statements cast

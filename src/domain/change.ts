@@ -3,7 +3,7 @@
 // Its events, their jobs and the writes it deferred are written at the end, in one
 // statement: events take the team's row lock (their seq), which then lasts only until
 // the commit.
-import { query, withConnection, type Db } from '../db.js';
+import { query, transaction, type Db } from '../db.js';
 import { toBusEvent, type Announcement, type BusEvent, type EventBus } from '../live/bus.js';
 import { addJobsSql, type JobSpec } from '../jobs/queue.js';
 import { sideEffectsOf, teamFacts, type EventOfChange, type KnownFacts, type Snapshot, type TeamFacts } from '../jobs/side-effects.js';
@@ -69,7 +69,7 @@ async function run<T>(
   const events: EventOfChange[] = [];
   let numbered = new Map<string, BusEvent>();
   // The change's own statements go on its connection directly (db.ts, query).
-  const result = await withConnection(() => deps.db.$transaction(async (tx) => {
+  const result = await transaction(deps.db, async (tx) => {
     await hooks?.first(tx);
     let facts: TeamFacts | undefined;
     let known: (KnownFacts & { teamId: string }) | undefined;
@@ -98,7 +98,7 @@ async function run<T>(
     const seqs = await finish(tx, writes, jobs, events);
     numbered = new Map(events.map((row) => [row.id, toBusEvent({ ...row, seq: seqs.get(row.id)! })]));
     return done;
-  }));
+  });
   for (const e of published) {
     const event = 'kind' in e ? e : numbered.get(e.id)!;
     if (event.kind === 'ticket-event' && deps.writes) deps.writes.last = BigInt(event.seq);

@@ -136,8 +136,7 @@ export async function lockTicket(tx: Tx, viewer: Viewer, id: string): Promise<Ti
  * that consoles make most; Prisma's findFirst cost about twice its CPU).
  */
 export async function visibleTicket(db: Db, viewer: Viewer, id: string): Promise<Ticket | undefined> {
-  const name = viewer.role === 'CUSTOMER' ? 'ticket-of-customer' : 'ticket-of-team';
-  const [ticket] = await queryPrepared<Ticket>(db, name, Prisma.sql`SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')}`);
+  const [ticket] = await queryPrepared<Ticket>(db, Prisma.sql`SELECT ${TICKET_COLUMNS} FROM tickets t WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')}`);
   return ticket;
 }
 

@@ -13,13 +13,13 @@ import { TicketPriorityEnum } from '../teams/types.js';
 import { countMatches, isMatch, SEARCH_CANDIDATES, searchPage, searchText, type Hit, type SearchCount, type SearchFilter } from './search.js';
 import { Ticket, TicketStatusEnum } from './types.js';
 
-const TICKET_COLUMNS = new Set<string>(Object.values(Prisma.TicketScalarFieldEnum));
+const TICKET_SCALARS = new Set<string>(Object.values(Prisma.TicketScalarFieldEnum));
 
 /** A query of plugin-prisma's that selects only the ticket's own columns (no relation, no count). */
 const selectsColumnsOnly = (query: { select?: Record<string, unknown>; include?: unknown }) =>
   query.include === undefined &&
   query.select !== undefined &&
-  Object.entries(query.select).every(([field, value]) => value === true && TICKET_COLUMNS.has(field));
+  Object.entries(query.select).every(([field, value]) => value === true && TICKET_SCALARS.has(field));
 
 const TicketOrderFieldEnum = builder.enumType('TicketOrderField', {
   description: 'What tickets can be sorted by; ties are broken by ID.',
