@@ -278,7 +278,7 @@ async function main() {
     const lockRows: string[] = [];
     const pct = (n: number, of: number) => `${of ? ((100 * n) / of).toFixed(1) : 'n/a'} %`;
     const lockRow = (name: string, l: LockShare) =>
-      `| ${name} | ${(l.busy / Math.max(1, l.samples)).toFixed(1)} | ${pct(l.waitingTeam, l.busy)} | ${pct(l.waitingOther, l.busy)} |`;
+      `| ${name} | ${(l.busy / Math.max(1, l.samples)).toFixed(1)} | ${pct(l.waitingTeam, l.busy)} | ${pct(l.waitingOther, l.busy)} | ${pct(l.idleInTransaction, l.busy)} |`;
     const only = args.only?.split(',');
     for (const w of workloads(s).filter((x) => !only || only.includes(x.name))) {
       log(`${w.name}: ${w.what}`);
@@ -360,8 +360,8 @@ async function main() {
           '',
           `Row locks during ticketql's write runs (${CONNECTIONS} clients, one team; pg_stat_activity every 5 ms, bench/lock-share.ts):`,
           '',
-          '| | connections working, mean | of their time waiting for the team row (UPDATE teams) | waiting for other rows |',
-          '| --- | ---: | ---: | ---: |',
+          '| | connections working, mean | of their time waiting for the team row (UPDATE teams) | waiting for other rows | idle in a transaction (waiting for the server) |',
+          '| --- | ---: | ---: | ---: | ---: |',
           ...lockRows,
         ]
       : [];
