@@ -12,7 +12,7 @@ export async function benchDatabase(): Promise<{ url: string; stop(): Promise<vo
   if (!url) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticketql-bench-'));
     fs.chmodSync(dir, 0o755);
-    const embedded = await startEmbeddedPostgres({ dataDir: dir, postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'max_connections=200'] });
+    const embedded = await startEmbeddedPostgres({ dataDir: dir, postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track_planning=on', '-c', 'max_connections=200'] });
     url = embedded.url;
     stop = async () => {
       await embedded.stop();

@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     interval: { type: 'string', default: '10' },
     's1-duration': { type: 'string', default: '30' },
     'cpu-prof': { type: 'boolean', default: false },
+    // Where PostgreSQL spends its time in ticketql's throughput runs: the top statements.
+    statements: { type: 'boolean', default: false },
     'self-check': { type: 'boolean', default: false },
   },
 });
@@ -219,6 +221,18 @@ async function selfCheck() {
   log('self-check: the fixed-rate driver sends at its rate and keeps sending while answers are slow');
 }
 
+/** The statements with the most execution time since the last reset, as table rows. */
+async function topStatements(sql: pg.Client, workload: string): Promise<string[]> {
+  const { rows } = await sql.query<{ query: string; calls: string; plan: number; mean: number; share: number }>(`
+    SELECT regexp_replace(left(query, 90), '\\s+', ' ', 'g') AS query, calls, mean_plan_time AS plan, mean_exec_time AS mean,
+           total_exec_time / nullif(sum(total_exec_time) OVER (), 0) AS share
+    FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_%'
+    ORDER BY total_exec_time + total_plan_time DESC LIMIT 6`);
+  return rows.map(
+    (r) => `| ${workload} | \`${r.query.replaceAll('|', '\\|')}\` | ${r.calls} | ${r.plan.toFixed(2)} | ${r.mean.toFixed(2)} | ${(100 * r.share).toFixed(0)} % |`,
+  );
+}
+
 async function main() {
   await selfCheck();
   if (args['self-check']) return;
@@ -279,6 +293,7 @@ async function main() {
     const pct = (n: number, of: number) => `${of ? ((100 * n) / of).toFixed(1) : 'n/a'} %`;
     const lockRow = (name: string, l: LockShare) =>
       `| ${name} | ${(l.busy / Math.max(1, l.samples)).toFixed(1)} | ${pct(l.waitingTeam, l.busy)} | ${pct(l.waitingOther, l.busy)} | ${pct(l.idleInTransaction, l.busy)} |`;
+    const statementRows: string[] = [];
     const only = args.only?.split(',');
     for (const w of workloads(s).filter((x) => !only || only.includes(x.name))) {
       log(`${w.name}: ${w.what}`);
@@ -299,8 +314,10 @@ async function main() {
       const bare = await measure({ url: floor.url, pid: floor.child.pid! }, floorRequest, stats);
       // Writes: how long their transactions wait for each other's row locks (all to one team).
       const locks = w.name.startsWith('M') ? await sampleLocks(databaseUrl) : undefined;
+      if (args.statements && statsAvailable) await sql.query('SELECT pg_stat_statements_reset()');
       const ours = await measure({ url: ticketql.url, pid: ticketql.child.pid!, heap: true }, gqlRequest, stats);
       if (locks) lockRows.push(lockRow(w.name, await locks.stop()));
+      if (args.statements && statsAvailable) statementRows.push(...(await topStatements(sql, w.name)));
       const rate = Math.max(1, Math.round(ours.rps * 0.7));
       const atRate = await measure({ url: ticketql.url, pid: ticketql.child.pid!, heap: true }, gqlRequest, stats, rate);
       const baseAtRate = await measure({ url: baseline.url, pid: baseline.child.pid! }, baseRequest, stats, rate);
@@ -365,7 +382,17 @@ async function main() {
           ...lockRows,
         ]
       : [];
-    const table = [...header, ...rows, ...locksTable, '', s1].join('\n');
+    const statementsTable = statementRows.length
+      ? [
+          '',
+          "PostgreSQL's time in ticketql's throughput runs (pg_stat_statements), the statements with the most:",
+          '',
+          '| | statement | calls (with the 1 s warm-up) | planning ms per call, mean | execution ms per call, mean | of all execution time |',
+          '| --- | --- | ---: | ---: | ---: | ---: |',
+          ...statementRows,
+        ]
+      : [];
+    const table = [...header, ...rows, ...locksTable, ...statementsTable, '', s1].join('\n');
     process.stdout.write(`${table}\n`);
     const resultsDir = path.join(root, 'bench', 'results');
     fs.mkdirSync(resultsDir, { recursive: true });
