@@ -22,6 +22,7 @@ type PgTransaction = {
   client: pg.PoolClient;
   cleanup?: () => void;
   executeRaw(query: Queryable): Promise<number>;
+  queryRaw(query: Queryable): Promise<unknown>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
 };
@@ -61,13 +62,28 @@ class ReleasingPg extends PrismaPg {
         tx.client.release(err);
       };
       const executeRaw = tx.executeRaw.bind(tx);
+      const queryRaw = tx.queryRaw.bind(tx);
       tx.executeRaw = async (query) => {
+        const ending = /^(COMMIT|ROLLBACK)$/i.test(query.sql.trim());
+        const sent = own?.client === tx.client ? own.ended : undefined;
+        if (!ending) assertOpen(sent);
         try {
-          return await executeRaw(query);
+          // The change sent its COMMIT with its last statement (queryAndCommit): Prisma's
+          // COMMIT or ROLLBACK waits for that one's answer instead of sending its own.
+          if (!ending || !sent) return await executeRaw(query);
+          await sent;
+          return 0;
         } catch (err) {
-          if (/^(COMMIT|ROLLBACK)$/i.test(query.sql.trim())) releaseOnce(err instanceof Error ? err : new Error(String(err)));
+          if (!ending) throw err;
+          releaseOnce(err instanceof Error ? err : new Error(String(err)));
+          // pg's own error, as the adapter would have turned it into Prisma's.
+          if (sent) (adapter as unknown as { onError(error: unknown): never }).onError(err);
           throw err;
         }
+      };
+      tx.queryRaw = async (query) => {
+        assertOpen(own?.client === tx.client ? own.ended : undefined);
+        return queryRaw(query);
       };
       tx.commit = tx.rollback = async () => releaseOnce();
       return tx as never;
@@ -110,6 +126,15 @@ function poolFor(db: Db): pg.Pool {
 
 /** The name each text is prepared under: pg refuses one name for two texts on a connection. */
 const preparedNames = new Map<string, string>();
+// Each connection keeps each prepared text: past this many, a new text runs unprepared.
+const MAX_PREPARED = 200;
+
+/** The name `text` is prepared under on every connection, or undefined once there are too many. */
+function preparedName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (!name && preparedNames.size < MAX_PREPARED) preparedNames.set(text, (name = `ticketql-${preparedNames.size + 1}`));
+  return name;
+}
 
 /**
  * The rows of a hand-written read on the client's pool, prepared once per connection: for
@@ -118,15 +143,21 @@ const preparedNames = new Map<string, string>();
  */
 export async function queryPrepared<Row>(db: Db, statement: Prisma.Sql): Promise<Row[]> {
   const text = statement.text;
-  let name = preparedNames.get(text);
-  if (!name) preparedNames.set(text, (name = `ticketql-${preparedNames.size + 1}`));
   onQueryOf.get(db)?.(text);
-  return (await poolFor(db).query<Row & pg.QueryResultRow>({ name, text, values: statement.values })).rows;
+  return (await poolFor(db).query<Row & pg.QueryResultRow>({ name: preparedName(text), text, values: statement.values })).rows;
 }
 
-/** The connection of a transaction started by transaction(), while it is open. */
-type Connection = { client?: pg.PoolClient; onQuery?: (sql: string) => void };
+/**
+ * The connection of a transaction started by transaction(), while it is open, and the
+ * COMMIT that queryAndCommit sent on it.
+ */
+type Connection = { client?: pg.PoolClient; onQuery?: (sql: string) => void; ended?: Promise<pg.QueryResult> };
 const connections = new AsyncLocalStorage<Connection>();
+
+/** A statement after the transaction's COMMIT went out would run outside of it. */
+function assertOpen(ended: Promise<unknown> | undefined) {
+  if (ended) throw new Error('The transaction has sent its COMMIT: no statement may follow its last one');
+}
 
 let inFlight = 0;
 
@@ -140,8 +171,22 @@ let inFlight = 0;
  */
 export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   inFlight++;
+  const own: Connection = {};
+  let done: { value: T } | undefined;
   try {
-    return await connections.run({}, () => db.$transaction(work));
+    return await connections.run(own, () =>
+      db.$transaction(async (tx) => {
+        const value = await work(tx);
+        done = { value };
+        return value;
+      }),
+    );
+  } catch (err) {
+    // Prisma may have given up on the transaction (its timeout) after queryAndCommit sent
+    // the COMMIT: what the database answered is the outcome, not Prisma's view of it.
+    const ended = await own.ended?.catch(() => undefined);
+    if (done && ended?.command === 'COMMIT') return done.value;
+    throw err;
   } finally {
     if (--inFlight === 0) connections.disable();
   }
@@ -151,14 +196,37 @@ export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Prom
  * The rows of a hand-written statement in the transaction `tx`. In a transaction started
  * by transaction() the statement goes straight to the transaction's pg connection:
  * Prisma's $queryRaw spent about four times the driver's CPU on each (serialising the
- * request, planning it, mapping the rows), the largest part of a mutation's CPU. The rows
- * are pg's: columns of type bigint or numeric come as strings, so such statements cast
- * them (to int or text). Elsewhere it is `tx.$queryRaw`.
+ * request, planning it, mapping the rows), the largest part of a mutation's CPU. It is
+ * prepared once per connection (as queryPrepared's), which spares PostgreSQL parsing and
+ * planning it again while the change holds its row locks: values go in as parameters
+ * only. The rows are pg's: columns of type bigint or numeric come as strings, so such
+ * statements cast them (to int or text). Elsewhere it is `tx.$queryRaw`.
  */
 export async function query<Row>(tx: Tx, statement: Prisma.Sql): Promise<Row[]> {
   const own = connections.getStore();
   if (!own?.client) return tx.$queryRaw<Row[]>(statement);
+  assertOpen(own.ended);
   own.onQuery?.(statement.text);
-  const result = await own.client.query<Row & pg.QueryResultRow>({ text: statement.text, values: statement.values });
+  const { text, values } = statement;
+  const result = await own.client.query<Row & pg.QueryResultRow>({ name: preparedName(text), text, values });
   return result.rows;
+}
+
+/**
+ * query() for a transaction's last statement, with the transaction's COMMIT sent right
+ * behind it: pg sends the COMMIT as soon as the statement's answer arrives, without a
+ * turn of the event loop, so the row locks the transaction holds are released a round
+ * trip and Prisma's commit path sooner (under contention for a ticket or team row, that
+ * hold time is what bounds the writes per second). If the statement fails, PostgreSQL
+ * answers the COMMIT with a ROLLBACK. Nothing may run in `tx` after it, and nothing in
+ * the work may fail after it. Outside transaction() it is query(), and Prisma commits.
+ */
+export async function queryAndCommit<Row>(tx: Tx, statement: Prisma.Sql): Promise<Row[]> {
+  const own = connections.getStore();
+  if (!own?.client) return query(tx, statement);
+  const rows = query<Row>(tx, statement);
+  own.ended = own.client.query('COMMIT');
+  // Its failure is Prisma's to report, when it ends the transaction.
+  own.ended.catch(() => {});
+  return rows;
 }

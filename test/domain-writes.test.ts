@@ -1,8 +1,11 @@
 // Writes go through src/domain, each in one change(): what the removal of an agent tells
 // live subscribers, the history and webhooks, and what a change announces only once committed.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, test, vi } from 'vitest';
 import { signToken } from '../src/auth/tokens.js';
+import { createDb } from '../src/db.js';
 import { change } from '../src/domain/change.js';
+import { Prisma } from '../src/generated/prisma/client.js';
 import { encodeId } from '../src/ids.js';
 import { createMailer } from '../src/jobs/mail.js';
 import type { JobWorker } from '../src/jobs/worker.js';
@@ -176,6 +179,74 @@ describe('change()', () => {
       expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Jane Doe');
     } finally {
       await heard.return();
+    }
+  });
+
+  test('a change whose last statement fails commits none of it, announces nothing, and leaves its connection as it found it', async () => {
+    const t = await createTeam();
+    const { db, app } = testApp();
+    const deps = { db, bus: app.bus };
+    const heard = app.bus.subscribe(t.team.id);
+    try {
+      // The COMMIT goes out behind the last statement: PostgreSQL answers it with a ROLLBACK.
+      await expect(
+        change(deps, async ({ write, announce }) => {
+          announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'rolled-back' });
+          write(Prisma.sql`UPDATE customers SET name = 'Never' WHERE id = ${t.customer.id}::uuid`);
+          write(Prisma.sql`UPDATE teams SET name = 'Never' WHERE id = ${t.team.id}::uuid AND 1 / (SELECT count(*) - count(*) FROM teams) = 1`);
+        }),
+      ).rejects.toMatchObject({ code: '22012' });
+      // More changes than the pool has connections: each is a transaction of its own again.
+      for (let i = 0; i < 8; i++) {
+        await expect(
+          change(deps, async ({ tx }) => {
+            await tx.customer.update({ where: { id: t.customer.id }, data: { name: `Never ${i}` } });
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+      }
+      await change(deps, async ({ write, announce }) => {
+        announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'committed' });
+        write(Prisma.sql`UPDATE customers SET name = 'Committed' WHERE id = ${t.customer.id}::uuid`);
+      });
+      expect((await heard.next()).value).toEqual({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'committed' });
+      expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Committed');
+      expect((await db.team.findUniqueOrThrow({ where: { id: t.team.id } })).name).toBe(t.team.name);
+    } finally {
+      await heard.return();
+    }
+  });
+
+  test('a change that commits after Prisma gave up on its transaction (its 5 s timeout) answers what it committed', async () => {
+    const t = await createTeam();
+    const seen: string[] = [];
+    const db = createDb(inject('databaseUrl'), 2, (sql) => seen.push(sql));
+    const locker = new pg.Client({ connectionString: inject('databaseUrl') });
+    const watcher = new pg.Client({ connectionString: inject('databaseUrl') });
+    await Promise.all([locker.connect(), watcher.connect()]);
+    try {
+      // The change's last statement waits for the customer's row, locked here.
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [t.customer.id]);
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const done = change({ db, bus: testApp().app.bus }, async ({ write }) => {
+        write(Prisma.sql`UPDATE customers SET name = 'Committed' WHERE id = ${t.customer.id}::uuid`);
+        return 'the answer';
+      });
+      const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE customers SET name = ''Committed''%'`;
+      // (pg_stat_activity is read outside the locking transaction, which would keep its first snapshot.)
+      while ((await watcher.query<{ n: number }>(waiting)).rows[0]!.n === 0);
+      // Prisma's transaction timer fires: it asks for a ROLLBACK, but the COMMIT is already on its way.
+      vi.advanceTimersByTime(10_000);
+      vi.useRealTimers();
+      await locker.query('COMMIT');
+      await expect(done).resolves.toBe('the answer');
+      expect(seen).toContain('ROLLBACK');
+      expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Committed');
+    } finally {
+      vi.useRealTimers();
+      await Promise.all([locker.end(), watcher.end()]);
+      await db.$disconnect();
     }
   });
 });

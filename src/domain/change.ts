@@ -3,7 +3,7 @@
 // Its events, their jobs and the writes it deferred are written at the end, in one
 // statement: events take the team's row lock (their seq), which then lasts only until
 // the commit.
-import { query, transaction, type Db } from '../db.js';
+import { queryAndCommit, transaction, type Db } from '../db.js';
 import { toBusEvent, type Announcement, type BusEvent, type EventBus } from '../live/bus.js';
 import { addJobsSql, type JobSpec } from '../jobs/queue.js';
 import { sideEffectsOf, teamFacts, type EventOfChange, type KnownFacts, type Snapshot, type TeamFacts } from '../jobs/side-effects.js';
@@ -119,9 +119,9 @@ async function finish(tx: Tx, writes: Prisma.Sql[], jobs: JobSpec[], events: Eve
   parts.push(jobs.length > 0 ? Prisma.sql`jobs AS (${addJobsSql(jobs)})` : Prisma.sql`jobs AS (SELECT 1 WHERE false)`);
   if (events.length > 0) parts.push(eventsSql(events));
   const numbered = events.length > 0 ? Prisma.sql`(SELECT coalesce(json_agg(json_build_object('id', id, 'seq', seq)), '[]') FROM ev)` : Prisma.sql`'[]'::json`;
-  const [row] = await query<{ jobs: number; events: Array<{ id: string; seq: string }> }>(tx, Prisma.sql`
+  // The transaction commits right behind it (db.ts): whatever could fail has run.
+  const [row] = await queryAndCommit<{ jobs: number; events: Array<{ id: string; seq: string }> }>(tx, Prisma.sql`
     WITH ${Prisma.join(parts, ',\n')}
     SELECT (SELECT count(*) FROM jobs)::int AS jobs, ${numbered} AS events`);
-  if (row!.events.length !== events.length) throw new Error(`Team ${events[0]?.teamId} not found for its event log`);
   return new Map(row!.events.map((e) => [e.id, BigInt(e.seq)]));
 }

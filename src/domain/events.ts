@@ -80,7 +80,8 @@ export function eventRow(event: NewEvent): Omit<TicketEvent, 'seq'> {
  *
  * The change runs this last: the team's row is locked from then until the commit only,
  * however long the rest of the change takes, so that concurrent changes of a team wait
- * for each other as little as possible.
+ * for each other as little as possible. A team that is not there fails the statement
+ * (its NULL seq) rather than recording nothing: the commit follows it unchecked.
  */
 export function eventsSql(rows: ReadonlyArray<Omit<TicketEvent, 'seq'>>): Prisma.Sql {
   const teamId = rows[0]?.teamId;
@@ -93,6 +94,6 @@ export function eventsSql(rows: ReadonlyArray<Omit<TicketEvent, 'seq'>>): Prisma
              (e.doc->>'customerId')::uuid, (e.doc->>'messageId')::uuid, (e.doc->>'isInternal')::boolean,
              (e.doc->>'type')::"TicketEventType", e.doc->'changes', ARRAY(SELECT jsonb_array_elements_text(e.doc->'changedFields')),
              e.doc->'actor', (e.doc->>'occurredAt')::timestamptz
-      FROM next, jsonb_array_elements(${JSON.stringify(rows)}::jsonb) WITH ORDINALITY AS e(doc, ord)
+      FROM (SELECT (SELECT event_seq FROM next) AS event_seq) AS next, jsonb_array_elements(${JSON.stringify(rows)}::jsonb) WITH ORDINALITY AS e(doc, ord)
       RETURNING id::text, seq::text AS seq)`;
 }
