@@ -63,15 +63,20 @@ class ReleasingPg extends PrismaPg {
       };
       const executeRaw = tx.executeRaw.bind(tx);
       const queryRaw = tx.queryRaw.bind(tx);
+      const mine = () => (own?.client === tx.client ? own : undefined);
       tx.executeRaw = async (query) => {
-        const ending = /^(COMMIT|ROLLBACK)$/i.test(query.sql.trim());
-        const sent = own?.client === tx.client ? own.ended : undefined;
-        if (!ending) assertOpen(sent);
+        const ending = /^(COMMIT|ROLLBACK)$/i.exec(query.sql.trim())?.[0].toUpperCase();
+        const sent = mine()?.ended;
+        if (!ending) assertOpen(mine());
+        // Prisma ends the transaction itself (its timeout may fire while the work still
+        // runs): from now on the work's own statements would run outside of it.
+        else if (!sent) Object.assign(mine() ?? {}, { closed: true });
         try {
           // The change sent its COMMIT with its last statement (queryAndCommit): Prisma's
           // COMMIT or ROLLBACK waits for that one's answer instead of sending its own.
           if (!ending || !sent) return await executeRaw(query);
-          await sent;
+          const answer = await sent;
+          if (ending === 'COMMIT' && answer.command !== 'COMMIT') throw new Error('The transaction rolled back: its last statement failed');
           return 0;
         } catch (err) {
           if (!ending) throw err;
@@ -82,7 +87,7 @@ class ReleasingPg extends PrismaPg {
         }
       };
       tx.queryRaw = async (query) => {
-        assertOpen(own?.client === tx.client ? own.ended : undefined);
+        assertOpen(mine());
         return queryRaw(query);
       };
       tx.commit = tx.rollback = async () => releaseOnce();
@@ -148,15 +153,18 @@ export async function queryPrepared<Row>(db: Db, statement: Prisma.Sql): Promise
 }
 
 /**
- * The connection of a transaction started by transaction(), while it is open, and the
- * COMMIT that queryAndCommit sent on it.
+ * The connection of a transaction started by transaction(), while it is open: the COMMIT
+ * that queryAndCommit sent on it, or whether Prisma has begun to end it itself.
  */
-type Connection = { client?: pg.PoolClient; onQuery?: (sql: string) => void; ended?: Promise<pg.QueryResult> };
+type Connection = { client?: pg.PoolClient; onQuery?: (sql: string) => void; ended?: Promise<pg.QueryResult>; closed?: boolean };
 const connections = new AsyncLocalStorage<Connection>();
 
-/** A statement after the transaction's COMMIT went out would run outside of it. */
-function assertOpen(ended: Promise<unknown> | undefined) {
-  if (ended) throw new Error('The transaction has sent its COMMIT: no statement may follow its last one');
+/** A statement once the transaction's COMMIT or ROLLBACK went out would run outside of it. */
+function assertOpen(own: Connection | undefined) {
+  if (own?.ended) throw new Error('The transaction has sent its COMMIT: no statement may follow its last one');
+  // Prisma ends a transaction under a running work only when its timeout fires: the
+  // client is answered as for Prisma's own P2028 (busy, nothing written, retry).
+  if (own?.closed) throw new Error('Transaction API error (P2028): the transaction timed out while its work still ran');
 }
 
 let inFlight = 0;
@@ -184,6 +192,7 @@ export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Prom
   } catch (err) {
     // Prisma may have given up on the transaction (its timeout) after queryAndCommit sent
     // the COMMIT: what the database answered is the outcome, not Prisma's view of it.
+    // (A COMMIT queued after Prisma had begun its own ROLLBACK cannot be: see assertOpen.)
     const ended = await own.ended?.catch(() => undefined);
     if (done && ended?.command === 'COMMIT') return done.value;
     throw err;
@@ -205,7 +214,7 @@ export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Prom
 export async function query<Row>(tx: Tx, statement: Prisma.Sql): Promise<Row[]> {
   const own = connections.getStore();
   if (!own?.client) return tx.$queryRaw<Row[]>(statement);
-  assertOpen(own.ended);
+  assertOpen(own);
   own.onQuery?.(statement.text);
   const { text, values } = statement;
   const result = await own.client.query<Row & pg.QueryResultRow>({ name: preparedName(text), text, values });
@@ -214,16 +223,17 @@ export async function query<Row>(tx: Tx, statement: Prisma.Sql): Promise<Row[]> 
 
 /**
  * query() for a transaction's last statement, with the transaction's COMMIT sent right
- * behind it: pg sends the COMMIT as soon as the statement's answer arrives, without a
- * turn of the event loop, so the row locks the transaction holds are released a round
- * trip and Prisma's commit path sooner (under contention for a ticket or team row, that
- * hold time is what bounds the writes per second). If the statement fails, PostgreSQL
+ * behind it: pg sends the COMMIT as soon as the statement's answer arrives, without
+ * waiting for Prisma's commit path, while the transaction holds its row locks (under
+ * contention for a ticket or team row, that hold time bounds the writes per second; the
+ * gain measured small, see BENCHMARKS.md). If the statement fails, PostgreSQL
  * answers the COMMIT with a ROLLBACK. Nothing may run in `tx` after it, and nothing in
  * the work may fail after it. Outside transaction() it is query(), and Prisma commits.
  */
 export async function queryAndCommit<Row>(tx: Tx, statement: Prisma.Sql): Promise<Row[]> {
   const own = connections.getStore();
   if (!own?.client) return query(tx, statement);
+  assertOpen(own);
   const rows = query<Row>(tx, statement);
   own.ended = own.client.query('COMMIT');
   // Its failure is Prisma's to report, when it ends the transaction.

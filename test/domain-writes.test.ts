@@ -3,8 +3,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test, vi } from 'vitest';
 import { signToken } from '../src/auth/tokens.js';
-import { createDb } from '../src/db.js';
-import { change } from '../src/domain/change.js';
+import { createDb, query } from '../src/db.js';
+import { change, type ChangeScope } from '../src/domain/change.js';
 import { Prisma } from '../src/generated/prisma/client.js';
 import { encodeId } from '../src/ids.js';
 import { createMailer } from '../src/jobs/mail.js';
@@ -182,28 +182,23 @@ describe('change()', () => {
     }
   });
 
-  test('a change whose last statement fails commits none of it, announces nothing, and leaves its connection as it found it', async () => {
+  test('a change whose last statement fails commits none of it, announces nothing, and gives its connection back', async () => {
     const t = await createTeam();
     const { db, app } = testApp();
     const deps = { db, bus: app.bus };
     const heard = app.bus.subscribe(t.team.id);
     try {
-      // The COMMIT goes out behind the last statement: PostgreSQL answers it with a ROLLBACK.
-      await expect(
-        change(deps, async ({ write, announce }) => {
-          announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'rolled-back' });
-          write(Prisma.sql`UPDATE customers SET name = 'Never' WHERE id = ${t.customer.id}::uuid`);
-          write(Prisma.sql`UPDATE teams SET name = 'Never' WHERE id = ${t.team.id}::uuid AND 1 / (SELECT count(*) - count(*) FROM teams) = 1`);
-        }),
-      ).rejects.toMatchObject({ code: '22012' });
-      // More changes than the pool has connections: each is a transaction of its own again.
-      for (let i = 0; i < 8; i++) {
+      // More failures than the pool has connections (5): one kept busy would show below.
+      for (let i = 0; i < 7; i++) {
+        // The COMMIT goes out behind the last statement: PostgreSQL answers it with a ROLLBACK.
         await expect(
-          change(deps, async ({ tx }) => {
-            await tx.customer.update({ where: { id: t.customer.id }, data: { name: `Never ${i}` } });
-            throw new Error('boom');
+          change(deps, async ({ tx, write, announce }) => {
+            announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'rolled-back' });
+            await tx.customer.update({ where: { id: t.customer.id }, data: { name: 'Written before' } });
+            write(Prisma.sql`UPDATE teams SET name = 'Never' WHERE id = ${t.team.id}::uuid AND 1 / (SELECT count(*) - count(*) FROM teams) = 1`);
           }),
-        ).rejects.toThrow('boom');
+        ).rejects.toMatchObject({ code: '22012' });
+        expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Jane Doe');
       }
       await change(deps, async ({ write, announce }) => {
         announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'committed' });
@@ -217,36 +212,65 @@ describe('change()', () => {
     }
   });
 
-  test('a change that commits after Prisma gave up on its transaction (its 5 s timeout) answers what it committed', async () => {
+  /**
+   * A change on its own client whose statement waits for the customer's row, locked by
+   * another connection, while Prisma's transaction timer (5 s) is made to fire; then the
+   * lock is released. `waitsFor` is the text of the statement that waits.
+   */
+  async function outlastPrismasTimeout<T>(work: (scope: ChangeScope, t: Awaited<ReturnType<typeof createTeam>>) => Promise<T>, waitsFor: string) {
     const t = await createTeam();
     const seen: string[] = [];
     const db = createDb(inject('databaseUrl'), 2, (sql) => seen.push(sql));
     const locker = new pg.Client({ connectionString: inject('databaseUrl') });
+    // pg_stat_activity is read outside the locking transaction, which would keep its first snapshot.
     const watcher = new pg.Client({ connectionString: inject('databaseUrl') });
     await Promise.all([locker.connect(), watcher.connect()]);
     try {
-      // The change's last statement waits for the customer's row, locked here.
       await locker.query('BEGIN');
       await locker.query('SELECT 1 FROM customers WHERE id = $1 FOR UPDATE', [t.customer.id]);
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-      const done = change({ db, bus: testApp().app.bus }, async ({ write }) => {
-        write(Prisma.sql`UPDATE customers SET name = 'Committed' WHERE id = ${t.customer.id}::uuid`);
-        return 'the answer';
-      });
-      const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE customers SET name = ''Committed''%'`;
-      // (pg_stat_activity is read outside the locking transaction, which would keep its first snapshot.)
-      while ((await watcher.query<{ n: number }>(waiting)).rows[0]!.n === 0);
-      // Prisma's transaction timer fires: it asks for a ROLLBACK, but the COMMIT is already on its way.
-      vi.advanceTimersByTime(10_000);
+      const outcome = change({ db, bus: testApp().app.bus }, (scope) => work(scope, t)).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      let settled = false;
+      void outcome.then(() => (settled = true));
+      const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'`;
+      while (!settled && (await watcher.query<{ n: number }>(waiting, [waitsFor])).rows[0]!.n === 0);
+      // Past Prisma's timeout, short of pg-pool's idle timeout (10 s).
+      vi.advanceTimersByTime(6_000);
       vi.useRealTimers();
       await locker.query('COMMIT');
-      await expect(done).resolves.toBe('the answer');
-      expect(seen).toContain('ROLLBACK');
-      expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Committed');
+      const result = await outcome;
+      const name = (await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name;
+      return { result, name, seen };
     } finally {
       vi.useRealTimers();
       await Promise.all([locker.end(), watcher.end()]);
       await db.$disconnect();
     }
+  }
+
+  test('a change that commits after Prisma gave up on its transaction (its 5 s timeout) answers what it committed', async () => {
+    const { result, name, seen } = await outlastPrismasTimeout(async ({ write }, t) => {
+      write(Prisma.sql`UPDATE customers SET name = 'Committed' WHERE id = ${t.customer.id}::uuid`);
+      return 'the answer';
+    }, "SET name = 'Committed'");
+    // Prisma's timer fired: it asked for a ROLLBACK, but the COMMIT was already on its way.
+    expect(seen).toContain('ROLLBACK');
+    expect(result).toEqual({ value: 'the answer' });
+    expect(name).toBe('Committed');
+  });
+
+  test('a change whose transaction Prisma rolled back (its 5 s timeout) while a statement waited writes nothing more and fails', async () => {
+    const { result, name, seen } = await outlastPrismasTimeout(async ({ tx, write }, t) => {
+      await query(tx, Prisma.sql`UPDATE customers SET name = 'First' WHERE id = ${t.customer.id}::uuid`);
+      // After Prisma's ROLLBACK this would have run outside the transaction.
+      write(Prisma.sql`UPDATE customers SET name = 'Outside' WHERE id = ${t.customer.id}::uuid`);
+      return 'never';
+    }, "SET name = 'First'");
+    expect(seen).toContain('ROLLBACK');
+    expect(result).toEqual({ error: expect.objectContaining({ message: expect.stringContaining('P2028') }) });
+    expect(name).toBe('Jane Doe');
   });
 });
