@@ -3,6 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient, type Prisma } from './generated/prisma/client.js';
+import { statementAndCommit } from './pg-commit.js';
 import { installPlanCache } from './prisma-plans.js';
 
 // Query plans are cached by shape (see prisma-plans.ts) for every client.
@@ -222,21 +223,23 @@ export async function query<Row>(tx: Tx, statement: Prisma.Sql): Promise<Row[]> 
 }
 
 /**
- * query() for a transaction's last statement, with the transaction's COMMIT sent right
- * behind it: pg sends the COMMIT as soon as the statement's answer arrives, without
- * waiting for Prisma's commit path, while the transaction holds its row locks (under
- * contention for a ticket or team row, that hold time bounds the writes per second; the
- * gain measured small, see BENCHMARKS.md). If the statement fails, PostgreSQL
- * answers the COMMIT with a ROLLBACK. Nothing may run in `tx` after it, and nothing in
- * the work may fail after it. Outside transaction() it is query(), and Prisma commits.
+ * query() for a transaction's last statement, with the transaction's COMMIT written right
+ * behind it (pg-commit.ts): PostgreSQL commits as soon as the statement has run, while
+ * the transaction holds its row locks (under contention for a ticket or team row, that
+ * hold time bounds the writes per second, see BENCHMARKS.md). If the statement fails,
+ * the server skips the COMMIT and the transaction is rolled back. Nothing may run in `tx`
+ * after it, and nothing in the work may fail after it. Outside transaction() it is
+ * query(), and Prisma commits.
  */
 export async function queryAndCommit<Row>(tx: Tx, statement: Prisma.Sql): Promise<Row[]> {
   const own = connections.getStore();
   if (!own?.client) return query(tx, statement);
   assertOpen(own);
-  const rows = query<Row>(tx, statement);
-  own.ended = own.client.query('COMMIT');
+  own.onQuery?.(statement.text);
+  const { text, values } = statement;
+  const { rows, ended } = statementAndCommit<Row>(own.client, { name: preparedName(text), text, values });
+  own.ended = ended;
   // Its failure is Prisma's to report, when it ends the transaction.
-  own.ended.catch(() => {});
+  ended.catch(() => {});
   return rows;
 }

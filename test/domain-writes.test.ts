@@ -212,6 +212,36 @@ describe('change()', () => {
     }
   });
 
+  test('a change whose COMMIT fails (a deferred constraint) commits none of it, announces nothing, and gives its connection back', async () => {
+    const t = await createTeam();
+    const { db, app } = testApp();
+    const deps = { db, bus: app.bus };
+    const heard = app.bus.subscribe(t.team.id);
+    try {
+      for (let i = 0; i < 7; i++) {
+        // The last statement runs; the COMMIT written behind it is what fails.
+        await expect(
+          change(deps, async ({ tx, write, announce }) => {
+            announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'rolled-back' });
+            await tx.$executeRaw`CREATE TEMP TABLE once (id int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP`;
+            await query(tx, Prisma.sql`INSERT INTO once VALUES (1)`);
+            await tx.customer.update({ where: { id: t.customer.id }, data: { name: 'Written before' } });
+            write(Prisma.sql`INSERT INTO once VALUES (1)`);
+          }),
+        ).rejects.toThrow(/once_id_key|unique/i);
+        expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Jane Doe');
+      }
+      await change(deps, async ({ write, announce }) => {
+        announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'committed' });
+        write(Prisma.sql`UPDATE customers SET name = 'Committed' WHERE id = ${t.customer.id}::uuid`);
+      });
+      expect((await heard.next()).value).toEqual({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'committed' });
+      expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Committed');
+    } finally {
+      await heard.return();
+    }
+  });
+
   /**
    * A change on its own client whose statement waits for the customer's row, locked by
    * another connection, while Prisma's transaction timer (5 s) is made to fire; then the
