@@ -9,7 +9,7 @@ const SRC = path.resolve(import.meta.dirname, '../src');
 /** Layers, lowest first. A module may import its own folder and any lower layer. */
 const LAYERS: string[][] = [
   ['generated'],
-  ['prisma-plans.ts'],
+  ['prisma-plans.ts', 'pg-commit.ts'],
   ['config.ts', 'logger.ts', 'errors.ts', 'ids.ts', 'db.ts'],
   ['platform'],
   ['auth', 'webhooks', 'attachments'],
