@@ -82,6 +82,10 @@ class ReleasingPg extends PrismaPg {
         } catch (err) {
           if (!ending) throw err;
           releaseOnce(err instanceof Error ? err : new Error(String(err)));
+          // A ROLLBACK after the change's own end failed: the transaction is over either
+          // way (its connection destroyed), and Prisma reports the work's own error, or
+          // none when its timer asked (a throw there would be an unhandled rejection).
+          if (sent && ending === 'ROLLBACK') return 0;
           // pg's own error, as the adapter would have turned it into Prisma's.
           if (sent) (adapter as unknown as { onError(error: unknown): never }).onError(err);
           throw err;

@@ -38,8 +38,10 @@ export type Statement = { name?: string; text: string; values: unknown[] };
 /**
  * Sends `statement` and a COMMIT on `client` (inside a transaction it began) in one write.
  * `rows` are the statement's; `ended` is how the transaction ended: the COMMIT's result
- * when both ran, or, when the statement failed (then the server skips the COMMIT), the
- * result of the ROLLBACK sent after it. `ended` fails when the COMMIT itself did.
+ * when both ran, or, when the server refused the statement (it then skips the COMMIT),
+ * the result of the ROLLBACK sent after it. `ended` fails when the COMMIT failed and
+ * when the outcome is unknown (the connection broke, pg's query_timeout fired, before
+ * the COMMIT's answer): the caller then destroys the connection.
  */
 export function statementAndCommit<Row>(client: pg.PoolClient, statement: Statement): { rows: Promise<Row[]>; ended: Promise<pg.QueryResult> } {
   const rows = deferred<Row[]>();
@@ -60,9 +62,17 @@ class StatementAndCommit<Row> {
   // pg's client records a parsed statement under its query's name and text (see submit).
   readonly name?: string;
   readonly text: string;
-  private readonly result = new Result();
+  // Named as pg's Query names it: pg gives it the client's type parsers.
+  private readonly _result = new Result();
   private stage: 'statement' | 'commit' = 'statement';
   private commitTag = '';
+  private rowError: Error | undefined;
+  private settled = false;
+  /**
+   * pg replaces it when a query_timeout applies (its timer is cleared only by the call);
+   * it is called once, when this query settles.
+   */
+  callback: (err: Error | null) => void = () => {};
 
   constructor(
     private readonly client: pg.PoolClient,
@@ -105,11 +115,17 @@ class StatementAndCommit<Row> {
   }
 
   handleRowDescription(message: { fields: FieldDescription[] }) {
-    this.result.addFields(message.fields);
+    this._result.addFields(message.fields);
   }
 
   handleDataRow(message: { fields: unknown[] }) {
-    this.result.addRow(this.result.parseRow(message.fields));
+    if (this.rowError) return;
+    try {
+      this._result.addRow(this._result.parseRow(message.fields));
+    } catch (err) {
+      // A type parser that throws fails the statement's rows, as in pg's Query, not the process.
+      this.rowError = err instanceof Error ? err : new Error(String(err));
+    }
   }
 
   handleCommandComplete(message: { text: string }) {
@@ -117,22 +133,55 @@ class StatementAndCommit<Row> {
     else this.commitTag = message.text;
   }
 
-  handleEmptyQuery() {}
+  handleEmptyQuery() {
+    this.stage = 'commit';
+  }
 
-  /** pg calls it for the server's ErrorResponse (it then skips to the Sync) or a broken connection. */
+  // Never asked of this statement (no COPY, no row limit): answered as pg's Query would.
+  handlePortalSuspended() {}
+
+  handleCopyInResponse(wire: { sendCopyFail(message: string): void }) {
+    wire.sendCopyFail('No source stream defined');
+  }
+
+  handleCopyData() {}
+
+  /**
+   * pg calls it for the server's ErrorResponse (the server then skips to the Sync), a
+   * broken connection, or its query_timeout.
+   */
   handleError(err: Error) {
-    if (this.stage === 'statement') {
-      // The transaction is left aborted, not ended: it is rolled back on the same connection.
-      this.rows.reject(err);
+    if (this.settled) return;
+    if (this.commitTag === 'COMMIT') {
+      // The server's COMMIT answer arrived before the break: it committed.
+      this.settle(null, 'COMMIT');
+      return this.callback(null);
+    }
+    const refused = 'severity' in err && 'code' in err;
+    if (this.stage === 'statement' && refused) {
+      // The server refused the statement and skipped the COMMIT: the transaction is still
+      // open (aborted), and is rolled back on the same connection.
+      this.settle(err);
       this.ended.resolve(this.client.query('ROLLBACK'));
     } else {
-      this.rows.resolve(this.result.rows as Row[]);
+      // The COMMIT failed, or nobody knows whether it ran.
+      this.settle(this.stage === 'statement' ? err : null);
       this.ended.reject(err);
     }
+    this.callback(err);
   }
 
   handleReadyForQuery() {
-    this.rows.resolve(this.result.rows as Row[]);
-    this.ended.resolve({ command: this.commitTag, rowCount: null, oid: 0, rows: [], fields: [] });
+    if (this.settled) return;
+    this.settle(this.rowError ?? null, this.commitTag);
+    this.callback(null);
+  }
+
+  /** Settles the rows (with `err`, or with what arrived) and, given a tag, how the transaction ended. */
+  private settle(err: Error | null, tag?: string) {
+    this.settled = true;
+    if (err) this.rows.reject(err);
+    else this.rows.resolve(this._result.rows as Row[]);
+    if (tag !== undefined) this.ended.resolve({ command: tag, rowCount: null, oid: 0, rows: [], fields: [] });
   }
 }

@@ -190,7 +190,7 @@ describe('change()', () => {
     try {
       // More failures than the pool has connections (5): one kept busy would show below.
       for (let i = 0; i < 7; i++) {
-        // The COMMIT goes out behind the last statement: PostgreSQL answers it with a ROLLBACK.
+        // The COMMIT goes out with the last statement: the server skips it, and the change rolls back.
         await expect(
           change(deps, async ({ tx, write, announce }) => {
             announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'rolled-back' });
@@ -240,6 +240,25 @@ describe('change()', () => {
     } finally {
       await heard.return();
     }
+  });
+
+  test("with pg's query_timeout in DATABASE_URL, a change commits and its last statement's read timer does not throw once due", async () => {
+    const t = await createTeam();
+    const url = new URL(inject('databaseUrl'));
+    url.searchParams.set('query_timeout', '1000');
+    const db = createDb(url.toString(), 2);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await change({ db, bus: testApp().app.bus }, async ({ write }) => {
+        write(Prisma.sql`UPDATE customers SET name = 'Timed' WHERE id = ${t.customer.id}::uuid`);
+      });
+      // Past the timeout: a read timer left running would fire here (and throw from it).
+      expect(() => vi.advanceTimersByTime(2_000)).not.toThrow();
+    } finally {
+      vi.useRealTimers();
+    }
+    expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Timed');
+    await db.$disconnect();
   });
 
   /**
