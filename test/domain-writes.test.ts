@@ -182,22 +182,31 @@ describe('change()', () => {
     }
   });
 
-  test('a change whose last statement fails commits none of it, announces nothing, and gives its connection back', async () => {
+  /**
+   * Seven changes (more than the pool's five connections: one kept busy would show) that
+   * announce, write the customer's name, and then fail in their last statement or its
+   * COMMIT as `failure`; then a change that commits, which is heard and written.
+   */
+  async function failingChangesThenOne(
+    lastWrite: (scope: ChangeScope, t: Awaited<ReturnType<typeof createTeam>>) => Promise<void>,
+    failedAs: (error: unknown) => void,
+  ) {
     const t = await createTeam();
     const { db, app } = testApp();
     const deps = { db, bus: app.bus };
     const heard = app.bus.subscribe(t.team.id);
     try {
-      // More failures than the pool has connections (5): one kept busy would show below.
       for (let i = 0; i < 7; i++) {
-        // The COMMIT goes out with the last statement: the server skips it, and the change rolls back.
-        await expect(
-          change(deps, async ({ tx, write, announce }) => {
-            announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'rolled-back' });
-            await tx.customer.update({ where: { id: t.customer.id }, data: { name: 'Written before' } });
-            write(Prisma.sql`UPDATE teams SET name = 'Never' WHERE id = ${t.team.id}::uuid AND 1 / (SELECT count(*) - count(*) FROM teams) = 1`);
-          }),
-        ).rejects.toMatchObject({ code: '22012' });
+        const outcome = await change(deps, async (scope) => {
+          scope.announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'rolled-back' });
+          await scope.tx.customer.update({ where: { id: t.customer.id }, data: { name: 'Written before' } });
+          await lastWrite(scope, t);
+        }).then(
+          () => ({ committed: true }),
+          (error: unknown) => ({ error }),
+        );
+        expect(outcome).toHaveProperty('error');
+        failedAs((outcome as { error: unknown }).error);
         expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Jane Doe');
       }
       await change(deps, async ({ write, announce }) => {
@@ -206,40 +215,31 @@ describe('change()', () => {
       });
       expect((await heard.next()).value).toEqual({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'committed' });
       expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Committed');
-      expect((await db.team.findUniqueOrThrow({ where: { id: t.team.id } })).name).toBe(t.team.name);
+      return { t, db };
     } finally {
       await heard.return();
     }
+  }
+
+  test('a change whose last statement fails commits none of it, announces nothing, and gives its connection back', async () => {
+    // The COMMIT goes out with the last statement: the server skips it, and the change rolls back.
+    const { t, db } = await failingChangesThenOne(
+      async ({ write }, t) => write(Prisma.sql`UPDATE teams SET name = 'Never' WHERE id = ${t.team.id}::uuid AND 1 / (SELECT count(*) - count(*) FROM teams) = 1`),
+      (error) => expect(error).toMatchObject({ code: '22012' }),
+    );
+    expect((await db.team.findUniqueOrThrow({ where: { id: t.team.id } })).name).toBe(t.team.name);
   });
 
   test('a change whose COMMIT fails (a deferred constraint) commits none of it, announces nothing, and gives its connection back', async () => {
-    const t = await createTeam();
-    const { db, app } = testApp();
-    const deps = { db, bus: app.bus };
-    const heard = app.bus.subscribe(t.team.id);
-    try {
-      for (let i = 0; i < 7; i++) {
-        // The last statement runs; the COMMIT written behind it is what fails.
-        await expect(
-          change(deps, async ({ tx, write, announce }) => {
-            announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'rolled-back' });
-            await tx.$executeRaw`CREATE TEMP TABLE once (id int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP`;
-            await query(tx, Prisma.sql`INSERT INTO once VALUES (1)`);
-            await tx.customer.update({ where: { id: t.customer.id }, data: { name: 'Written before' } });
-            write(Prisma.sql`INSERT INTO once VALUES (1)`);
-          }),
-        ).rejects.toThrow(/once_id_key|unique/i);
-        expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Jane Doe');
-      }
-      await change(deps, async ({ write, announce }) => {
-        announce({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'committed' });
-        write(Prisma.sql`UPDATE customers SET name = 'Committed' WHERE id = ${t.customer.id}::uuid`);
-      });
-      expect((await heard.next()).value).toEqual({ kind: 'credential-revoked', teamId: t.team.id, apiKeyId: 'committed' });
-      expect((await db.customer.findUniqueOrThrow({ where: { id: t.customer.id } })).name).toBe('Committed');
-    } finally {
-      await heard.return();
-    }
+    // The last statement runs; the COMMIT written behind it is what fails.
+    await failingChangesThenOne(
+      async ({ tx, write }) => {
+        await tx.$executeRaw`CREATE TEMP TABLE once (id int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP`;
+        await query(tx, Prisma.sql`INSERT INTO once VALUES (1)`);
+        write(Prisma.sql`INSERT INTO once VALUES (1)`);
+      },
+      (error) => expect(String(error)).toMatch(/once_id_key|unique/i),
+    );
   });
 
   test("with pg's query_timeout in DATABASE_URL, a change commits and its last statement's read timer does not throw once due", async () => {
