@@ -68,6 +68,8 @@ class StatementAndCommit<Row> {
   private commitTag = '';
   private rowError: Error | undefined;
   private settled = false;
+  /** Whether submit wrote the statement: until then, a failure leaves the transaction as it was. */
+  private written = false;
   /**
    * pg replaces it when a query_timeout applies (its timer is cleared only by the call);
    * it is called once, when this query settles.
@@ -97,6 +99,7 @@ class StatementAndCommit<Row> {
       return err instanceof Error ? err : new Error(String(err));
     }
     wire.stream.cork?.();
+    this.written = true;
     try {
       // Each ParseComplete makes pg record this query's name and text as parsed: the
       // COMMIT's (unnamed) records the statement's again, which it then is.
@@ -157,10 +160,10 @@ class StatementAndCommit<Row> {
       this.settle(null, 'COMMIT');
       return this.callback(null);
     }
-    const refused = 'severity' in err && 'code' in err;
+    const refused = !this.written || ('severity' in err && 'code' in err);
     if (this.stage === 'statement' && refused) {
-      // The server refused the statement and skipped the COMMIT: the transaction is still
-      // open (aborted), and is rolled back on the same connection.
+      // Never sent, or refused by the server, which then skipped the COMMIT: the
+      // transaction is still open, and is rolled back on the same connection.
       this.settle(err);
       this.ended.resolve(this.client.query('ROLLBACK'));
     } else {

@@ -242,6 +242,15 @@ describe('change()', () => {
     );
   });
 
+  test('a change whose last statement has a value pg cannot send commits none of it and gives its connection back', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await failingChangesThenOne(
+      async ({ write }, t) => write(Prisma.sql`UPDATE customers SET name = ${circular}::text WHERE id = ${t.customer.id}::uuid`),
+      (error) => expect(String(error)).toMatch(/circular/i),
+    );
+  });
+
   test("with pg's query_timeout in DATABASE_URL, a change commits and its last statement's read timer does not throw once due", async () => {
     const t = await createTeam();
     const url = new URL(inject('databaseUrl'));
