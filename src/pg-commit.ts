@@ -33,7 +33,7 @@ type Wire = {
   sync(): void;
 };
 
-export type Statement = { name?: string; text: string; values: unknown[] };
+type Statement = { name?: string; text: string; values: unknown[] };
 
 /**
  * Sends `statement` and a COMMIT on `client` (inside a transaction it began) in one write.
@@ -62,6 +62,7 @@ class StatementAndCommit<Row> {
   // pg's client records a parsed statement under its query's name and text (see submit).
   readonly name?: string;
   readonly text: string;
+  private readonly values: unknown[];
   // Named as pg's Query names it: pg gives it the client's type parsers.
   private readonly _result = new Result();
   private stage: 'statement' | 'commit' = 'statement';
@@ -78,23 +79,24 @@ class StatementAndCommit<Row> {
 
   constructor(
     private readonly client: pg.PoolClient,
-    private readonly statement: Statement,
+    { name, text, values }: Statement,
     private readonly rows: Deferred<Row[]>,
     private readonly ended: Deferred<pg.QueryResult>,
   ) {
-    this.name = statement.name;
-    this.text = statement.text;
+    this.name = name;
+    this.text = text;
+    this.values = values;
   }
 
   /** Called by pg when it is this query's turn; an error returned is handed to handleError. */
   submit(wire: Wire): Error | null {
-    const { name, text } = this.statement;
+    const { name, text } = this;
     const parsed = name ? wire.parsedStatements[name] : undefined;
     if (parsed !== undefined && parsed !== text) return new Error(`Prepared statements must be unique - '${name}' was used for a different statement`);
     let values: Array<string | Buffer | null>;
     try {
       // Before anything is written: a value that cannot be sent leaves the connection as it was.
-      values = this.statement.values.map(prepareValue);
+      values = this.values.map(prepareValue);
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }

@@ -119,7 +119,7 @@ async function finish(tx: Tx, writes: Prisma.Sql[], jobs: JobSpec[], events: Eve
   parts.push(jobs.length > 0 ? Prisma.sql`jobs AS (${addJobsSql(jobs)})` : Prisma.sql`jobs AS (SELECT 1 WHERE false)`);
   if (events.length > 0) parts.push(eventsSql(events));
   const numbered = events.length > 0 ? Prisma.sql`(SELECT coalesce(json_agg(json_build_object('id', id, 'seq', seq)), '[]') FROM ev)` : Prisma.sql`'[]'::json`;
-  // The transaction commits right behind it (db.ts): whatever could fail has run.
+  // The COMMIT is written with it (pg-commit.ts): whatever could fail has run.
   const [row] = await queryAndCommit<{ jobs: number; events: Array<{ id: string; seq: string }> }>(tx, Prisma.sql`
     WITH ${Prisma.join(parts, ',\n')}
     SELECT (SELECT count(*) FROM jobs)::int AS jobs, ${numbered} AS events`);
