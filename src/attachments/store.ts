@@ -34,10 +34,14 @@ export function directoryStore(dir: string): AttachmentStore {
       // Synchronously, so that the pipeline below listens to the source before anything flows.
       fs.mkdirSync(path.dirname(file), { recursive: true });
       const partial = `${file}.${randomUUID()}.part`;
+      const out = fs.createWriteStream(partial, { flags: 'wx' });
       try {
-        await pipeline(source, fs.createWriteStream(partial, { flags: 'wx' }));
+        await pipeline(source, out);
         await fs.promises.rename(partial, file);
       } catch (err) {
+        // The stream opens its file asynchronously: a source that fails first (a body over its
+        // declared size) would have the file removed before it exists, and then created.
+        if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
         await fs.promises.rm(partial, { force: true });
         throw err;
       }
