@@ -1,11 +1,14 @@
 // Fan-out CPU per delivery inside one process, without sockets: N subscriptions
 // run through yoga's pipeline as graphql-ws runs them, and events are published
 // on the in-process bus. Steadier than S1 for comparing a change before and after.
+// Each subscription has the WebSocket writer of the direct lane, on a socket that
+// only counts what it is given (FANOUT_DIRECT=0: without it, as over SSE).
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import './production.js';
 import { parse } from 'graphql';
 import { inProcessApp } from './in-process.js';
+import { nextSender } from '../src/http/ws.js';
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 500);
 const EVENTS = Number(process.argv[3] ?? 200);
@@ -34,12 +37,24 @@ const cpuUs = async (work: () => Promise<void>) => {
 await publish(20);
 const mutationsUs = await cpuUs(() => publish(EVENTS));
 
+const direct = process.env.FANOUT_DIRECT !== '0';
 for (let i = 0; i < SUBSCRIBERS; i++) {
+  // A socket that is always open and never has anything waiting; its writes are deliveries.
+  const socket = {
+    readyState: 1,
+    bufferedAmount: 0,
+    send: () => {
+      received++;
+      ready.add(i);
+    },
+    close: () => {},
+  };
   const { schema, subscribe, contextFactory } = app.yoga.getEnveloped({
     req: { headers: {}, socket: {} } as never,
     requestId: `fanout-${i}`,
     connectionParams: { authorization: `Bearer ${secret}` },
     params: { query },
+    ...(direct && { sendNext: nextSender(socket as never, String(i)) }),
   });
   const result = (await subscribe({ schema, document: parse(query), contextValue: await contextFactory() })) as AsyncIterable<unknown>;
   if (!(Symbol.asyncIterator in (result as object))) throw new Error(`subscribe answered ${JSON.stringify(result)}`);

@@ -106,7 +106,10 @@ try {
     const cpu = process.cpuUsage(before);
     const { profile } = await session.post('Profiler.stop');
     // PROFILE_DIR=dir: the raw profile too, as dir/Q1.cpuprofile (for Chrome's DevTools or speedscope).
-    if (process.env.PROFILE_DIR) fs.writeFileSync(path.join(process.env.PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+    if (process.env.PROFILE_DIR) {
+      fs.mkdirSync(process.env.PROFILE_DIR, { recursive: true });
+      fs.writeFileSync(path.join(process.env.PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+    }
     const { packages, phases } = shares(profile as unknown as Profile);
     process.stdout.write(
       `\n## ${name}: ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms CPU per operation (${n} operations, profiler on)\n\n` +

@@ -132,7 +132,7 @@ export function buildApp(options: AppOptions) {
     // reach the database or Redis before execution (idempotency, cost budget).
     logging: false,
     maskedErrors: { maskError: (error) => maskError(error, undefined, log) },
-    context: async ({ request, requestId, req, connectionParams, dropConnection, onDisconnect }): Promise<Context> => {
+    context: async ({ request, requestId, req, connectionParams, dropConnection, onDisconnect, sendNext }): Promise<Context> => {
       try {
         return {
           db,
@@ -145,6 +145,7 @@ export function buildApp(options: AppOptions) {
           limits,
           dropConnection,
           onDisconnect,
+          sendNext,
           presence,
           writes: { last: null },
           attachments: { ...files, base: files.limits.publicUrl ?? originOf(request, req) },

@@ -6,6 +6,7 @@ import type { Db } from './db.js';
 import type { Limiter, RateLimitState } from './platform/rate-limits.js';
 import type { Metrics } from './platform/metrics.js';
 import type { EventBus } from './live/bus.js';
+import type { EventBudget, Lane } from './live/direct.js';
 import type { Presence } from './live/presence.js';
 import type { Writes } from './domain/change.js';
 import type { IdempotencyClaim } from './domain/idempotency.js';
@@ -39,6 +40,12 @@ export type Context = {
   rateLimit?: RateLimitState;
   /** WebSocket only: drops the connection of a subscriber that cannot keep up. */
   dropConnection?: () => void;
+  /** WebSocket subscriptions only: writes a `next` message of this operation, with a payload already serialised (live/direct.ts). */
+  sendNext?: (payload: string) => void;
+  /** WebSocket subscriptions only: joins the subscriber to its group of the direct lane (set by plugins/shared-live-results.ts). */
+  directLane?: () => Lane;
+  /** Subscriptions only: how each event is paid for (set by plugins/limits.ts). */
+  eventBudget?: EventBudget;
   /** A mutation request sent with an Idempotency-Key (set by plugins/idempotency.ts). */
   idempotency?: IdempotencyClaim;
 };
@@ -54,4 +61,6 @@ export type ServerContext = {
   dropConnection?: () => void;
   /** WebSocket: runs a function when the connection closes. */
   onDisconnect?: (key: string, fn: () => void) => void;
+  /** WebSocket subscriptions: writes a `next` message of the operation, its payload already serialised. */
+  sendNext?: (payload: string) => void;
 };

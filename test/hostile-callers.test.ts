@@ -82,6 +82,27 @@ describe('the cost limit and the budget on every transport', () => {
     expect(sub.received.map((r) => r.data?.ticketEvents?.ticket?.title ?? r.errors?.[0]?.extensions?.code)).toEqual(['one', 'two', 'RATE_LIMITED']);
   });
 
+  test('subscribers of one credential share its budget per event: the first ones are granted, in the order they subscribed', async () => {
+    // `ticketEvents { type }` costs 1. Three starts and the first event spend 6 of 7; of the
+    // second event only the first subscriber's fits, and the third event fits nobody.
+    const { base } = await serve({ limits: { budget: 7 } });
+    const t = await createTeam();
+    const subs = [];
+    for (let i = 1; i <= 3; i++) {
+      subs.push(subscribe(wsClient(base, t.keys.read), 'subscription { ticketEvents(filter: { types: [CREATED] }) { type } }'));
+      await listeningOn(base, i);
+    }
+    const create = (title: string) =>
+      post(base, { query: 'mutation($t: String!) { createTicket(input: { title: $t }) { ticket { id } } }', variables: { t: title } }, bearer(t.keys.admin));
+    for (const title of ['one', 'two', 'three']) expect((await create(title)).body.errors).toBeUndefined();
+    await Promise.all(subs.map((sub) => sub.completed));
+    expect(subs.map((sub) => sub.received.map((r) => r.data?.ticketEvents?.type ?? r.errors?.[0]?.extensions?.code))).toEqual([
+      ['CREATED', 'CREATED', 'RATE_LIMITED'],
+      ['CREATED', 'RATE_LIMITED'],
+      ['CREATED', 'RATE_LIMITED'],
+    ]);
+  });
+
   test('connections cost their page size when `first` is not given, nodes(ids:) the number of IDs, at most 100', async () => {
     const { base } = await serve();
     const t = await createTeam();

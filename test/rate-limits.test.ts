@@ -39,5 +39,26 @@ describe('spends of one key at the same moment', () => {
       expect(await spendAtOnce(limiter, 'other', [10])).toEqual([{ granted: 0 }]);
       expect(await spendAtOnce(limiter, 'key', [1])).toEqual([{ refused: 'RATE_LIMITED' }]);
     });
+
+    test(`many spends taken as one (the direct lane's) share the batch with single spends, in order (${store})`, async () => {
+      let redis: Redis | undefined;
+      if (store === 'redis') {
+        const server = await redisServer();
+        redis = new Redis(server.url);
+        leftover('the limiter’s Redis client', () => redis!.quit().then(() => undefined));
+      }
+      const limiter = createLimiter({ name: `test-each-${store}-${Date.now()}`, points: 10, durationSeconds: 60, redis });
+      // 2, then 3 × 2 of which all fit (8), then 1 (9), then 4 × 2 of which none fits whole.
+      const [first, each, single, rest] = await Promise.all([
+        limiter.consume('key', 2).then((r) => r.remaining),
+        limiter.consumeEach('key', 2, 3),
+        limiter.consume('key', 1).then((r) => r.remaining),
+        limiter.consumeEach('key', 2, 4),
+      ]);
+      expect({ first, each, single, rest }).toEqual({ first: 8, each: 3, single: 1, rest: 0 });
+      // A fresh key: 10 points grant three spends of 3, not the fourth.
+      expect(await limiter.consumeEach('other', 3, 4)).toBe(3);
+      expect(await limiter.consumeEach('other', 3, 1)).toBe(0);
+    });
   }
 });

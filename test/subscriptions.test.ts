@@ -1,5 +1,6 @@
 // Subscriptions on one server process (in-process bus): what each subscriber
 // receives, catch-up, endings, and failures.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeId } from '../src/ids.js';
 import { createEventBus, SlowConsumerError, type BusEvent } from '../src/live/bus.js';
@@ -241,6 +242,39 @@ describe('server-sent events', () => {
     const got = events(await sub.before((r) => r.data?.ticketEvents.message?.body === 'last'));
     expect(got).toEqual([expect.objectContaining({ type: 'MESSAGE_ADDED', message: { body: 'over SSE', isInternal: false } })]);
     sub.stop();
+  });
+});
+
+describe('the direct lane over graphql-ws', () => {
+  test('an event whose shared result has errors reaches each subscriber masked with its own request id, in its place among events sent directly', async () => {
+    const t = await createTeam();
+    const { app, db } = testApp();
+    const ticket = await db.ticket.create({ data: { teamId: t.team.id, number: 1, title: 'Lane' } });
+    const { eventSeq } = await db.team.update({ where: { id: t.team.id }, data: { eventSeq: { increment: 1 } } });
+    const logged = await db.ticketEvent.create({
+      data: { seq: eventSeq, teamId: t.team.id, ticketId: ticket.id, type: 'UPDATED', changedFields: ['title'], actor: { kind: 'SYSTEM' } },
+    });
+    // occurredAt is not on the bus: each event's is read from the log by its id.
+    const DOC = 'subscription { ticketEvents { cursor occurredAt } }';
+    const subs = [subscribe(wsClient(base, t.keys.read), DOC), subscribe(wsClient(base, t.keys.read), DOC)];
+    await listening(t.team.id, 2);
+    const live = (seq: bigint, id: string): BusEvent => ({
+      kind: 'ticket-event', id, seq: String(seq), teamId: t.team.id, ticketId: ticket.id, customerId: null, messageId: null, isInternal: false, type: 'UPDATED', changedFields: ['title'],
+    });
+    // Three events in turn; the second names a row the log lacks, so its result has an error.
+    app.bus.publish(live(eventSeq + 1n, logged.id));
+    app.bus.publish(live(eventSeq + 2n, randomUUID()));
+    app.bus.publish(live(eventSeq + 3n, logged.id));
+    const occurredAt = logged.occurredAt.toISOString();
+    const requestIds: unknown[] = [];
+    for (const sub of subs) {
+      const [first, second, third] = await sub.waitFor(3);
+      expect(first).toEqual({ data: { ticketEvents: { cursor: String(eventSeq + 1n), occurredAt } } });
+      expect(second!.errors).toEqual([{ message: 'Unexpected error', locations: expect.any(Array), path: ['ticketEvents', 'occurredAt'], extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) } }]);
+      requestIds.push(second!.errors![0]!.extensions!.requestId);
+      expect(third).toEqual({ data: { ticketEvents: { cursor: String(eventSeq + 3n), occurredAt } } });
+    }
+    expect(requestIds[0]).not.toEqual(requestIds[1]);
   });
 });
 

@@ -15,6 +15,27 @@ import { WebSocketServer, type WebSocket } from 'ws';
 /** Close code and reason for a subscriber that cannot keep up. */
 export const SLOW_CONSUMER_CLOSE = { code: 1008, reason: 'Slow consumer: too many events waiting' } as const;
 
+/**
+ * Bytes a connection may have waiting in this process (its kernel buffers are full) before
+ * its subscriber counts as one that cannot keep up: the direct lane writes without waiting
+ * for each write to finish, so it bounds memory here instead of in the event queue.
+ */
+export const MAX_BUFFERED_BYTES = 512 * 1024;
+
+/**
+ * Writes graphql-ws' `next` message for the operation `id` with a payload already serialised:
+ * the bytes JSON.stringify({ id, type: 'next', payload }) gives. Closes a connection that
+ * has more than MAX_BUFFERED_BYTES waiting.
+ */
+export function nextSender(socket: Pick<WebSocket, 'readyState' | 'bufferedAmount' | 'send' | 'close'>, id: string) {
+  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return (payload: string) => {
+    if (socket.readyState !== 1 /* OPEN */) return;
+    socket.send(`${head}${payload}}`);
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) socket.close(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);
+  };
+}
+
 type Run = ServerOptions['execute'] & {};
 /** What this server keeps on each connection, beside graphql-ws' own socket and request. */
 type Extra = { ops?: Set<string>; subscriptions?: Set<string>; onClose?: Map<string, () => void> };
@@ -65,6 +86,7 @@ export function attachWebSockets(
           connectionParams: ctx.connectionParams,
           params: payload,
           dropConnection: () => socket.close(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason),
+          sendNext: nextSender(socket, id),
           onDisconnect: (key: string, fn: () => void) => {
             const onClose = ((ctx.extra as Extra).onClose ??= new Map());
             if (!onClose.has(key)) onClose.set(key, fn);

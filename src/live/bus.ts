@@ -110,6 +110,11 @@ export type Subscription = AsyncIterableIterator<BusEvent> & {
    * (or after a short wait, while Redis is away). Read the log's position only then.
    */
   ready: Promise<void>;
+  /**
+   * While set and a next() waits with nothing queued, an event goes to `take` instead, and
+   * is queued only when `take` answers false (the direct lane, live/direct.ts).
+   */
+  intercept(take: ((event: BusEvent) => boolean) | undefined): void;
 };
 
 export type EventBus = {
@@ -271,8 +276,11 @@ export function createEventBus(options: {
     let wake: (() => void) | undefined;
     let finished = false;
     let overflowed = false;
+    let take: ((event: BusEvent) => boolean) | undefined;
     const deliver = (event: BusEvent) => {
       if (finished) return;
+      // Only while a next() waits on an empty queue: an event it holds already goes first.
+      if (take && wake && queue.length === 0 && take(event)) return;
       if (queue.length >= maxQueued) {
         overflowed = true;
         finish();
@@ -288,6 +296,7 @@ export function createEventBus(options: {
     const resync = () => deliver({ kind: 'resync', teamId });
     const finish = () => {
       finished = true;
+      take = undefined;
       for (const name of names) target.removeEventListener(name, listener);
       resyncs.delete(resync);
     };
@@ -298,6 +307,9 @@ export function createEventBus(options: {
 
     const iterator: Subscription = {
       ready,
+      intercept(fn) {
+        take = fn;
+      },
       async next() {
         while (queue.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;

@@ -13,6 +13,7 @@ import { ClientError } from '../errors.js';
 import { fromBusEvent, SlowConsumerError, type BusEvent, type EventBus, type Subscription, type TicketBusEvent } from './bus.js';
 import { canSeeEvent, visibleEvents } from '../auth/visibility.js';
 import { within } from './within.js';
+import type { Lane } from './direct.js';
 
 /** An event as subscribers get it: a log row, or the bus' copy of one (no `changes`, `actor`). */
 export type LiveEvent = Omit<TicketEvent, 'changes' | 'actor' | 'occurredAt'> & {
@@ -37,6 +38,8 @@ export type StreamContext = {
   viewer: Viewer;
   metrics: Metrics;
   dropConnection?: () => void;
+  /** WebSocket only: the subscriber's place on the direct lane (live/direct.ts), joined when the stream starts. */
+  directLane?: () => Lane;
 };
 
 const PAGE = 200;
@@ -105,10 +108,13 @@ export function endsFor(viewer: Viewer, event: BusEvent): boolean {
  */
 export function liveEvents(ctx: StreamContext, options: LiveOptions): AsyncGenerator<LiveEvent> {
   const subscription = ctx.bus.subscribe(ctx.viewer.teamId!);
-  const stream = streamOf(ctx, options, subscription);
+  const lane: { current?: Lane } = {};
+  const stream = streamOf(ctx, options, subscription, lane);
   const end = stream.return.bind(stream);
   return Object.assign(stream, {
     async return(value?: LiveEvent) {
+      // Nothing more goes out directly, nor is handed back to be yielded.
+      lane.current?.close();
       await subscription.return();
       return end(value as never);
     },
@@ -119,9 +125,11 @@ async function* streamOf(
   ctx: StreamContext,
   options: LiveOptions,
   subscription: Subscription,
+  joined: { current?: Lane },
 ): AsyncGenerator<LiveEvent> {
   const { db, viewer } = ctx;
   const teamId = viewer.teamId!;
+  let lane: Lane | undefined;
   const wanted = (e: { ticketId: string; type: TicketEventType }) =>
     (!options.ticketId || e.ticketId === options.ticketId) && (!options.types || options.types.includes(e.type));
   const where: Prisma.TicketEventWhereInput = {
@@ -198,10 +206,48 @@ async function* streamOf(
       if (ahead.size) deadline = Date.now() + REORDER_WAIT_MS; // the next gap
       return true;
     }
+    lane = joined.current = ctx.directLane?.();
+    /**
+     * The direct lane's taker, while the stream waits with nothing ahead: what `take` and
+     * the usual case below do for an event in turn, with the rows the viewer gets handed
+     * to the lane instead of yielded. Anything else is queued for the loop below.
+     */
+    const direct = (event: BusEvent): boolean => {
+      if (event.kind !== 'ticket-event' || (viewer.expiresAt && Date.now() >= viewer.expiresAt.getTime())) return false;
+      const row = fromBusEvent(event);
+      if (row.seq <= last) return true;
+      if (row.seq !== last + 1n || endsWithTicket(row)) return false;
+      last = row.seq;
+      if (wanted(row) && canSeeEvent(viewer, row)) lane!.take(row);
+      return true;
+    };
     let pending: Promise<IteratorResult<BusEvent>> | undefined;
     for (;;) {
       pending ??= subscription.next();
-      const next = ahead.size ? await within(pending, deadline - Date.now()) : await pending;
+      let next: IteratorResult<BusEvent> | undefined;
+      if (ahead.size) next = await within(pending, deadline - Date.now());
+      else if (!lane) next = await pending;
+      else {
+        // Rows the lane handed back go first, through the full pipeline. Once they are
+        // out (the consumer asks for more), the lane may send directly while the stream waits.
+        if (lane.handedBack.length) {
+          yield lane.handedBack.shift() as LiveEvent;
+          continue;
+        }
+        let woken: IteratorResult<BusEvent> | undefined;
+        subscription.intercept(direct);
+        try {
+          woken = await Promise.race([pending, lane.park()]);
+        } finally {
+          subscription.intercept(undefined);
+          lane.unpark();
+        }
+        if (!woken) continue; // rows handed back
+        next = woken;
+        // Rows the lane took before this event come before it.
+        await lane.settled();
+        while (lane.handedBack.length) yield lane.handedBack.shift() as LiveEvent;
+      }
       if (!next) {
         // The missing events did not come over the bus in time: the log has them.
         // biome-ignore lint/complexity/useMathMinMax: the keys are bigints, which Math.min does not take
@@ -253,6 +299,7 @@ async function* streamOf(
     }
     throw err;
   } finally {
+    lane?.close();
     ctx.metrics.subscriptionsOpen.dec();
     await subscription.return();
   }

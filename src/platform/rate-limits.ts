@@ -10,6 +10,8 @@ export type RateLimitState = { cost: number; limit: number; remaining: number; r
 export type Limiter = {
   /** Spends `points` (default 1) for `key`; RATE_LIMITED when there are not enough left. */
   consume(key: string, points?: number): Promise<{ remaining: number; resetAt: Date }>;
+  /** `count` spends of `points` each at once: how many of them, in order, were granted (the rest were refused). */
+  consumeEach(key: string, points: number, count: number): Promise<number>;
 };
 
 export function rateLimited(resetAt: Date): ClientError {
@@ -71,6 +73,17 @@ export function createLimiter(options: { name: string; points: number; durationS
         const spent = consumed - batch.total + before + points;
         if (spent > options.points) throw rateLimited(resetAt);
         return { remaining: options.points - spent, resetAt };
+      });
+    },
+    consumeEach(key, points, count) {
+      const batch = batchOf(key);
+      const before = batch.total;
+      batch.total += points * count;
+      return batch.answer.then(({ consumed }) => {
+        // What the store had counted before these spends; the i-th (from 1) is granted while that plus i × points fits.
+        const spentBefore = consumed - batch.total + before;
+        if (points <= 0) return spentBefore <= options.points ? count : 0;
+        return Math.max(0, Math.min(count, Math.floor((options.points - spentBefore) / points)));
       });
     },
   };

@@ -84,6 +84,8 @@ export function limitPlugins(
         return;
       }
       subscriptions.set(credential, open + 1);
+      // The direct lane pays for the events it sends itself, one spend per credential and event (live/direct.ts).
+      args.contextValue.eventBudget = { key: credential, spend: (count) => budget.consumeEach(credential, cost as number, count) };
       let released = false;
       const release = () => {
         if (released) return;

@@ -27,6 +27,7 @@ export function observedBus(inner: EventBus): ObservedBus {
       };
       const observed: Subscription = {
         ready: subscription.ready,
+        intercept: (take) => subscription.intercept(take),
         async next() {
           if (state === 'starting') {
             state = 'listening';

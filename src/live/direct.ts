@@ -1,0 +1,183 @@
+// The direct lane of live delivery. A thousand WebSocket subscribers of one operation
+// who see alike get the same result for each live event; through graphql-ws each of
+// them pulls it through its own chain of async iterators (the stream, execution,
+// envelop's hooks, graphql-ws' loop, a promise per socket write), which costs several
+// times the socket write itself. On the direct lane a subscriber's stream, while it
+// waits for the next event, takes the events that come in turn itself (streams.ts);
+// each event is then executed once for the group, serialised once, paid for with one
+// budget spend per credential, and written to every subscriber's socket in one loop.
+//
+// Only what the full pipeline would send unchanged goes this way: a result without
+// errors, for an event the subscriber's budget grants. Anything else (a result with
+// errors, a refused or failed spend) is handed back to the subscriber's own stream,
+// which yields it through the full pipeline (errors masked with its request id, the
+// budget's refusal and the end of the stream), in order with what went directly.
+import type { ExecutionResult } from 'graphql';
+
+type PromiseOrValue<T> = T | Promise<T>;
+
+/** How a subscriber pays for each event it gets (plugins/limits.ts). */
+export type EventBudget = {
+  /** The credential the budget is kept for. */
+  key: string;
+  /** Spends the cost of `count` events at once; resolves with how many of them, in order, were granted. */
+  spend(count: number): Promise<number>;
+};
+
+/** What the direct lane needs of a subscriber. */
+export type Subscriber = {
+  /** The subscriber's result for an event: the group's shared one. */
+  execute(row: object): PromiseOrValue<ExecutionResult>;
+  /** Writes a `next` message with this payload (JSON text) to the subscriber. */
+  send(payload: string): void;
+  budget?: EventBudget;
+};
+
+/** One live event taken by some subscribers of a group. */
+type Delivery = { row: object; lanes: Lane[] };
+
+/** The subscribers of a process that share one run of their operation per event (plugins/shared-live-results.ts). */
+export class LaneGroup {
+  /** Deliveries go out one after another, so each subscriber gets its events in order. */
+  private tail: Promise<void> = Promise.resolve();
+  private current: Delivery | undefined;
+  private size = 0;
+
+  /** @param onEmpty called when the group's last subscriber leaves */
+  constructor(private readonly onEmpty: () => void) {}
+
+  /** A subscriber's lane in this group. */
+  join(subscriber: Subscriber): Lane {
+    this.size++;
+    return new Lane(this, subscriber);
+  }
+
+  /** @internal A lane took `row`. Every lane takes an event in the same dispatch of the bus, so one delivery gathers them. */
+  add(row: object, lane: Lane): void {
+    let delivery = this.current;
+    if (delivery?.row !== row) {
+      const created: Delivery = { row, lanes: [] };
+      this.current = delivery = created;
+      this.tail = this.tail.then(() => this.deliver(created));
+    }
+    delivery.lanes.push(lane);
+  }
+
+  /** @internal */
+  leave(): void {
+    if (--this.size === 0) this.onEmpty();
+  }
+
+  private async deliver(delivery: Delivery): Promise<void> {
+    if (this.current === delivery) this.current = undefined;
+    const { row, lanes } = delivery;
+    let payload: string | undefined;
+    try {
+      // The group's one result for the event: every subscriber's own execution answers with it (shared-live-results.ts).
+      const result = await lanes[0]!.subscriber.execute(row);
+      if (!result.errors?.length) payload = JSON.stringify(result);
+    } catch {
+      // Handed back: the stream's own pipeline meets the same failure and answers it.
+    }
+    if (payload === undefined) {
+      for (const lane of lanes) lane.settle(row, undefined);
+      return;
+    }
+    const byCredential = new Map<string, Lane[]>();
+    for (const lane of lanes) {
+      const budget = lane.subscriber.budget;
+      if (!budget) lane.settle(row, payload);
+      else {
+        const same = byCredential.get(budget.key);
+        if (same) same.push(lane);
+        else byCredential.set(budget.key, [lane]);
+      }
+    }
+    await Promise.all(
+      [...byCredential.values()].map((same) =>
+        same[0]!.subscriber.budget!.spend(same.length).then(
+          (granted) => {
+            for (let i = 0; i < same.length; i++) same[i]!.settle(row, i < granted ? payload : undefined);
+          },
+          () => {
+            for (const lane of same) lane.settle(row, undefined);
+          },
+        ),
+      ),
+    );
+  }
+}
+
+/** One subscriber's place on the direct lane, used by its stream (live/streams.ts). */
+export class Lane {
+  /** Rows taken and not yet sent or handed back. */
+  private inFlight = 0;
+  /** Whether the stream waits for its next event, with everything it yielded sent: only then may rows go directly. */
+  private parked = false;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private idle: (() => void) | undefined;
+  /** Rows for the stream to yield itself, in order. */
+  readonly handedBack: object[] = [];
+
+  constructor(
+    private readonly group: LaneGroup,
+    /** @internal */
+    readonly subscriber: Subscriber,
+  ) {}
+
+  /** Takes an event in turn that the subscriber may see and wants: sent directly, or handed back. */
+  take(row: object): void {
+    this.inFlight++;
+    this.group.add(row, this);
+  }
+
+  /** @internal The group's answer for a row taken: its payload, or undefined to hand it back. */
+  settle(row: object, payload: string | undefined): void {
+    this.inFlight--;
+    if (!this.closed) {
+      if (payload !== undefined && this.parked && this.handedBack.length === 0) this.subscriber.send(payload);
+      else {
+        this.handedBack.push(row);
+        this.parked = false;
+        this.wake?.();
+      }
+    }
+    if (this.inFlight === 0) this.idle?.();
+  }
+
+  /**
+   * The stream waits here for its next event, after everything it yielded went out (its
+   * consumer asked for more): rows may go directly. Resolves when a row is handed back.
+   */
+  park(): Promise<undefined> {
+    this.parked = true;
+    return new Promise((resolve) => (this.wake = () => resolve(undefined)));
+  }
+
+  /** The stream runs again: rows taken from now on are handed back until it parks. */
+  unpark(): void {
+    this.parked = false;
+    this.wake = undefined;
+  }
+
+  /** Resolves when every row taken has been sent or handed back. */
+  settled(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idle = () => {
+        this.idle = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** The stream ended: nothing more is sent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.parked = false;
+    this.handedBack.length = 0;
+    this.group.leave();
+  }
+}
