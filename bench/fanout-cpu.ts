@@ -81,12 +81,19 @@ if (profiler) {
   await profiler.post('Profiler.enable');
   await profiler.post('Profiler.start');
 }
+const receivedBefore = received;
 const totalUs = await cpuUs(() => publish(EVENTS));
 if (profiler) {
   const { profile } = await profiler.post('Profiler.stop');
   fs.writeFileSync(process.env.FANOUT_PROFILE!, JSON.stringify(profile));
 }
 const deliveries = EVENTS * SUBSCRIBERS;
+const measured = received - receivedBefore;
+if (measured !== deliveries) {
+  // Lost or doubled deliveries: a failed run, not a figure.
+  process.stdout.write(`FAILED: ${measured} of ${deliveries} deliveries arrived\n`);
+  process.exit(1);
+}
 process.stdout.write(
   `${SUBSCRIBERS} subscribers, ${EVENTS} events: ${((totalUs - mutationsUs) / deliveries).toFixed(1)} µs CPU per delivery ` +
     `(${(mutationsUs / EVENTS / 1000).toFixed(2)} ms per mutation, subtracted)\n`,

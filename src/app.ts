@@ -157,7 +157,7 @@ export function buildApp(options: AppOptions) {
     },
     plugins: [
       errorMaskingPlugin(log),
-      sharedLiveResults(),
+      sharedLiveResults(log),
       credentialExpiryPlugin(),
       persisted.plugin,
       ...limitPlugins({ ...DEFAULT_LIMITS, ...options.limits, maxSubscriptionsPerCredential: transport.maxSubscriptionsPerCredential }, log, redis),

@@ -5,8 +5,8 @@
 // sockets runs in subscriptions.test.ts, hostile-callers.test.ts and scale-out.test.ts.
 import type { ExecutionResult } from 'graphql';
 import { describe, expect, test } from 'vitest';
-import { LaneGroup, type EventBudget, type Lane } from '../src/live/direct.js';
-import { MAX_BUFFERED_BYTES, nextSender, SLOW_CONSUMER_CLOSE } from '../src/http/ws.js';
+import { LaneGroup, MAX_IN_FLIGHT, type EventBudget, type Lane } from '../src/live/direct.js';
+import { nextSender, SLOW_CONSUMER_CLOSE } from '../src/http/ws.js';
 
 /** A subscriber that records what was sent to it; results by row name. */
 function subscriber(results: Record<string, ExecutionResult | Promise<ExecutionResult>>, budget?: EventBudget) {
@@ -21,6 +21,11 @@ function subscriber(results: Record<string, ExecutionResult | Promise<ExecutionR
   };
 }
 
+/** A delivery that fails unexpectedly fails the test. */
+const fail = (err: unknown) => {
+  throw err;
+};
+
 /** Lets the group's deliveries run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -30,7 +35,7 @@ const names = (lane: Lane) => lane.handedBack.map((r) => (r as { name: string })
 describe('the direct lane', () => {
   test('a result without errors is serialised once and sent to every parked subscriber; one with errors is handed back to each', async () => {
     const results = { a: { data: { n: 1 } }, b: { errors: [new Error('boom')] as never, data: null }, c: Promise.resolve({ data: { n: 3 } }) };
-    const group = new LaneGroup(() => {});
+    const group = new LaneGroup(() => {}, fail);
     const one = subscriber(results);
     const two = subscriber(results);
     const lanes = [group.join(one.subscriber), group.join(two.subscriber)];
@@ -59,7 +64,7 @@ describe('the direct lane', () => {
   test('a row settled while its stream runs is handed back; settled() waits for the rows in flight', async () => {
     let release!: (r: ExecutionResult) => void;
     const slow = new Promise<ExecutionResult>((resolve) => (release = resolve));
-    const group = new LaneGroup(() => {});
+    const group = new LaneGroup(() => {}, fail);
     const s = subscriber({ slow, fast: { data: { n: 2 } } });
     const lane = group.join(s.subscriber);
     void lane.park();
@@ -85,8 +90,9 @@ describe('the direct lane', () => {
         spends.push([key, count]);
         return Math.min(count, left);
       },
+      prepaid: new WeakSet(),
     });
-    const group = new LaneGroup(() => {});
+    const group = new LaneGroup(() => {}, fail);
     const results = { e: { data: { n: 1 } } };
     const alice = budgetOf('alice', 1);
     const subs = [subscriber(results, alice), subscriber(results, alice), subscriber(results, budgetOf('bob', 5))];
@@ -101,11 +107,13 @@ describe('the direct lane', () => {
     ]);
     expect(subs.map((s) => s.sent.length)).toEqual([1, 0, 1]);
     expect(lanes.map(names)).toEqual([[], ['e'], []]);
+    // The refused one goes through the pipeline, which spends (and refuses) it itself.
+    expect(alice.prepaid.has(results.e)).toBe(false);
   });
 
   test('a failing budget store hands the event back (the stream answers it with a masked error)', async () => {
-    const group = new LaneGroup(() => {});
-    const s = subscriber({ e: { data: { n: 1 } } }, { key: 'k', spend: () => Promise.reject(new Error('Redis is away')) });
+    const group = new LaneGroup(() => {}, fail);
+    const s = subscriber({ e: { data: { n: 1 } } }, { key: 'k', spend: () => Promise.reject(new Error('Redis is away')), prepaid: new WeakSet() });
     const lane = group.join(s.subscriber);
     void lane.park();
     lane.take(row('e'));
@@ -116,7 +124,7 @@ describe('the direct lane', () => {
 
   test('a closed lane sends nothing more; the group is empty when its last subscriber leaves', async () => {
     let emptied = 0;
-    const group = new LaneGroup(() => emptied++);
+    const group = new LaneGroup(() => emptied++, fail);
     const one = subscriber({ e: { data: {} } });
     const two = subscriber({ e: { data: {} } });
     const lanes = [group.join(one.subscriber), group.join(two.subscriber)];
@@ -132,20 +140,89 @@ describe('the direct lane', () => {
     lanes[1]!.close();
     expect(emptied).toBe(1);
   });
+  test('a granted row handed back (it settled while the stream ran) is marked as paid, so the pipeline does not spend for it again', async () => {
+    const prepaid = new WeakSet<object>();
+    const result = { data: { n: 1 } };
+    const group = new LaneGroup(() => {}, fail);
+    const s = subscriber({ e: result }, { key: 'k', spend: async (count) => count, prepaid });
+    const lane = group.join(s.subscriber);
+    void lane.park();
+    lane.take(row('e'));
+    lane.unpark(); // the stream woke for something else before the spend's answer
+    await settle();
+    expect(names(lane)).toEqual(['e']);
+    expect(prepaid.has(result)).toBe(true);
+  });
+
+  test('rows taken by lanes that closed meanwhile cost no execution and no spend; settled() does not wait for them', async () => {
+    let executions = 0;
+    let spends = 0;
+    const group = new LaneGroup(() => {}, fail);
+    const lane = group.join({
+      execute: () => {
+        executions++;
+        return { data: {} };
+      },
+      send: () => {},
+      budget: {
+        key: 'k',
+        spend: async (count) => {
+          spends++;
+          return count;
+        },
+        prepaid: new WeakSet(),
+      },
+    });
+    void lane.park();
+    lane.take(row('e'));
+    const waiting = lane.settled();
+    lane.close();
+    await waiting;
+    await settle();
+    expect({ executions, spends }).toEqual({ executions: 0, spends: 0 });
+  });
+
+  test(`a lane holding ${MAX_IN_FLIGHT} rows in flight is full: its stream takes no more`, () => {
+    const group = new LaneGroup(() => {}, fail);
+    const lane = group.join(subscriber({}).subscriber);
+    for (let i = 0; i < MAX_IN_FLIGHT - 1; i++) lane.take(row(String(i)));
+    expect(lane.full).toBe(false);
+    lane.take(row('last'));
+    expect(lane.full).toBe(true);
+  });
+
+  test('a bus read that settles wakes the parked stream once, however often it parked before', async () => {
+    const group = new LaneGroup(() => {}, fail);
+    const lane = group.join(subscriber({}).subscriber);
+    let release!: (v: string) => void;
+    lane.watch(new Promise<string>((resolve) => (release = resolve)));
+    const parked = lane.park();
+    release('event');
+    await parked;
+    expect(lane.arrival).toEqual({ value: 'event' });
+    // Parking again with the read settled returns at once.
+    await lane.park();
+  });
 });
 
 describe('the WebSocket writer of the direct lane', () => {
-  /** A socket that records writes and closes; `bufferedAmount` as given. */
-  function socket(bufferedAmount = 0, readyState = 1) {
+  /** A socket that records writes and closes, and finishes a write when told. */
+  function socket(readyState = 1) {
     const sent: string[] = [];
+    const pending: Array<() => void> = [];
     const closed: Array<[number | undefined, string | undefined]> = [];
     return {
       sent,
       closed,
+      flush: () => {
+        for (const done of pending.splice(0)) done();
+      },
       socket: {
         readyState,
-        bufferedAmount,
-        send: (data: string) => void sent.push(data),
+        send: (data: string, done: () => void) => {
+          sent.push(data);
+          pending.push(done);
+        },
         close: (code?: number, reason?: string) => void closed.push([code, reason]),
       } as never,
     };
@@ -161,12 +238,19 @@ describe('the WebSocket writer of the direct lane', () => {
     expect(s.closed).toEqual([]);
   });
 
-  test('closes a connection with more than MAX_BUFFERED_BYTES waiting as a slow consumer (1008), and writes nothing to a closed one', () => {
-    const slow = socket(MAX_BUFFERED_BYTES + 1);
-    nextSender(slow.socket, '1')('{}');
-    expect(slow.closed).toEqual([[SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason]]);
+  test('closes the connection as a slow consumer (1008) once more messages of one operation wait than allowed; writes nothing to a closed one', () => {
+    const s = socket();
+    const send = nextSender(s.socket, '1', 3);
+    for (let i = 0; i < 3; i++) send('{}');
+    // The connection took them: three more may wait.
+    s.flush();
+    for (let i = 0; i < 3; i++) send('{}');
+    expect(s.closed).toEqual([]);
+    send('{}');
+    expect(s.sent).toHaveLength(6);
+    expect(s.closed).toEqual([[SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason]]);
 
-    const gone = socket(0, 3);
+    const gone = socket(3);
     nextSender(gone.socket, '1')('{}');
     expect(gone.sent).toEqual([]);
   });

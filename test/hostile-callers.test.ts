@@ -2,7 +2,7 @@
 // same cost limit, budget and persisted-operation policy; transport limits cap what
 // a connection may hold or send; /metrics shows nothing a client chose.
 import net from 'node:net';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { afterAll, describe, expect, test } from 'vitest';
 import { inject } from 'vitest';
@@ -100,6 +100,32 @@ describe('the cost limit and the budget on every transport', () => {
       ['CREATED', 'CREATED', 'RATE_LIMITED'],
       ['CREATED', 'RATE_LIMITED'],
       ['CREATED', 'RATE_LIMITED'],
+    ]);
+  });
+
+  test('an event sent after one that failed is paid for once, however it reaches the subscriber', async () => {
+    // `ticketEvents { cursor occurredAt }` costs 1: the start, the failed event and the next fit a budget of 3.
+    const { base, app, db } = await serve({ limits: { budget: 3 } });
+    const t = await createTeam();
+    const ticket = await db.ticket.create({ data: { teamId: t.team.id, number: 1, title: 'Paid once' } });
+    const { eventSeq } = await db.team.update({ where: { id: t.team.id }, data: { eventSeq: { increment: 1 } } });
+    const logged = await db.ticketEvent.create({
+      data: { seq: eventSeq, teamId: t.team.id, ticketId: ticket.id, type: 'UPDATED', changedFields: ['title'], actor: { kind: 'SYSTEM' } },
+    });
+    const sub = subscribe(wsClient(base, t.keys.read), 'subscription { ticketEvents { cursor occurredAt } }');
+    await listeningOn(base, 1);
+    const live = (seq: bigint, id: string) => ({
+      kind: 'ticket-event' as const, id, seq: String(seq), teamId: t.team.id, ticketId: ticket.id, customerId: null, messageId: null, isInternal: false, type: 'UPDATED' as const, changedFields: ['title'],
+    });
+    // The first names a row the log lacks (its result has an error); the third is over the budget.
+    app.bus.publish(live(eventSeq + 1n, randomUUID()));
+    app.bus.publish(live(eventSeq + 2n, logged.id));
+    app.bus.publish(live(eventSeq + 3n, logged.id));
+    await sub.completed;
+    expect(sub.received.map((r) => r.errors?.[0]?.extensions?.code ?? r.data?.ticketEvents?.cursor)).toEqual([
+      'INTERNAL_SERVER_ERROR',
+      String(eventSeq + 2n),
+      'RATE_LIMITED',
     ]);
   });
 

@@ -10,29 +10,36 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { Context, ServerContext } from '../context.js';
 import type { OperationParams, PersistedOperations } from '../plugins/persisted-operations.js';
 import { withErrorCode } from '../plugins/response-extensions.js';
+import { DEFAULT_MAX_QUEUED } from '../live/bus.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 /** Close code and reason for a subscriber that cannot keep up. */
 export const SLOW_CONSUMER_CLOSE = { code: 1008, reason: 'Slow consumer: too many events waiting' } as const;
 
 /**
- * Bytes a connection may have waiting in this process (its kernel buffers are full) before
- * its subscriber counts as one that cannot keep up: the direct lane writes without waiting
- * for each write to finish, so it bounds memory here instead of in the event queue.
+ * graphql-ws' `next` message for the operation `id` with a payload already serialised (the
+ * direct lane, live/direct.ts): the bytes JSON.stringify({ id, type: 'next', payload })
+ * gives. The lane writes without waiting for each write to finish, so the messages not yet
+ * taken by the connection are counted instead: past `maxWaiting` of one operation (its
+ * client does not read, its kernel buffers are full) the connection is closed as a slow
+ * consumer's, as the bus does when that many events wait for a subscriber.
  */
-export const MAX_BUFFERED_BYTES = 512 * 1024;
-
-/**
- * Writes graphql-ws' `next` message for the operation `id` with a payload already serialised:
- * the bytes JSON.stringify({ id, type: 'next', payload }) gives. Closes a connection that
- * has more than MAX_BUFFERED_BYTES waiting.
- */
-export function nextSender(socket: Pick<WebSocket, 'readyState' | 'bufferedAmount' | 'send' | 'close'>, id: string) {
+export function nextSender(
+  socket: Pick<WebSocket, 'readyState' | 'send' | 'close'>,
+  id: string,
+  maxWaiting: number = DEFAULT_MAX_QUEUED,
+) {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  let waiting = 0;
+  const written = () => void waiting--;
   return (payload: string) => {
     if (socket.readyState !== 1 /* OPEN */) return;
-    socket.send(`${head}${payload}}`);
-    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) socket.close(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);
+    if (waiting >= maxWaiting) {
+      socket.close(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);
+      return;
+    }
+    waiting++;
+    socket.send(`${head}${payload}}`, written);
   };
 }
 

@@ -8,13 +8,23 @@
 // budget spend per credential, and written to every subscriber's socket in one loop.
 //
 // Only what the full pipeline would send unchanged goes this way: a result without
-// errors, for an event the subscriber's budget grants. Anything else (a result with
-// errors, a refused or failed spend) is handed back to the subscriber's own stream,
-// which yields it through the full pipeline (errors masked with its request id, the
-// budget's refusal and the end of the stream), in order with what went directly.
+// errors, for an event the subscriber's budget grants. The pipeline's per-event hooks
+// change nothing else (error masking and the error metrics look at errors only); a
+// plugin added later that changes results without errors must hand them back too.
+// Anything else (a result with errors, a refused or failed spend, a row that settles
+// while the stream runs) is handed back to the subscriber's own stream, which yields it
+// through the full pipeline (errors masked with its request id, the budget's refusal and
+// the end of the stream), in order with what went directly.
 import type { ExecutionResult } from 'graphql';
+import { DEFAULT_MAX_QUEUED } from './bus.js';
 
 type PromiseOrValue<T> = T | Promise<T>;
+
+/**
+ * Rows one subscriber may have taken and not yet sent: past it the stream stops taking,
+ * events wait in its bus queue, and that queue's limit applies (a slow consumer is ended).
+ */
+export const MAX_IN_FLIGHT = DEFAULT_MAX_QUEUED;
 
 /** How a subscriber pays for each event it gets (plugins/limits.ts). */
 export type EventBudget = {
@@ -22,6 +32,11 @@ export type EventBudget = {
   key: string;
   /** Spends the cost of `count` events at once; resolves with how many of them, in order, were granted. */
   spend(count: number): Promise<number>;
+  /**
+   * Results already paid for by the lane and handed back: the pipeline's own spend skips
+   * them once (each subscriber's own set; the result objects are the group's).
+   */
+  prepaid: WeakSet<object>;
 };
 
 /** What the direct lane needs of a subscriber. */
@@ -43,8 +58,12 @@ export class LaneGroup {
   private current: Delivery | undefined;
   private size = 0;
 
-  /** @param onEmpty called when the group's last subscriber leaves */
-  constructor(private readonly onEmpty: () => void) {}
+  constructor(
+    /** Called when the group's last subscriber leaves. */
+    private readonly onEmpty: () => void,
+    /** Told of a delivery that failed unexpectedly (its rows are handed back). */
+    private readonly onError: (err: unknown) => void,
+  ) {}
 
   /** A subscriber's lane in this group. */
   join(subscriber: Subscriber): Lane {
@@ -58,7 +77,12 @@ export class LaneGroup {
     if (delivery?.row !== row) {
       const created: Delivery = { row, lanes: [] };
       this.current = delivery = created;
-      this.tail = this.tail.then(() => this.deliver(created));
+      this.tail = this.tail.then(() =>
+        this.deliver(created).catch((err: unknown) => {
+          this.onError(err);
+          for (const lane of created.lanes) lane.settle(row, undefined);
+        }),
+      );
     }
     delivery.lanes.push(lane);
   }
@@ -70,16 +94,20 @@ export class LaneGroup {
 
   private async deliver(delivery: Delivery): Promise<void> {
     if (this.current === delivery) this.current = undefined;
-    const { row, lanes } = delivery;
+    const { row } = delivery;
+    // Subscribers gone meanwhile cost no execution or spend.
+    const lanes = delivery.lanes.filter((lane) => !lane.closed);
+    if (lanes.length === 0) return;
+    let result: ExecutionResult | undefined;
     let payload: string | undefined;
     try {
       // The group's one result for the event: every subscriber's own execution answers with it (shared-live-results.ts).
-      const result = await lanes[0]!.subscriber.execute(row);
+      result = await lanes[0]!.subscriber.execute(row);
       if (!result.errors?.length) payload = JSON.stringify(result);
     } catch {
       // Handed back: the stream's own pipeline meets the same failure and answers it.
     }
-    if (payload === undefined) {
+    if (result === undefined || payload === undefined) {
       for (const lane of lanes) lane.settle(row, undefined);
       return;
     }
@@ -93,11 +121,15 @@ export class LaneGroup {
         else byCredential.set(budget.key, [lane]);
       }
     }
+    const paid = result;
     await Promise.all(
       [...byCredential.values()].map((same) =>
         same[0]!.subscriber.budget!.spend(same.length).then(
           (granted) => {
-            for (let i = 0; i < same.length; i++) same[i]!.settle(row, i < granted ? payload : undefined);
+            for (let i = 0; i < same.length; i++) {
+              if (i < granted) same[i]!.settle(row, payload, paid);
+              else same[i]!.settle(row, undefined);
+            }
           },
           () => {
             for (const lane of same) lane.settle(row, undefined);
@@ -114,11 +146,13 @@ export class Lane {
   private inFlight = 0;
   /** Whether the stream waits for its next event, with everything it yielded sent: only then may rows go directly. */
   private parked = false;
-  private closed = false;
+  private isClosed = false;
   private wake: (() => void) | undefined;
   private idle: (() => void) | undefined;
   /** Rows for the stream to yield itself, in order. */
   readonly handedBack: object[] = [];
+  /** What the stream's next bus read gave, once it has (see watch). */
+  arrival: { value: unknown } | { error: unknown } | undefined;
 
   constructor(
     private readonly group: LaneGroup,
@@ -126,18 +160,31 @@ export class Lane {
     readonly subscriber: Subscriber,
   ) {}
 
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Whether the lane holds as many rows in flight as it may: the stream takes no more until they are out. */
+  get full(): boolean {
+    return this.inFlight >= MAX_IN_FLIGHT;
+  }
+
   /** Takes an event in turn that the subscriber may see and wants: sent directly, or handed back. */
   take(row: object): void {
     this.inFlight++;
     this.group.add(row, this);
   }
 
-  /** @internal The group's answer for a row taken: its payload, or undefined to hand it back. */
-  settle(row: object, payload: string | undefined): void {
+  /**
+   * @internal The group's answer for a row taken: its payload, or undefined to hand it back.
+   * `paid`: the result the subscriber's budget has paid for, when it did.
+   */
+  settle(row: object, payload: string | undefined, paid?: object): void {
     this.inFlight--;
-    if (!this.closed) {
+    if (!this.isClosed) {
       if (payload !== undefined && this.parked && this.handedBack.length === 0) this.subscriber.send(payload);
       else {
+        if (paid) this.subscriber.budget?.prepaid.add(paid);
         this.handedBack.push(row);
         this.parked = false;
         this.wake?.();
@@ -147,12 +194,33 @@ export class Lane {
   }
 
   /**
-   * The stream waits here for its next event, after everything it yielded went out (its
-   * consumer asked for more): rows may go directly. Resolves when a row is handed back.
+   * The stream's read of the bus, `next`, wakes a parked stream when it settles. One
+   * reaction per read, however often the stream parks while it waits (a race per park
+   * would pile up reactions on a read that waits for long).
    */
-  park(): Promise<undefined> {
-    this.parked = true;
-    return new Promise((resolve) => (this.wake = () => resolve(undefined)));
+  watch(next: Promise<unknown>): void {
+    this.arrival = undefined;
+    next.then(
+      (value) => {
+        this.arrival = { value };
+        this.wake?.();
+      },
+      (error: unknown) => {
+        this.arrival = { error };
+        this.wake?.();
+      },
+    );
+  }
+
+  /**
+   * The stream waits here for its next event, after everything it yielded went out (its
+   * consumer asked for more): rows may go directly. Resolves when a row is handed back or
+   * the bus read settles (at once when either happened already).
+   */
+  park(): Promise<void> {
+    if (this.handedBack.length || this.arrival) return Promise.resolve();
+    this.parked = !this.isClosed;
+    return new Promise((resolve) => (this.wake = resolve));
   }
 
   /** The stream runs again: rows taken from now on are handed back until it parks. */
@@ -161,9 +229,9 @@ export class Lane {
     this.wake = undefined;
   }
 
-  /** Resolves when every row taken has been sent or handed back. */
+  /** Resolves when every row taken has been sent or handed back, or the lane is closed. */
   settled(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
+    if (this.inFlight === 0 || this.isClosed) return Promise.resolve();
     return new Promise((resolve) => {
       this.idle = () => {
         this.idle = undefined;
@@ -172,12 +240,14 @@ export class Lane {
     });
   }
 
-  /** The stream ended: nothing more is sent. */
+  /** The stream ended: nothing more is sent or handed back. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.isClosed = true;
     this.parked = false;
     this.handedBack.length = 0;
+    this.wake?.();
+    this.idle?.();
     this.group.leave();
   }
 }

@@ -213,7 +213,7 @@ async function* streamOf(
      * to the lane instead of yielded. Anything else is queued for the loop below.
      */
     const direct = (event: BusEvent): boolean => {
-      if (event.kind !== 'ticket-event' || (viewer.expiresAt && Date.now() >= viewer.expiresAt.getTime())) return false;
+      if (event.kind !== 'ticket-event' || lane!.full || (viewer.expiresAt && Date.now() >= viewer.expiresAt.getTime())) return false;
       const row = fromBusEvent(event);
       if (row.seq <= last) return true;
       if (row.seq !== last + 1n || endsWithTicket(row)) return false;
@@ -223,7 +223,10 @@ async function* streamOf(
     };
     let pending: Promise<IteratorResult<BusEvent>> | undefined;
     for (;;) {
-      pending ??= subscription.next();
+      if (!pending) {
+        pending = subscription.next();
+        lane?.watch(pending);
+      }
       let next: IteratorResult<BusEvent> | undefined;
       if (ahead.size) next = await within(pending, deadline - Date.now());
       else if (!lane) next = await pending;
@@ -234,19 +237,20 @@ async function* streamOf(
           yield lane.handedBack.shift() as LiveEvent;
           continue;
         }
-        let woken: IteratorResult<BusEvent> | undefined;
-        subscription.intercept(direct);
-        try {
-          woken = await Promise.race([pending, lane.park()]);
-        } finally {
-          subscription.intercept(undefined);
-          lane.unpark();
+        if (!lane.arrival) {
+          subscription.intercept(direct);
+          try {
+            await lane.park();
+          } finally {
+            subscription.intercept(undefined);
+            lane.unpark();
+          }
+          if (!lane.arrival) continue; // rows handed back
         }
-        if (!woken) continue; // rows handed back
-        next = woken;
-        // Rows the lane took before this event come before it.
+        // The bus read settled: the rows the lane took before its event come before it.
         await lane.settled();
         while (lane.handedBack.length) yield lane.handedBack.shift() as LiveEvent;
+        next = await pending;
       }
       if (!next) {
         // The missing events did not come over the bus in time: the log has them.

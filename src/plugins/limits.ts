@@ -10,6 +10,7 @@ import { ClientError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createLimiter } from '../platform/rate-limits.js';
 import { operationCost } from './cost.js';
+import type { EventBudget } from '../live/direct.js';
 import { maskError } from './error-masking.js';
 
 function tooCostly(cost: number, max: number) {
@@ -19,11 +20,7 @@ function tooCostly(cost: number, max: number) {
 }
 
 /** graphql-armor's limits, the cost limit and budget, and the introspection switch. */
-export function limitPlugins(
-  options: LimitOptions & { maxSubscriptionsPerCredential: number },
-  log: Logger,
-  redis?: Redis,
-): Plugin[] {
+export function limitPlugins(options: LimitOptions & { maxSubscriptionsPerCredential: number }, log: Logger, redis?: Redis): Plugin[] {
   const budget = createLimiter({ name: 'cost', points: options.budget, durationSeconds: options.budgetWindowSeconds, redis });
   const armor = new EnvelopArmor({
     maxDepth: { n: options.maxDepth, ignoreIntrospection: true, flattenFragments: true },
@@ -85,7 +82,12 @@ export function limitPlugins(
       }
       subscriptions.set(credential, open + 1);
       // The direct lane pays for the events it sends itself, one spend per credential and event (live/direct.ts).
-      args.contextValue.eventBudget = { key: credential, spend: (count) => budget.consumeEach(credential, cost as number, count) };
+      const eventBudget: EventBudget = {
+        key: credential,
+        spend: (count) => budget.consumeEach(credential, cost as number, count),
+        prepaid: new WeakSet(),
+      };
+      args.contextValue.eventBudget = eventBudget;
       let released = false;
       const release = () => {
         if (released) return;
@@ -107,22 +109,28 @@ export function limitPlugins(
           }
           const stream = result as AsyncIterable<unknown> & { return?: () => Promise<unknown> };
           return {
-            onNext: ({ setResult }) =>
-              budget.consume(credential, cost as number).then(
-                () => undefined,
-                (err: unknown) => {
-                  // errorMaskingPlugin's hook on this event has run already: a failed store is masked here.
-                  setResult({ errors: [maskError(err, args.contextValue.requestId, log)] });
-                  // The stream under the refusal ends before the refusal goes out, so that the
-                  // client's next read finds it done (a stream's return() may have to wait, e.g.
-                  // for presence to be left, and meanwhile it could still yield).
-                  return Promise.resolve(stream.return?.()).then(
+            onNext: ({ result: event, setResult }) =>
+              // An event the direct lane paid for and handed back (live/direct.ts) is not paid twice.
+              eventBudget.prepaid.delete(event)
+                ? undefined
+                : budget.consume(credential, cost as number).then(
                     () => undefined,
-                    (failed: unknown) =>
-                      void log.warn({ err: (failed as Error).message, requestId: args.contextValue.requestId }, 'refused subscription did not end cleanly'),
-                  );
-                },
-              ),
+                    (err: unknown) => {
+                      // errorMaskingPlugin's hook on this event has run already: a failed store is masked here.
+                      setResult({ errors: [maskError(err, args.contextValue.requestId, log)] });
+                      // The stream under the refusal ends before the refusal goes out, so that the
+                      // client's next read finds it done (a stream's return() may have to wait, e.g.
+                      // for presence to be left, and meanwhile it could still yield).
+                      return Promise.resolve(stream.return?.()).then(
+                        () => undefined,
+                        (failed: unknown) =>
+                          void log.warn(
+                            { err: (failed as Error).message, requestId: args.contextValue.requestId },
+                            'refused subscription did not end cleanly',
+                          ),
+                      );
+                    },
+                  ),
             onEnd: release,
           };
         },

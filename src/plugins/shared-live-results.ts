@@ -6,6 +6,7 @@ import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import { visibilityKey } from '../auth/visibility.js';
 import type { Context } from '../context.js';
 import { LaneGroup } from '../live/direct.js';
+import type { Logger } from '../logger.js';
 
 /**
  * One execution per live event for all the subscribers of a process that asked the
@@ -17,7 +18,7 @@ import { LaneGroup } from '../live/direct.js';
  * Subscribers over WebSockets (the context has `sendNext`) also form a group of the
  * direct lane under the same key, which their live streams join (live/streams.ts).
  */
-export function sharedLiveResults(): Plugin {
+export function sharedLiveResults(log: Logger): Plugin {
   const sources = new WeakMap<DocumentNode, string>();
   const results = new WeakMap<object, Map<string, ReturnType<typeof execute>>>();
   const groups = new Map<string, LaneGroup>();
@@ -44,7 +45,10 @@ export function sharedLiveResults(): Plugin {
           context.directLane = () => {
             let group = groups.get(key);
             if (!group) {
-              const created = new LaneGroup(() => groups.get(key) === created && groups.delete(key));
+              const created = new LaneGroup(
+                () => groups.get(key) === created && groups.delete(key),
+                (err) => log.error({ err }, 'direct delivery of a live event failed: handed back to its subscribers'),
+              );
               groups.set(key, (group = created));
             }
             return group.join({ execute: (event) => resultOf(args, key, event), send, budget: context.eventBudget });
