@@ -41,7 +41,7 @@ export type Context = {
   /** WebSocket only: drops the connection of a subscriber that cannot keep up. */
   dropConnection?: () => void;
   /** WebSocket subscriptions only: writes a `next` message of this operation, with a payload already serialised (live/direct.ts). */
-  sendNext?: (payload: string) => void;
+  sendNext?: (payload: string) => boolean;
   /** WebSocket subscriptions only: joins the subscriber to its group of the direct lane (set by plugins/shared-live-results.ts). */
   directLane?: () => Lane;
   /** Subscriptions only: how each event is paid for (set by plugins/limits.ts). */
@@ -61,6 +61,6 @@ export type ServerContext = {
   dropConnection?: () => void;
   /** WebSocket: runs a function when the connection closes. */
   onDisconnect?: (key: string, fn: () => void) => void;
-  /** WebSocket subscriptions: writes a `next` message of the operation, its payload already serialised. */
-  sendNext?: (payload: string) => void;
+  /** WebSocket subscriptions: writes a `next` message of the operation, its payload already serialised (false: not written). */
+  sendNext?: (payload: string) => boolean;
 };

@@ -6,16 +6,18 @@
 import type { ExecutionResult } from 'graphql';
 import { describe, expect, test } from 'vitest';
 import { LaneGroup, MAX_IN_FLIGHT, type EventBudget, type Lane } from '../src/live/direct.js';
-import { nextSender, SLOW_CONSUMER_CLOSE } from '../src/http/ws.js';
+import { MAX_UNTAKEN, nextSender } from '../src/http/ws.js';
 
-/** A subscriber that records what was sent to it; results by row name. */
+/** A subscriber that records what was sent to it; results by row name. `behind`: its connection takes nothing. */
 function subscriber(results: Record<string, ExecutionResult | Promise<ExecutionResult>>, budget?: EventBudget) {
   const sent: string[] = [];
+  const state = { behind: false };
   return {
     sent,
+    state,
     subscriber: {
       execute: (row: object) => results[(row as { name: string }).name]!,
-      send: (payload: string) => void sent.push(payload),
+      send: (payload: string) => !state.behind && sent.push(payload) > 0,
       budget,
     },
   };
@@ -111,6 +113,19 @@ describe('the direct lane', () => {
     expect(alice.prepaid.has(results.e)).toBe(false);
   });
 
+  test('an event for a connection that is behind is handed back: the pipeline, which waits for the connection, takes over', async () => {
+    const group = new LaneGroup(() => {}, fail);
+    const s = subscriber({ a: { data: { n: 1 } }, b: { data: { n: 2 } } });
+    const lane = group.join(s.subscriber);
+    void lane.park();
+    s.state.behind = true;
+    lane.take(row('a'));
+    lane.take(row('b'));
+    await settle();
+    expect(names(lane)).toEqual(['a', 'b']);
+    expect(s.sent).toEqual([]);
+  });
+
   test('a failing budget store hands the event back (the stream answers it with a masked error)', async () => {
     const group = new LaneGroup(() => {}, fail);
     const s = subscriber({ e: { data: { n: 1 } } }, { key: 'k', spend: () => Promise.reject(new Error('Redis is away')), prepaid: new WeakSet() });
@@ -163,7 +178,7 @@ describe('the direct lane', () => {
         executions++;
         return { data: {} };
       },
-      send: () => {},
+      send: () => true,
       budget: {
         key: 'k',
         spend: async (count) => {
@@ -206,24 +221,21 @@ describe('the direct lane', () => {
 });
 
 describe('the WebSocket writer of the direct lane', () => {
-  /** A socket that records writes and closes, and finishes a write when told. */
+  /** A socket that records writes, and has the connection take them when told. */
   function socket(readyState = 1) {
     const sent: string[] = [];
-    const pending: Array<() => void> = [];
-    const closed: Array<[number | undefined, string | undefined]> = [];
+    const untaken: Array<() => void> = [];
     return {
       sent,
-      closed,
-      flush: () => {
-        for (const done of pending.splice(0)) done();
+      take: () => {
+        for (const taken of untaken.splice(0)) taken();
       },
       socket: {
         readyState,
-        send: (data: string, done: () => void) => {
+        send: (data: string, taken: () => void) => {
           sent.push(data);
-          pending.push(done);
+          untaken.push(taken);
         },
-        close: (code?: number, reason?: string) => void closed.push([code, reason]),
       } as never,
     };
   }
@@ -232,26 +244,23 @@ describe('the WebSocket writer of the direct lane', () => {
     const s = socket();
     const id = 'op "1" \\ \u2028';
     const payload = { data: { ticketEvents: { ticketId: 'tkt_"x"' } } };
-    nextSender(s.socket, id)(JSON.stringify(payload));
+    expect(nextSender(s.socket, id)(JSON.stringify(payload))).toBe(true);
     expect(s.sent).toEqual([JSON.stringify({ id, type: 'next', payload })]);
     expect(JSON.parse(s.sent[0]!)).toEqual({ id, type: 'next', payload });
-    expect(s.closed).toEqual([]);
   });
 
-  test('closes the connection as a slow consumer (1008) once more messages of one operation wait than allowed; writes nothing to a closed one', () => {
+  test(`writes nothing once ${MAX_UNTAKEN} messages of the operation wait for the connection, nor to a closed one`, () => {
     const s = socket();
-    const send = nextSender(s.socket, '1', 3);
-    for (let i = 0; i < 3; i++) send('{}');
-    // The connection took them: three more may wait.
-    s.flush();
-    for (let i = 0; i < 3; i++) send('{}');
-    expect(s.closed).toEqual([]);
-    send('{}');
-    expect(s.sent).toHaveLength(6);
-    expect(s.closed).toEqual([[SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason]]);
+    const send = nextSender(s.socket, '1');
+    for (let i = 0; i < MAX_UNTAKEN; i++) expect(send('{}')).toBe(true);
+    expect(send('{}')).toBe(false);
+    // The connection took them: the lane may write again.
+    s.take();
+    expect(send('{}')).toBe(true);
+    expect(s.sent).toHaveLength(MAX_UNTAKEN + 1);
 
     const gone = socket(3);
-    nextSender(gone.socket, '1')('{}');
+    expect(nextSender(gone.socket, '1')('{}')).toBe(false);
     expect(gone.sent).toEqual([]);
   });
 });

@@ -10,36 +10,32 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { Context, ServerContext } from '../context.js';
 import type { OperationParams, PersistedOperations } from '../plugins/persisted-operations.js';
 import { withErrorCode } from '../plugins/response-extensions.js';
-import { DEFAULT_MAX_QUEUED } from '../live/bus.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 /** Close code and reason for a subscriber that cannot keep up. */
 export const SLOW_CONSUMER_CLOSE = { code: 1008, reason: 'Slow consumer: too many events waiting' } as const;
 
+/** Messages of one operation the direct lane may have given a connection that it has not taken yet. */
+export const MAX_UNTAKEN = 32;
+
 /**
  * graphql-ws' `next` message for the operation `id` with a payload already serialised (the
  * direct lane, live/direct.ts): the bytes JSON.stringify({ id, type: 'next', payload })
- * gives. The lane writes without waiting for each write to finish, so the messages not yet
- * taken by the connection are counted instead: past `maxWaiting` of one operation (its
- * client does not read, its kernel buffers are full) the connection is closed as a slow
- * consumer's, as the bus does when that many events wait for a subscriber.
+ * gives. The lane does not wait for each write to finish; once `maxUntaken` of the
+ * operation's messages wait for the connection (its client reads slowly, its kernel buffers
+ * are full), it writes nothing and answers false: the lane hands the event back to the
+ * stream, whose pipeline waits for the connection, so a slow consumer holds at most that
+ * many messages here and is ended by its bus queue, as without the lane.
  */
-export function nextSender(
-  socket: Pick<WebSocket, 'readyState' | 'send' | 'close'>,
-  id: string,
-  maxWaiting: number = DEFAULT_MAX_QUEUED,
-) {
+export function nextSender(socket: Pick<WebSocket, 'readyState' | 'send'>, id: string, maxUntaken: number = MAX_UNTAKEN) {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  let waiting = 0;
-  const written = () => void waiting--;
-  return (payload: string) => {
-    if (socket.readyState !== 1 /* OPEN */) return;
-    if (waiting >= maxWaiting) {
-      socket.close(SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);
-      return;
-    }
-    waiting++;
-    socket.send(`${head}${payload}}`, written);
+  let untaken = 0;
+  const taken = () => void untaken--;
+  return (payload: string): boolean => {
+    if (socket.readyState !== 1 /* OPEN */ || untaken >= maxUntaken) return false;
+    untaken++;
+    socket.send(`${head}${payload}}`, taken);
+    return true;
   };
 }
 

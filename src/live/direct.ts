@@ -14,7 +14,9 @@
 // Anything else (a result with errors, a refused or failed spend, a row that settles
 // while the stream runs) is handed back to the subscriber's own stream, which yields it
 // through the full pipeline (errors masked with its request id, the budget's refusal and
-// the end of the stream), in order with what went directly.
+// the end of the stream), in order with what went directly. So is a row for a connection
+// that is behind: through the pipeline, graphql-ws waits for each write, events wait in the
+// bus queue, and a subscriber that cannot keep up is ended there, as without the lane.
 import type { ExecutionResult } from 'graphql';
 import { DEFAULT_MAX_QUEUED } from './bus.js';
 
@@ -43,8 +45,12 @@ export type EventBudget = {
 export type Subscriber = {
   /** The subscriber's result for an event: the group's shared one. */
   execute(row: object): PromiseOrValue<ExecutionResult>;
-  /** Writes a `next` message with this payload (JSON text) to the subscriber. */
-  send(payload: string): void;
+  /**
+   * Writes a `next` message with this payload (JSON text) to the subscriber; false when it
+   * did not, because the connection is behind (or gone): the row is then handed back, and
+   * the pipeline's writes, which wait for the connection, hold the stream back.
+   */
+  send(payload: string): boolean;
   budget?: EventBudget;
 };
 
@@ -182,8 +188,9 @@ export class Lane {
   settle(row: object, payload: string | undefined, paid?: object): void {
     this.inFlight--;
     if (!this.isClosed) {
-      if (payload !== undefined && this.parked && this.handedBack.length === 0) this.subscriber.send(payload);
-      else {
+      if (payload !== undefined && this.parked && this.handedBack.length === 0 && this.subscriber.send(payload)) {
+        // Sent.
+      } else {
         if (paid) this.subscriber.budget?.prepaid.add(paid);
         this.handedBack.push(row);
         this.parked = false;
