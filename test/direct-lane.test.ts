@@ -6,7 +6,8 @@
 import type { ExecutionResult } from 'graphql';
 import { describe, expect, test } from 'vitest';
 import { LaneGroup, MAX_IN_FLIGHT, type EventBudget, type Lane } from '../src/live/direct.js';
-import { MAX_UNTAKEN, nextSender } from '../src/http/ws.js';
+import { createEventBus } from '../src/live/bus.js';
+import { MAX_UNTAKEN, MAX_WAITING_BYTES, nextSender } from '../src/http/ws.js';
 
 /** A subscriber that records what was sent to it; results by row name. `behind`: its connection takes nothing. */
 function subscriber(results: Record<string, ExecutionResult | Promise<ExecutionResult>>, budget?: EventBudget) {
@@ -126,6 +127,33 @@ describe('the direct lane', () => {
     expect(s.sent).toEqual([]);
   });
 
+  test('a write that throws hands its row back instead of failing the group\'s delivery', async () => {
+    const group = new LaneGroup(() => {}, fail);
+    const throwing = subscriber({ e: { data: {} } });
+    throwing.subscriber.send = () => {
+      throw new Error('socket gone');
+    };
+    const fine = subscriber({ e: { data: {} } });
+    const lanes = [group.join(throwing.subscriber), group.join(fine.subscriber)];
+    for (const lane of lanes) void lane.park();
+    const e = row('e');
+    for (const lane of lanes) lane.take(e);
+    await settle();
+    expect(lanes.map(names)).toEqual([['e'], []]);
+    expect(fine.sent).toEqual(['{"data":{}}']);
+  });
+
+  test('a taker that throws on an event leaves it queued for the stream (the listener never throws into the bus)', async () => {
+    const bus = createEventBus({});
+    const sub = bus.subscribe('team');
+    const next = sub.next();
+    sub.intercept(() => {
+      throw new Error('not an event this process understands');
+    });
+    bus.publish({ kind: 'ticket-event', id: 'x', seq: 'abc', teamId: 'team', ticketId: 't', customerId: null, messageId: null, isInternal: false, type: 'UPDATED', changedFields: [] });
+    expect((await next).value).toMatchObject({ seq: 'abc' });
+  });
+
   test('a failing budget store hands the event back (the stream answers it with a masked error)', async () => {
     const group = new LaneGroup(() => {}, fail);
     const s = subscriber({ e: { data: { n: 1 } } }, { key: 'k', spend: () => Promise.reject(new Error('Redis is away')), prepaid: new WeakSet() });
@@ -232,6 +260,7 @@ describe('the WebSocket writer of the direct lane', () => {
       },
       socket: {
         readyState,
+        bufferedAmount: 0,
         send: (data: string, taken: () => void) => {
           sent.push(data);
           untaken.push(taken);
@@ -262,5 +291,12 @@ describe('the WebSocket writer of the direct lane', () => {
     const gone = socket(3);
     expect(nextSender(gone.socket, '1')('{}')).toBe(false);
     expect(gone.sent).toEqual([]);
+  });
+
+  test(`writes nothing while more than ${MAX_WAITING_BYTES} bytes of the connection (all its operations) wait`, () => {
+    const s = socket();
+    (s.socket as { bufferedAmount: number }).bufferedAmount = MAX_WAITING_BYTES + 1;
+    expect(nextSender(s.socket, 'another operation')('{}')).toBe(false);
+    expect(s.sent).toEqual([]);
   });
 });

@@ -17,22 +17,27 @@ export const SLOW_CONSUMER_CLOSE = { code: 1008, reason: 'Slow consumer: too man
 
 /** Messages of one operation the direct lane may have given a connection that it has not taken yet. */
 export const MAX_UNTAKEN = 32;
+/** Bytes waiting for a connection (all its operations' messages) past which the direct lane writes nothing to it. */
+export const MAX_WAITING_BYTES = 1024 * 1024;
 
 /**
  * graphql-ws' `next` message for the operation `id` with a payload already serialised (the
  * direct lane, live/direct.ts): the bytes JSON.stringify({ id, type: 'next', payload })
  * gives. The lane does not wait for each write to finish; once `maxUntaken` of the
- * operation's messages wait for the connection (its client reads slowly, its kernel buffers
- * are full), it writes nothing and answers false: the lane hands the event back to the
- * stream, whose pipeline waits for the connection, so a slow consumer holds at most that
- * many messages here and is ended by its bus queue, as without the lane.
+ * operation's messages, or MAX_WAITING_BYTES of the connection's, wait for the connection
+ * (its client reads slowly, its kernel buffers are full), it writes nothing and answers
+ * false: the lane hands the event back to the stream, whose pipeline waits for the
+ * connection, so a slow consumer holds little more here than without the lane and is ended
+ * by its bus queue.
  */
-export function nextSender(socket: Pick<WebSocket, 'readyState' | 'send'>, id: string, maxUntaken: number = MAX_UNTAKEN) {
+export function nextSender(socket: Pick<WebSocket, 'readyState' | 'send' | 'bufferedAmount'>, id: string, maxUntaken: number = MAX_UNTAKEN) {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   let untaken = 0;
   const taken = () => void untaken--;
   return (payload: string): boolean => {
-    if (socket.readyState !== 1 /* OPEN */ || untaken >= maxUntaken) return false;
+    // Per operation, and for the whole connection (a hundred subscriptions of one client
+    // that stopped reading): past either, the pipeline's writes, one at a time, take over.
+    if (socket.readyState !== 1 /* OPEN */ || untaken >= maxUntaken || socket.bufferedAmount > MAX_WAITING_BYTES) return false;
     untaken++;
     socket.send(`${head}${payload}}`, taken);
     return true;

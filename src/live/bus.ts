@@ -280,7 +280,14 @@ export function createEventBus(options: {
     const deliver = (event: BusEvent) => {
       if (finished) return;
       // Only while a next() waits on an empty queue: an event it holds already goes first.
-      if (take && wake && queue.length === 0 && take(event)) return;
+      if (take && wake && queue.length === 0) {
+        try {
+          if (take(event)) return;
+        } catch {
+          // Queued instead: the stream's own path meets the same failure and ends this
+          // subscription alone (a listener's exception would reach the process).
+        }
+      }
       if (queue.length >= maxQueued) {
         overflowed = true;
         finish();

@@ -12,11 +12,13 @@
 // change nothing else (error masking and the error metrics look at errors only); a
 // plugin added later that changes results without errors must hand them back too.
 // Anything else (a result with errors, a refused or failed spend, a row that settles
-// while the stream runs) is handed back to the subscriber's own stream, which yields it
-// through the full pipeline (errors masked with its request id, the budget's refusal and
-// the end of the stream), in order with what went directly. So is a row for a connection
-// that is behind: through the pipeline, graphql-ws waits for each write, events wait in the
-// bus queue, and a subscriber that cannot keep up is ended there, as without the lane.
+// while the stream runs, a row for a connection that is behind) is handed back to the
+// subscriber's own stream, which yields it through the full pipeline (errors masked with
+// its request id, the budget's refusal and the end of the stream), in order with what went
+// directly. There graphql-ws waits for each write, events wait in the bus queue, and a
+// subscriber that cannot keep up is ended by it, as without the lane. A refused spend is
+// spent (and refused) again by the pipeline: only a credential already over its budget
+// pays for that.
 import type { ExecutionResult } from 'graphql';
 import { DEFAULT_MAX_QUEUED } from './bus.js';
 
@@ -86,7 +88,8 @@ export class LaneGroup {
       this.tail = this.tail.then(() =>
         this.deliver(created).catch((err: unknown) => {
           this.onError(err);
-          for (const lane of created.lanes) lane.settle(row, undefined);
+          // The lanes this delivery had not settled yet; the others have their answer.
+          for (const lane of created.lanes) if (lane.lastSettled !== row) lane.settle(row, undefined);
         }),
       );
     }
@@ -159,6 +162,8 @@ export class Lane {
   readonly handedBack: object[] = [];
   /** What the stream's next bus read gave, once it has (see watch). */
   arrival: { value: unknown } | { error: unknown } | undefined;
+  /** @internal The last row settled: rows settle in the order they were taken, so a delivery knows the lanes it answered. */
+  lastSettled: object | undefined;
 
   constructor(
     private readonly group: LaneGroup,
@@ -187,8 +192,9 @@ export class Lane {
    */
   settle(row: object, payload: string | undefined, paid?: object): void {
     this.inFlight--;
+    this.lastSettled = row;
     if (!this.isClosed) {
-      if (payload !== undefined && this.parked && this.handedBack.length === 0 && this.subscriber.send(payload)) {
+      if (payload !== undefined && this.parked && this.handedBack.length === 0 && this.sent(payload)) {
         // Sent.
       } else {
         if (paid) this.subscriber.budget?.prepaid.add(paid);
@@ -198,6 +204,15 @@ export class Lane {
       }
     }
     if (this.inFlight === 0) this.idle?.();
+  }
+
+  /** Writes `payload`; false when it did not (the connection is behind, or the write failed: the row is handed back). */
+  private sent(payload: string): boolean {
+    try {
+      return this.subscriber.send(payload);
+    } catch {
+      return false;
+    }
   }
 
   /**
