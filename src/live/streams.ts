@@ -208,17 +208,17 @@ async function* streamOf(
     }
     lane = joined.current = ctx.directLane?.();
     /**
-     * The direct lane's taker, while the stream waits with nothing ahead: what `take` and
-     * the usual case below do for an event in turn, with the rows the viewer gets handed
-     * to the lane instead of yielded. Anything else is queued for the loop below.
+     * The direct lane's taker, while the stream waits with nothing ahead: the usual case
+     * below (an event in turn, through `take`), with the rows the viewer gets handed to the
+     * lane instead of yielded. Anything else is queued for the loop below.
      */
     const direct = (event: BusEvent): boolean => {
       if (event.kind !== 'ticket-event' || lane!.full || (viewer.expiresAt && Date.now() >= viewer.expiresAt.getTime())) return false;
       const row = fromBusEvent(event);
       if (row.seq <= last) return true;
       if (row.seq !== last + 1n || endsWithTicket(row)) return false;
-      last = row.seq;
-      if (wanted(row) && canSeeEvent(viewer, row)) lane!.take(row);
+      const taken = take(row);
+      if (taken) lane!.take(taken);
       return true;
     };
     let pending: Promise<IteratorResult<BusEvent>> | undefined;

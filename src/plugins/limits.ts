@@ -20,7 +20,11 @@ function tooCostly(cost: number, max: number) {
 }
 
 /** graphql-armor's limits, the cost limit and budget, and the introspection switch. */
-export function limitPlugins(options: LimitOptions & { maxSubscriptionsPerCredential: number }, log: Logger, redis?: Redis): Plugin[] {
+export function limitPlugins(
+  options: LimitOptions & { maxSubscriptionsPerCredential: number },
+  log: Logger,
+  redis?: Redis,
+): Plugin[] {
   const budget = createLimiter({ name: 'cost', points: options.budget, durationSeconds: options.budgetWindowSeconds, redis });
   const armor = new EnvelopArmor({
     maxDepth: { n: options.maxDepth, ignoreIntrospection: true, flattenFragments: true },
@@ -109,28 +113,25 @@ export function limitPlugins(options: LimitOptions & { maxSubscriptionsPerCreden
           }
           const stream = result as AsyncIterable<unknown> & { return?: () => Promise<unknown> };
           return {
-            onNext: ({ result: event, setResult }) =>
+            onNext: ({ result: event, setResult }) => {
               // An event the direct lane paid for and handed back (live/direct.ts) is not paid twice.
-              eventBudget.prepaid.delete(event)
-                ? undefined
-                : budget.consume(credential, cost as number).then(
+              if (eventBudget.prepaid.delete(event)) return;
+              return budget.consume(credential, cost as number).then(
+                () => undefined,
+                (err: unknown) => {
+                  // errorMaskingPlugin's hook on this event has run already: a failed store is masked here.
+                  setResult({ errors: [maskError(err, args.contextValue.requestId, log)] });
+                  // The stream under the refusal ends before the refusal goes out, so that the
+                  // client's next read finds it done (a stream's return() may have to wait, e.g.
+                  // for presence to be left, and meanwhile it could still yield).
+                  return Promise.resolve(stream.return?.()).then(
                     () => undefined,
-                    (err: unknown) => {
-                      // errorMaskingPlugin's hook on this event has run already: a failed store is masked here.
-                      setResult({ errors: [maskError(err, args.contextValue.requestId, log)] });
-                      // The stream under the refusal ends before the refusal goes out, so that the
-                      // client's next read finds it done (a stream's return() may have to wait, e.g.
-                      // for presence to be left, and meanwhile it could still yield).
-                      return Promise.resolve(stream.return?.()).then(
-                        () => undefined,
-                        (failed: unknown) =>
-                          void log.warn(
-                            { err: (failed as Error).message, requestId: args.contextValue.requestId },
-                            'refused subscription did not end cleanly',
-                          ),
-                      );
-                    },
-                  ),
+                    (failed: unknown) =>
+                      void log.warn({ err: (failed as Error).message, requestId: args.contextValue.requestId }, 'refused subscription did not end cleanly'),
+                  );
+                },
+              );
+            },
             onEnd: release,
           };
         },
