@@ -3,11 +3,12 @@
 // (or inserts the ticket), and the change's last one with the rest of the writes, the
 // events and the jobs. What they return must be what Prisma reads back of the rows
 // they wrote, field for field, and a refused write must leave nothing behind.
-import { describe, expect } from 'vitest';
+import pg from 'pg';
+import { describe, expect, inject } from 'vitest';
 import type { Viewer } from '../src/auth/viewer.js';
 import { query } from '../src/db.js';
 import { change } from '../src/domain/change.js';
-import { createTicket, addMessage } from '../src/domain/tickets.js';
+import { createTicket, addMessage, REPLY_UNCHANGED_COLUMNS, REPLY_WRITTEN_COLUMNS } from '../src/domain/tickets.js';
 import { Prisma } from '../src/generated/prisma/client.js';
 import { createEventBus } from '../src/live/bus.js';
 import { graphql } from './generated/index.js';
@@ -78,6 +79,102 @@ describe('the hand-written write statements return what Prisma reads back', () =
     const after = await db.team.findUniqueOrThrow({ where: { id: team.team.id } });
     expect([after.ticketSeq, after.eventSeq]).toEqual([before.ticketSeq, before.eventSeq]);
     expect(await db.ticket.count({ where: { teamId: team.team.id } })).toBe(0);
+  });
+});
+
+describe('a reply takes the ticket’s lock in its last statement', () => {
+  /** Whether a reply's last statement waits for a row lock (pg_stat_activity shows a statement's first 1 kB). */
+  const waitsInLastStatement = async (watcher: pg.Client) =>
+    (await watcher.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%g0 AS (UPDATE tickets t SET%'`)).rows[0]!.n > 0;
+
+  test('every column of a ticket is one a reply writes or one it checks is unchanged', async ({ app: { db } }) => {
+    const columns = await db.$queryRaw<Array<{ name: string }>>`
+      SELECT column_name::text AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'tickets'`;
+    // The ID is the row's; the search vector follows the title.
+    const covered = new Set<string>(['id', 'title_tsv', ...REPLY_WRITTEN_COLUMNS, ...REPLY_UNCHANGED_COLUMNS]);
+    expect(columns.map((c) => c.name).filter((name) => !covered.has(name))).toEqual([]);
+    expect(REPLY_WRITTEN_COLUMNS.filter((name) => (REPLY_UNCHANGED_COLUMNS as readonly string[]).includes(name))).toEqual([]);
+  });
+
+  test('replies sent at once to one ticket all commit: each answers its own count, and the ticket’s times are its latest message’s', async ({ team, agent, customer, app: { db } }) => {
+    const viewer = staff(team.team.id, agent.uuid);
+    const ticket = await createTicket({ db, bus }, viewer, team.team.id, { title: 'busy', customerId: customer.uuid });
+    const notes = new Set([3, 7, 11, 15]);
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => addMessage({ db, bus }, viewer, ticket.id, { body: `reply ${i}`, isInternal: notes.has(i) })),
+    );
+    // Each answer is the ticket right after its own message: one count each, 1 to 20.
+    expect(replies.map((r) => r.ticket.messageCount).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(replies.filter((r) => !r.message.isInternal).map((r) => r.ticket.publicMessageCount).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+    );
+    const after = await db.ticket.findUniqueOrThrow({ where: { id: ticket.id } });
+    expect(after).toMatchObject({ messageCount: 20, publicMessageCount: 16 });
+    const messages = await db.message.findMany({ where: { ticketId: ticket.id }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    const events = await db.ticketEvent.findMany({ where: { ticketId: ticket.id, type: 'MESSAGE_ADDED' }, orderBy: { seq: 'asc' } });
+    expect(new Set(events.map((e) => e.messageId))).toEqual(new Set(messages.map((m) => m.id)));
+    expect(events).toHaveLength(20);
+    const time = (d: Date) => d.getTime();
+    expect(time(after.updatedAt)).toBe(Math.max(...messages.map((m) => time(m.createdAt))));
+    expect(time(after.publicUpdatedAt)).toBe(Math.max(...messages.filter((m) => !m.isInternal).map((m) => time(m.createdAt))));
+    // The first public reply to commit set it; the others read it again (it is checked).
+    expect(time(after.firstResponseAt!)).toBe(Math.min(...messages.filter((m) => !m.isInternal).map((m) => time(m.createdAt))));
+    // What the reply that committed last answered of its ticket is the row.
+    const last = replies.find((r) => r.ticket.messageCount === 20)!;
+    expect(last.ticket).toEqual(after);
+  });
+
+  test('a reply whose ticket is closed after it read it, before its last statement, is refused and writes nothing', async ({ team, agent, customer, app: { db } }) => {
+    const viewer = staff(team.team.id, agent.uuid);
+    const ticket = await createTicket({ db, bus }, viewer, team.team.id, { title: 'closing', customerId: customer.uuid });
+    const eventsBefore = await db.ticketEvent.count({ where: { ticketId: ticket.id } });
+    const closer = new pg.Client({ connectionString: inject('databaseUrl') });
+    const watcher = new pg.Client({ connectionString: inject('databaseUrl') });
+    await Promise.all([closer.connect(), watcher.connect()]);
+    try {
+      // Another change holds the ticket, closing it: the reply's read (no lock) sees it open.
+      await closer.query('BEGIN');
+      await closer.query(`UPDATE tickets SET status = 'CLOSED', closed_at = now() WHERE id = $1`, [ticket.id]);
+      const reply = addMessage({ db, bus }, viewer, ticket.id, { body: 'Too late' }).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      let settled = false;
+      void reply.then(() => (settled = true));
+      // Its last statement now waits for the ticket's row.
+      while (!settled && !(await waitsInLastStatement(watcher)));
+      expect(settled).toBe(false);
+      await closer.query('COMMIT');
+      // It ran again, locking the ticket first, and saw it closed.
+      expect(await reply).toEqual({ error: expect.objectContaining({ extensions: expect.objectContaining({ code: 'CONFLICT' }) }) });
+    } finally {
+      await Promise.all([closer.end(), watcher.end()]);
+    }
+    expect(await db.message.count({ where: { ticketId: ticket.id } })).toBe(0);
+    expect(await db.ticket.findUniqueOrThrow({ where: { id: ticket.id } })).toMatchObject({ status: 'CLOSED', messageCount: 0, publicMessageCount: 0 });
+    expect(await db.ticketEvent.count({ where: { ticketId: ticket.id } })).toBe(eventsBefore);
+  });
+
+  test('an internal note whose ticket an agent renames meanwhile is written, on the ticket as renamed', async ({ team, agent, customer, app: { db } }) => {
+    const viewer = staff(team.team.id, agent.uuid);
+    const ticket = await createTicket({ db, bus }, viewer, team.team.id, { title: 'old title', customerId: customer.uuid });
+    const renamer = new pg.Client({ connectionString: inject('databaseUrl') });
+    const watcher = new pg.Client({ connectionString: inject('databaseUrl') });
+    await Promise.all([renamer.connect(), watcher.connect()]);
+    try {
+      await renamer.query('BEGIN');
+      await renamer.query(`UPDATE tickets SET title = 'new title' WHERE id = $1`, [ticket.id]);
+      let settled = false;
+      const note = addMessage({ db, bus }, viewer, ticket.id, { body: 'noted', isInternal: true }).finally(() => (settled = true));
+      while (!settled && !(await waitsInLastStatement(watcher)));
+      await renamer.query('COMMIT');
+      const { ticket: after } = await note;
+      // Run again on the renamed ticket: its answer and its webhooks' snapshot carry the new title.
+      expect(after).toMatchObject({ title: 'new title', messageCount: 1, publicMessageCount: 0 });
+      expect(after).toEqual(await db.ticket.findUniqueOrThrow({ where: { id: ticket.id } }));
+    } finally {
+      await Promise.all([renamer.end(), watcher.end()]);
+    }
   });
 });
 

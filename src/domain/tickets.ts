@@ -141,20 +141,45 @@ export async function visibleTicket(db: Db, viewer: Viewer, id: string): Promise
 }
 
 /**
- * lockTicket for a reply, with what the reply needs besides in the same statement: the
- * author (the viewer's agent), the team's facts for the side effects, the customer.
+ * The columns of a ticket that a reply writes: its counters and its times. A reply
+ * that read the ticket without a lock adds to the counters in its last statement and
+ * keeps its times from going back; every other column is in REPLY_UNCHANGED_COLUMNS.
  */
-async function lockTicketForReply(tx: Tx, viewer: Viewer, id: string) {
-  const [row] = await query<Ticket & TeamFactRow & { agentName: string | null; agentAvatarUrl: string | null }>(tx, Prisma.sql`
-    SELECT ${TICKET_COLUMNS}, ${TEAM_FACT_COLUMNS}, a.name AS "agentName", a.avatar_url AS "agentAvatarUrl"
+export const REPLY_WRITTEN_COLUMNS = ['message_count', 'public_message_count', 'updated_at', 'public_updated_at'] as const;
+
+/**
+ * The columns of a ticket that a reply reads and leaves as they are (first_response_at
+ * among them: a reply sets it only while it is null): a reply that read the ticket
+ * without a lock writes it only if none of them has changed since (a test checks that
+ * these and the written ones are every column of the table, but the ID and the search
+ * vector kept from the title).
+ */
+export const REPLY_UNCHANGED_COLUMNS = [
+  'team_id', 'number', 'title', 'status', 'priority', 'category', 'tags', 'notes', 'metadata', 'customer_id', 'assignee_id',
+  'first_response_at', 'response_deadline', 'resolution_deadline', 'sla_paused_at', 'sla_paused_ms', 'closed_at', 'created_at', 'merged_into_id',
+] as const;
+
+/** REPLY_UNCHANGED_COLUMNS of the ticket `t`, as one value. */
+const REPLY_FINGERPRINT = Prisma.raw(`md5(row(${REPLY_UNCHANGED_COLUMNS.map((c) => `t.${c}`).join(', ')})::text)`);
+
+/**
+ * The ticket for a reply, with what the reply needs besides in the same statement: the
+ * author (the viewer's agent), the team's facts for the side effects, the customer,
+ * and the fingerprint of what the reply leaves unchanged. Locked for the rest of the
+ * transaction when `lock` is set (as lockTicket).
+ */
+async function ticketForReply(tx: Tx, viewer: Viewer, id: string, lock: boolean) {
+  const [row] = await query<Ticket & TeamFactRow & { agentName: string | null; agentAvatarUrl: string | null; fingerprint: string }>(tx, Prisma.sql`
+    SELECT ${TICKET_COLUMNS}, ${TEAM_FACT_COLUMNS}, a.name AS "agentName", a.avatar_url AS "agentAvatarUrl", ${REPLY_FINGERPRINT} AS fingerprint
     FROM tickets t JOIN teams tm ON tm.id = t.team_id
       LEFT JOIN customers c ON c.id = t.customer_id
       LEFT JOIN agents a ON a.id = ${viewer.agentId ?? null}::uuid
-    WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')} FOR UPDATE OF t`);
+    WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')} ${lock ? Prisma.sql`FOR UPDATE OF t` : Prisma.empty}`);
   if (!row) throw notFound('Ticket');
-  const { teamName, supportEmail, customerEmail, customerName, endpoints, agentName, agentAvatarUrl, ...ticket } = row;
+  const { teamName, supportEmail, customerEmail, customerName, endpoints, agentName, agentAvatarUrl, fingerprint, ...ticket } = row;
   const facts = knownFacts(ticket.teamId, ticket.customerId, { teamName, supportEmail, customerEmail, customerName, endpoints });
-  return { ticket: ticket as Ticket, facts, agent: viewer.agentId && agentName !== null ? { id: viewer.agentId, name: agentName, avatarUrl: agentAvatarUrl } : null };
+  const agent = viewer.agentId && agentName !== null ? { id: viewer.agentId, name: agentName, avatarUrl: agentAvatarUrl } : null;
+  return { ticket: ticket as Ticket, facts, agent, fingerprint };
 }
 
 /** The columns that follow a status change at `now`: closedAt and the SLA clock. */
@@ -364,13 +389,23 @@ export async function addMessage(deps: WithFiles, viewer: Viewer, ticketId: stri
     throw badInput([{ path: 'input.isInternal', message: 'internal notes are written by agents or the system' }]);
   }
 
-  return change(deps, async ({ tx, record, write, know }) => {
-    const { ticket, facts, agent } = await lockTicketForReply(tx, viewer, ticketId);
+  // A customer's public reply may reopen the ticket: it locks the ticket first. Any
+  // other reply changes only the ticket's counters and times, so it reads the ticket
+  // without a lock and takes the lock in its last statement (a guard: the change runs
+  // again, locking, if the ticket changed otherwise in between). Replies to one ticket
+  // then wait for each other only while PostgreSQL runs that statement, not while this
+  // process decides what they write; replies written at the same moment may commit in
+  // another order than their times (docs/api.md: the event log is the order of commits).
+  const mayReopen = sender === 'CUSTOMER' && !isInternal;
+  return change(deps, async ({ tx, record, write, guard, know, optimistic }) => {
+    const { ticket, facts, agent, fingerprint } = await ticketForReply(tx, viewer, ticketId, !optimistic || mayReopen);
     know(facts);
     if (!isInternal && ticket.status === 'CLOSED') {
       throw conflict('The ticket is closed: it takes no more public replies');
     }
-    const now = new Date();
+    // Never before the ticket's last change (another process's clock may run ahead):
+    // its messages then follow one another in time as they are committed.
+    const now = new Date(Math.max(Date.now(), ticket.updatedAt.getTime()));
 
     const message: Message = {
       id: uuidv7(),
@@ -415,8 +450,7 @@ export async function addMessage(deps: WithFiles, viewer: Viewer, ticketId: stri
       };
       updated = await tx.ticket.update({ where: { id: ticketId }, data });
     } else {
-      // The row is locked: the ticket after the write is known without reading it back.
-      updated = {
+      const ticketAfter = {
         ...ticket,
         updatedAt: now,
         messageCount: ticket.messageCount + 1,
@@ -424,9 +458,26 @@ export async function addMessage(deps: WithFiles, viewer: Viewer, ticketId: stri
         publicUpdatedAt: isInternal ? ticket.publicUpdatedAt : now,
         firstResponseAt: firstResponse ? now : ticket.firstResponseAt,
       };
-      write(Prisma.sql`UPDATE tickets SET updated_at = ${now}, message_count = ${updated.messageCount},
-        public_message_count = ${updated.publicMessageCount}, public_updated_at = ${updated.publicUpdatedAt},
-        first_response_at = ${updated.firstResponseAt} WHERE id = ${ticketId}::uuid`);
+      updated = ticketAfter;
+      // Only if nothing but other replies changed the ticket since it was read. Replies
+      // that came in between add to the counters, and may have been later than `now`
+      // (the ticket's times never go back): what the ticket is after this reply comes
+      // back from the statement.
+      guard(
+        Prisma.sql`UPDATE tickets t SET updated_at = greatest(t.updated_at, ${now}), message_count = t.message_count + 1,
+          public_message_count = t.public_message_count + ${isInternal ? 0 : 1},
+          public_updated_at = ${isInternal ? Prisma.raw('t.public_updated_at') : Prisma.sql`greatest(t.public_updated_at, ${now})`},
+          first_response_at = ${ticketAfter.firstResponseAt}
+        WHERE t.id = ${ticketId}::uuid AND ${REPLY_FINGERPRINT} = ${fingerprint}
+        RETURNING t.message_count AS "messageCount", t.public_message_count AS "publicMessageCount",
+          t.updated_at AS "updatedAt", t.public_updated_at AS "publicUpdatedAt"`,
+        (row) => {
+          ticketAfter.messageCount = row.messageCount as number;
+          ticketAfter.publicMessageCount = row.publicMessageCount as number;
+          ticketAfter.updatedAt = new Date(row.updatedAt as string);
+          ticketAfter.publicUpdatedAt = new Date(row.publicUpdatedAt as string);
+        },
+      );
     }
 
     const event = { teamId: ticket.teamId, ticketId, customerId: ticket.customerId, actor: actorOf(viewer) };
