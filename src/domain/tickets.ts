@@ -396,9 +396,11 @@ export async function addMessage(deps: WithFiles, viewer: Viewer, ticketId: stri
   // then wait for each other only while PostgreSQL runs that statement, not while this
   // process decides what they write; replies written at the same moment may commit in
   // another order than their times (docs/api.md: the event log is the order of commits).
-  const mayReopen = sender === 'CUSTOMER' && !isInternal;
+  // A reply with files inserts its message before its last statement (the files need
+  // it): it locks first too, so that a ticket deleted meanwhile is NOT_FOUND.
+  const locksFirst = (sender === 'CUSTOMER' && !isInternal) || refs.length > 0;
   return change(deps, async ({ tx, record, write, guard, know, optimistic }) => {
-    const { ticket, facts, agent, fingerprint } = await ticketForReply(tx, viewer, ticketId, !optimistic || mayReopen);
+    const { ticket, facts, agent, fingerprint } = await ticketForReply(tx, viewer, ticketId, !optimistic || locksFirst);
     know(facts);
     if (!isInternal && ticket.status === 'CLOSED') {
       throw conflict('The ticket is closed: it takes no more public replies');
