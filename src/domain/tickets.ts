@@ -87,13 +87,27 @@ async function assigneeIn(tx: Tx, teamId: string, agentId: string | null | undef
   return agent.id;
 }
 
+/** Each field of the Ticket model, as a column of the table or CTE `t`. */
+const TICKET_COLUMN_OF = {
+  id: 't.id', teamId: 't.team_id', number: 't.number', title: 't.title', status: 't.status::text', priority: 't.priority::text',
+  category: 't.category', tags: 't.tags', notes: 't.notes', metadata: 't.metadata', customerId: 't.customer_id', assigneeId: 't.assignee_id',
+  firstResponseAt: 't.first_response_at', responseDeadline: 't.response_deadline', resolutionDeadline: 't.resolution_deadline',
+  slaPausedAt: 't.sla_paused_at', slaPausedMs: 't.sla_paused_ms', closedAt: 't.closed_at', messageCount: 't.message_count',
+  publicMessageCount: 't.public_message_count', createdAt: 't.created_at', updatedAt: 't.updated_at', publicUpdatedAt: 't.public_updated_at',
+  mergedIntoId: 't.merged_into_id',
+} as const satisfies Record<Prisma.TicketScalarFieldEnum, string>;
+
+export type TicketField = keyof typeof TICKET_COLUMN_OF;
+
+/** Whether `field` is a field of the Ticket model that is a column. */
+export const isTicketColumn = (field: string): field is TicketField => Object.hasOwn(TICKET_COLUMN_OF, field);
+
+/** These fields of the ticket `t`, in their field names. */
+export const ticketColumns = (fields: readonly TicketField[]) =>
+  Prisma.raw(fields.map((field) => `${TICKET_COLUMN_OF[field]} AS "${field}"`).join(', '));
+
 /** The Ticket model's columns, in its field names, of the table or CTE `t`. */
-const TICKET_COLUMNS = Prisma.sql`t.id, t.team_id AS "teamId", t.number, t.title, t.status::text AS status, t.priority::text AS priority,
-  t.category, t.tags, t.notes, t.metadata, t.customer_id AS "customerId", t.assignee_id AS "assigneeId",
-  t.first_response_at AS "firstResponseAt", t.response_deadline AS "responseDeadline",
-  t.resolution_deadline AS "resolutionDeadline", t.sla_paused_at AS "slaPausedAt", t.sla_paused_ms AS "slaPausedMs",
-  t.closed_at AS "closedAt", t.message_count AS "messageCount", t.public_message_count AS "publicMessageCount",
-  t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.public_updated_at AS "publicUpdatedAt", t.merged_into_id AS "mergedIntoId"`;
+const TICKET_COLUMNS = ticketColumns(Object.keys(TICKET_COLUMN_OF) as TicketField[]);
 
 /**
  * What the side effects of a ticket's change read of its team (the webhook endpoints,

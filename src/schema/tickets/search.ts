@@ -85,9 +85,10 @@ const likeOf = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 
 /**
  * The filter's conditions other than the search, over `tickets t` (queries.ts checks
- * that SearchFilter names every field of TicketFilter).
+ * that SearchFilter names every field of TicketFilter): for searches, and for the
+ * pages of the list that listing.ts reads itself.
  */
-function conditionsSql(viewer: Viewer, filter: SearchFilter): Prisma.Sql[] {
+export function conditionsSql(viewer: Viewer, filter: SearchFilter): Prisma.Sql[] {
   const where: Prisma.Sql[] = [visibleTicketsSql(viewer, 't')];
   if (filter.status?.length) where.push(Prisma.sql`t.status::text IN (${Prisma.join(filter.status)})`);
   if (filter.priority?.length) where.push(Prisma.sql`t.priority::text IN (${Prisma.join(filter.priority)})`);
