@@ -32,6 +32,14 @@ const Nested = graphql(`
   }
 `);
 
+const Thread = graphql(`
+  query ThreadAuthors($id: ID!, $last: Int) {
+    ticket(id: $id) {
+      messages(last: $last) { edges { node { author { __typename ... on Agent { agentName: name role } ... on Customer { customerName: name email } } } } }
+    }
+  }
+`);
+
 async function titles(t: TeamFixture, variables: { filter?: TicketFilter; orderBy?: TicketOrder; first?: number }, as = t.keys.read) {
   const data = (await execute(ListTickets, { as, variables })).ok();
   return { titles: data.tickets.edges.map((e) => e.node.title), total: data.tickets.totalCount };
@@ -218,5 +226,29 @@ describe('no N+1', () => {
     const many = await countFor(30);
     expect(many).toBe(few);
     expect(many).toBeLessThanOrEqual(4);
+  });
+
+  test('a thread with its authors, agents and customers, runs one statement however many wrote it', async ({ team, admin, agent, customer, ticket, app: { sql } }) => {
+    for (const [i, as] of [team.tokens.agent, team.tokens.admin, team.tokens.customer, team.tokens.agent, team.tokens.customer].entries()) {
+      await execute(AddMessage, { as, variables: { input: { ticketId: ticket.id, body: `m${i}` } } });
+    }
+    const countFor = async (last: number) => {
+      sql.length = 0;
+      const data = (await execute(Thread, { as: team.keys.read, variables: { id: ticket.id, last } })).ok();
+      // Statements of the GraphQL operation itself, without the credential lookup.
+      return { authors: data.ticket!.messages.edges.map((e) => e.node.author), statements: sql.filter((q) => !q.includes('"api_keys"') && q !== 'COMMIT').length };
+    };
+    const few = await countFor(1);
+    const all = await countFor(6);
+    expect(all.authors).toEqual([
+      { __typename: 'Customer', customerName: customer.name, email: customer.email },
+      { __typename: 'Agent', agentName: agent.name, role: 'AGENT' },
+      { __typename: 'Agent', agentName: admin.name, role: 'ADMIN' },
+      { __typename: 'Customer', customerName: customer.name, email: customer.email },
+      { __typename: 'Agent', agentName: agent.name, role: 'AGENT' },
+      { __typename: 'Customer', customerName: customer.name, email: customer.email },
+    ]);
+    expect(few.statements).toBe(1);
+    expect(all.statements).toBe(1);
   });
 });
