@@ -11,7 +11,7 @@ import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { TicketPriorityEnum } from '../teams/types.js';
 import { countMatches, isMatch, SEARCH_CANDIDATES, searchPage, searchText, type Hit, type SearchCount, type SearchFilter } from './search.js';
-import { ticketPage } from './listing.js';
+import { ticketPage, ticketWithThread } from './reads.js';
 import { Ticket, TicketStatusEnum } from './types.js';
 
 const TICKET_SCALARS = new Set<string>(Object.values(Prisma.TicketScalarFieldEnum));
@@ -170,10 +170,11 @@ builder.queryFields((t) => ({
     authScopes: { scope: 'READ' },
     args: { id: t.arg.id({ required: true, description: 'The ticket ID (tkt_…) or its UUID.' }) },
     resolve: async (query, _root, { id }, { db, viewer }) => {
-      // Without relations to load, the row alone answers: one prepared statement.
-      const ticket = selectsColumnsOnly(query)
-        ? await visibleTicket(db, viewer, uuidOf('Ticket', id))
-        : await db.ticket.findFirst({ ...query, where: { id: uuidOf('Ticket', id), AND: [visibleTickets(viewer)] } });
+      const uuid = uuidOf('Ticket', id);
+      // Without relations to load, the row alone answers: one prepared statement; with a
+      // page of the thread, one statement of reads.ts when it can answer the selection.
+      const read = selectsColumnsOnly(query) ? { ticket: await visibleTicket(db, viewer, uuid) } : await ticketWithThread(db, viewer, uuid, query);
+      const ticket = read ? read.ticket : await db.ticket.findFirst({ ...query, where: { id: uuid, AND: [visibleTickets(viewer)] } });
       if (!ticket) throw notFound('Ticket');
       return ticket;
     },
