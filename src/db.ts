@@ -134,27 +134,38 @@ function poolFor(db: Db): pg.Pool {
   return pool;
 }
 
-/** The name each text is prepared under: pg refuses one name for two texts on a connection. */
-const preparedNames = new Map<string, string>();
-// Each connection keeps each prepared text: past this many, a new text runs unprepared.
-const MAX_PREPARED = 200;
-
-/** The name `text` is prepared under on every connection, or undefined once there are too many. */
-function preparedName(text: string): string | undefined {
-  let name = preparedNames.get(text);
-  if (!name && preparedNames.size < MAX_PREPARED) preparedNames.set(text, (name = `ticketql-${preparedNames.size + 1}`));
-  return name;
+/**
+ * The name each text is prepared under on every connection (pg refuses one name for two
+ * texts on a connection), or undefined once `max` texts have one: each connection keeps
+ * each prepared text, so a new text past that runs unprepared.
+ */
+function preparedNames(prefix: string, max: number): (text: string) => string | undefined {
+  const names = new Map<string, string>();
+  return (text) => {
+    let name = names.get(text);
+    if (!name && names.size < max) names.set(text, (name = `${prefix}${names.size + 1}`));
+    return name;
+  };
 }
+
+const preparedName = preparedNames('ticketql-', 200);
+
+/**
+ * The names of the reads whose texts follow the operation's selection and filter
+ * (schema/tickets/reads.ts): an allowance of their own, so that callers who vary those
+ * cannot use up the one of the changes' statements.
+ */
+export const selectionReadName = preparedNames('ticketql-read-', 100);
 
 /**
  * The rows of a hand-written read on the client's pool, prepared once per connection: for
  * the hottest reads (domain/tickets.ts, visibleTicket). Their texts must be few (one name
  * is kept per text), so values go in as parameters only.
  */
-export async function queryPrepared<Row>(db: Db, statement: Prisma.Sql): Promise<Row[]> {
+export async function queryPrepared<Row>(db: Db, statement: Prisma.Sql, nameOf = preparedName): Promise<Row[]> {
   const text = statement.text;
   onQueryOf.get(db)?.(text);
-  return (await poolFor(db).query<Row & pg.QueryResultRow>({ name: preparedName(text), text, values: statement.values })).rows;
+  return (await poolFor(db).query<Row & pg.QueryResultRow>({ name: nameOf(text), text, values: statement.values })).rows;
 }
 
 /**

@@ -5,9 +5,9 @@
 // relations, counts, attachments) goes through Prisma. test/ticket-reads.test.ts checks
 // that both answer the same.
 import { isDeepStrictEqual } from 'node:util';
-import { visibleMessages, visibleTicketsSql } from '../../auth/visibility.js';
+import { visibleMessages, visibleMessagesSql, visibleTicketsSql } from '../../auth/visibility.js';
 import type { Viewer } from '../../auth/viewer.js';
-import { queryPrepared, type Db } from '../../db.js';
+import { queryPrepared, selectionReadName, type Db } from '../../db.js';
 import { isTicketColumn, ticketColumns } from '../../domain/tickets.js';
 import { Prisma, type Ticket } from '../../generated/prisma/client.js';
 import { conditionsSql, type SearchFilter } from './search.js';
@@ -15,14 +15,17 @@ import { conditionsSql, type SearchFilter } from './search.js';
 /** A model's fields as columns of its table (enums cast to text, as Prisma answers them). */
 type Columns = Record<string, string>;
 
-const CUSTOMER: Columns = { id: 'id', teamId: 'team_id', name: 'name', email: 'email', createdAt: 'created_at', updatedAt: 'updated_at' };
+// Every column of each model (a relation read as `true` is its whole row).
+const CUSTOMER: Columns = {
+  id: 'id', teamId: 'team_id', name: 'name', email: 'email', createdAt: 'created_at', updatedAt: 'updated_at',
+} satisfies Record<Prisma.CustomerScalarFieldEnum, string>;
 const AGENT: Columns = {
   id: 'id', teamId: 'team_id', name: 'name', email: 'email', role: 'role::text', avatarUrl: 'avatar_url', createdAt: 'created_at', updatedAt: 'updated_at',
-};
+} satisfies Record<Prisma.AgentScalarFieldEnum, string>;
 const MESSAGE: Columns = {
   id: 'id', ticketId: 'ticket_id', sender: 'sender::text', authorAgentId: 'author_agent_id', authorCustomerId: 'author_customer_id',
   senderName: 'sender_name', senderAvatarUrl: 'sender_avatar_url', body: 'body', isInternal: 'is_internal', createdAt: 'created_at', teamId: 'team_id',
-};
+} satisfies Record<Prisma.MessageScalarFieldEnum, string>;
 
 /** A to-one relation these statements join: the related table, its columns, and the key column of the parent. */
 type ToOne = { table: string; columns: Columns; key: string };
@@ -45,7 +48,9 @@ type Selection<Field extends string = string> = { fields: Field[]; relations: st
 /**
  * The columns and whole relations that `select` asks for (plugin-prisma selects a
  * relation as `true` when its own fields need nothing but columns), when that is all
- * it asks for; the other keys go to `rest`. Undefined otherwise.
+ * it asks for; the keys named in `rest` are handed back there. Undefined otherwise.
+ * Both in alphabetical order: the statement's text follows the selection, not the order
+ * of the operation's fields.
  */
 function selectionOf<Field extends string>(
   select: Record<string, unknown> | undefined,
@@ -61,6 +66,8 @@ function selectionOf<Field extends string>(
     else if (Object.hasOwn(rest, field)) rest[field] = value;
     else return undefined;
   }
+  selection.fields.sort();
+  selection.relations.sort();
   return selection;
 }
 
@@ -96,25 +103,36 @@ function pick(row: Record<string, unknown>, prefix: string, { fields, relations 
   return object;
 }
 
+/** The keys of a page's query these statements answer (plugin-prisma's paging and selection). */
+const PAGE_KEYS = new Set(['take', 'skip', 'cursor', 'select']);
+
+/** Whether the query asks for nothing but a page (a size, maybe a cursor) and a selection. */
+const isPage = (query: Record<string, unknown>): query is PageQuery & { take: number } =>
+  typeof query.take === 'number' && Object.keys(query).every((key) => PAGE_KEYS.has(key));
+
 /**
- * The order of a page, read backwards for a negative `take` (then reversed), and the
- * condition of its cursor: the row the page starts from is included (but for `skip`).
- * A relation's page starts only from a row of the relation (`cursorWhere`), as Prisma's.
+ * The order of a page of `alias` (a row of `table`), read backwards for a negative
+ * `take` (then reversed), and the condition of its cursor: the row the page starts from
+ * is included (but for `skip`). A relation's page starts only from a row of the
+ * relation (`cursorWhere`, over `alias`), as Prisma's does.
  */
-function pageSql(alias: string, table: string, column: string, descending: boolean, query: PageQuery, cursorWhere = '') {
-  const { take = 20, skip = 0, cursor } = query;
+function pageSql(alias: string, table: string, column: string, descending: boolean, query: PageQuery & { take: number }, cursorWhere = Prisma.empty) {
+  const { take, skip = 0, cursor } = query;
   const direction = descending !== take < 0 ? 'DESC' : 'ASC';
+  const columns = Prisma.raw(`${alias}.${column}, ${alias}.id`);
   const from =
     cursor?.id === undefined
       ? undefined
-      : Prisma.sql`(${Prisma.raw(`${alias}.${column}, ${alias}.id`)}) ${Prisma.raw(direction === 'DESC' ? '<=' : '>=')}
-          (SELECT ${Prisma.raw(`x.${column}, x.id`)} FROM ${Prisma.raw(table)} x WHERE x.id = ${cursor.id}::uuid${Prisma.raw(cursorWhere)})`;
+      : Prisma.sql`(${columns}) ${Prisma.raw(direction === 'DESC' ? '<=' : '>=')}
+          (SELECT ${columns} FROM ${Prisma.raw(`${table} ${alias}`)} WHERE ${Prisma.raw(alias)}.id = ${cursor.id}::uuid ${cursorWhere})`;
   const order = Prisma.raw(`${alias}.${column} ${direction}, ${alias}.id ${direction}`);
   return { from, order, limit: Prisma.sql`LIMIT ${Math.abs(take)} OFFSET ${skip}`, backwards: take < 0 };
 }
 
+const LIST_COLUMNS = ['created_at', 'updated_at', 'public_updated_at', 'priority'] as const;
+
 /** The sort column of the list (a column of `tickets`, sorted with the ID as tiebreaker). */
-export type ListOrder = { column: 'created_at' | 'updated_at' | 'public_updated_at' | 'priority'; direction: 'asc' | 'desc' };
+export type ListOrder = { column: (typeof LIST_COLUMNS)[number]; direction: 'asc' | 'desc' };
 
 /**
  * The page of tickets the viewer may see that match the filter, in Prisma's answer to
@@ -123,8 +141,11 @@ export type ListOrder = { column: 'created_at' | 'updated_at' | 'public_updated_
  * selection needs Prisma.
  */
 export async function ticketPage(db: Db, viewer: Viewer, filter: SearchFilter, order: ListOrder, query: PageQuery) {
-  const selection = query.include === undefined ? selectionOf(query.select, isTicketColumn, TICKET_RELATIONS) : undefined;
+  if (!isPage(query)) return undefined;
+  const selection = selectionOf(query.select, isTicketColumn, TICKET_RELATIONS);
   if (!selection) return undefined;
+  // The column goes into the text: only these.
+  if (!LIST_COLUMNS.includes(order.column)) throw new Error(`Not a sort column of the tickets list: ${order.column}`);
   const page = pageSql('t', 'tickets', order.column, order.direction === 'desc', query);
   const where = conditionsSql(viewer, filter);
   if (page.from) where.push(page.from);
@@ -134,6 +155,7 @@ export async function ticketPage(db: Db, viewer: Viewer, filter: SearchFilter, o
     Prisma.sql`SELECT ${Prisma.raw([ticketColumns(selection.fields).text, ...related.columns].filter(Boolean).join(', '))}
       FROM tickets t ${Prisma.raw(related.joins.join(' '))}
       WHERE ${Prisma.join(where, ' AND ')} ORDER BY ${page.order} ${page.limit}`,
+    selectionReadName,
   );
   const tickets = selection.relations.length ? rows.map((row) => pick(row, '', selection, TICKET_RELATIONS)) : rows;
   return page.backwards ? tickets.reverse() : tickets;
@@ -151,18 +173,18 @@ const THREAD_ORDER = [{ createdAt: 'asc' }, { id: 'asc' }];
  */
 export async function ticketWithThread(db: Db, viewer: Viewer, id: string, query: PageQuery): Promise<{ ticket: Ticket | undefined } | undefined> {
   const rest: { messages?: unknown } = { messages: undefined };
-  const selection = query.include === undefined ? selectionOf(query.select, isTicketColumn, TICKET_RELATIONS, rest) : undefined;
-  const thread = rest.messages as (PageQuery & { where?: unknown; orderBy?: unknown }) | undefined;
+  const selection = Object.keys(query).every((key) => key === 'select') ? selectionOf(query.select, isTicketColumn, TICKET_RELATIONS, rest) : undefined;
+  const { messages: thread } = rest;
   if (!selection || typeof thread !== 'object' || thread === null) return undefined;
-  const { where, orderBy, take: _take, skip: _skip, cursor: _cursor, select, ...other } = thread;
-  // Ticket.messages asks for the messages the viewer may see: within a ticket they may see, all of its
-  // thread for staff, its public messages for customers.
-  if (Object.keys(other).length || !isDeepStrictEqual(where, visibleMessages(viewer)) || !isDeepStrictEqual(orderBy, THREAD_ORDER)) return undefined;
-  const messages = selectionOf(select, isColumnOf(MESSAGE), MESSAGE_RELATIONS);
+  const { where, orderBy, ...page } = thread as Record<string, unknown>;
+  // Ticket.messages asks for the messages the viewer may see, in the thread's order; the
+  // statement reads them by visibleMessagesSql, visibleMessages' rule in SQL.
+  if (!isPage(page) || !isDeepStrictEqual(where, visibleMessages(viewer)) || !isDeepStrictEqual(orderBy, THREAD_ORDER)) return undefined;
+  const messages = selectionOf(page.select, isColumnOf(MESSAGE), MESSAGE_RELATIONS);
   if (!messages) return undefined;
 
-  const visible = viewer.role === 'CUSTOMER' ? ' AND m.is_internal = false' : '';
-  const page = pageSql('m', 'messages', 'created_at', false, thread, ` AND x.ticket_id = t.id${visible.replace('m.', 'x.')}`);
+  const inThread = Prisma.sql`AND m.ticket_id = t.id AND ${visibleMessagesSql(viewer)}`;
+  const paged = pageSql('m', 'messages', 'created_at', false, page, inThread);
   const related = relationsSql('t', '', selection.relations, TICKET_RELATIONS);
   const authors = relationsSql('m', 'm.', messages.relations, MESSAGE_RELATIONS);
   const columns = [
@@ -179,17 +201,18 @@ export async function ticketWithThread(db: Db, viewer: Viewer, id: string, query
       FROM tickets t ${Prisma.raw(related.joins.join(' '))}
       LEFT JOIN LATERAL (
         SELECT * FROM messages m
-        WHERE m.ticket_id = t.id${Prisma.raw(visible)} ${page.from ? Prisma.sql`AND ${page.from}` : Prisma.empty}
-        ORDER BY ${page.order} ${page.limit}) m ON true
+        WHERE true ${inThread} ${paged.from ? Prisma.sql`AND ${paged.from}` : Prisma.empty}
+        ORDER BY ${paged.order} ${paged.limit}) m ON true
       ${Prisma.raw(authors.joins.join(' '))}
       WHERE t.id = ${id}::uuid AND ${visibleTicketsSql(viewer, 't')}
-      ORDER BY ${page.order}`,
+      ORDER BY ${paged.order}`,
+    selectionReadName,
   );
   const [first] = rows;
   if (!first) return { ticket: undefined };
   // The selected fields only, as Prisma's answer has them: resolvers read what they select.
   const ticket = pick(first, '', selection, TICKET_RELATIONS);
   const found = first['m.id'] === null ? [] : rows.map((row) => pick(row, 'm.', messages, MESSAGE_RELATIONS));
-  ticket.messages = page.backwards ? found.reverse() : found;
+  ticket.messages = paged.backwards ? found.reverse() : found;
   return { ticket: ticket as unknown as Ticket };
 }

@@ -90,8 +90,9 @@ const likeOf = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
  */
 export function conditionsSql(viewer: Viewer, filter: SearchFilter): Prisma.Sql[] {
   const where: Prisma.Sql[] = [visibleTicketsSql(viewer, 't')];
-  if (filter.status?.length) where.push(Prisma.sql`t.status::text IN (${Prisma.join(filter.status)})`);
-  if (filter.priority?.length) where.push(Prisma.sql`t.priority::text IN (${Prisma.join(filter.priority)})`);
+  // One parameter for a list of any length: one statement text for every list.
+  if (filter.status?.length) where.push(Prisma.sql`t.status::text = ANY(${filter.status}::text[])`);
+  if (filter.priority?.length) where.push(Prisma.sql`t.priority::text = ANY(${filter.priority}::text[])`);
   if (filter.category) where.push(Prisma.sql`t.category = ${filter.category.trim().toLowerCase()}`);
   if (filter.tags?.length) where.push(Prisma.sql`t.tags && ${filter.tags.map((tag) => tag.trim().toLowerCase())}::text[]`);
   if (filter.assigneeId) where.push(Prisma.sql`t.assignee_id = ${uuidOf('Agent', filter.assigneeId, 'filter.assigneeId')}::uuid`);
