@@ -1,9 +1,9 @@
 import type { Viewer } from '../../auth/viewer.js';
 import type { Db } from '../../db.js';
-import { Prisma } from '../../generated/prisma/client.js';
+import type { Prisma } from '../../generated/prisma/client.js';
 import { badInput, notFound } from '../../errors.js';
 import { visibleTickets } from '../../auth/visibility.js';
-import { visibleTicket } from '../../domain/tickets.js';
+import { isTicketColumn, visibleTicket } from '../../domain/tickets.js';
 import { builder } from '../builder.js';
 import { checkCursor } from '../common/cursors.js';
 import { OrderDirectionEnum } from '../common/enums.js';
@@ -14,13 +14,11 @@ import { countMatches, isMatch, SEARCH_CANDIDATES, searchPage, searchText, type 
 import { ticketPage, ticketWithThread } from './reads.js';
 import { Ticket, TicketStatusEnum } from './types.js';
 
-const TICKET_SCALARS = new Set<string>(Object.values(Prisma.TicketScalarFieldEnum));
-
 /** A query of plugin-prisma's that selects only the ticket's own columns (no relation, no count). */
 const selectsColumnsOnly = (query: { select?: Record<string, unknown>; include?: unknown }) =>
   query.include === undefined &&
   query.select !== undefined &&
-  Object.entries(query.select).every(([field, value]) => value === true && TICKET_SCALARS.has(field));
+  Object.entries(query.select).every(([field, value]) => value === true && isTicketColumn(field));
 
 const TicketOrderFieldEnum = builder.enumType('TicketOrderField', {
   description: 'What tickets can be sorted by; ties are broken by ID.',
