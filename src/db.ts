@@ -159,8 +159,9 @@ export const selectionReadName = preparedNames('ticketql-read-', 100);
 
 /**
  * The rows of a hand-written read on the client's pool, prepared once per connection: for
- * the hottest reads (domain/tickets.ts, visibleTicket). Their texts must be few (one name
- * is kept per text), so values go in as parameters only.
+ * the hottest reads (domain/tickets.ts, visibleTicket; schema/tickets/reads.ts, under the
+ * names of `nameOf`). Their texts must be few (one name is kept per text), so values go in
+ * as parameters only.
  */
 export async function queryPrepared<Row>(db: Db, statement: Prisma.Sql, nameOf = preparedName): Promise<Row[]> {
   const text = statement.text;

@@ -97,7 +97,7 @@ const TICKET_COLUMN_OF = {
   mergedIntoId: 't.merged_into_id',
 } as const satisfies Record<Prisma.TicketScalarFieldEnum, string>;
 
-export type TicketField = keyof typeof TICKET_COLUMN_OF;
+type TicketField = keyof typeof TICKET_COLUMN_OF;
 
 /** Whether `field` is a field of the Ticket model that is a column. */
 export const isTicketColumn = (field: string): field is TicketField => Object.hasOwn(TICKET_COLUMN_OF, field);

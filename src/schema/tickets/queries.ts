@@ -10,7 +10,7 @@ import { OrderDirectionEnum } from '../common/enums.js';
 import { uuidOf } from '../common/global-ids.js';
 import { pageSizeLimit } from '../common/paging.js';
 import { TicketPriorityEnum } from '../teams/types.js';
-import { countMatches, isMatch, SEARCH_CANDIDATES, searchPage, searchText, type Hit, type SearchCount, type SearchFilter } from './search.js';
+import { countMatches, isMatch, SEARCH_CANDIDATES, searchPage, searchText, sortColumn, type Hit, type SearchCount, type SearchFilter } from './search.js';
 import { ticketPage, ticketWithThread } from './reads.js';
 import { Ticket, TicketStatusEnum } from './types.js';
 
@@ -118,12 +118,7 @@ export function whereOf(viewer: Viewer, filter: Filter | null | undefined): Pris
   return where;
 }
 
-/** The sort field's column, as Prisma and SQL name it. */
-const ORDER_COLUMNS = {
-  CREATED_AT: ['createdAt', 'created_at'],
-  UPDATED_AT: ['updatedAt', 'updated_at'],
-  PRIORITY: ['priority', 'priority'],
-} as const;
+const ORDER_COLUMNS = { CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt', PRIORITY: 'priority' } as const;
 
 // The hit behind each ticket of a search's page, for the fields of its edge; and the
 // count the page's statement made, for totalCount and totalCountIsLowerBound.
@@ -205,8 +200,8 @@ builder.queryFields((t) => ({
         const direction = orderBy?.direction === 'ASC' ? 'asc' : 'desc';
         const field = (orderBy?.field ?? 'CREATED_AT') as keyof typeof ORDER_COLUMNS;
         // Customers sort by the updatedAt they see.
-        const [column, sqlColumn] = field === 'UPDATED_AT' && viewer.role === 'CUSTOMER' ? (['publicUpdatedAt', 'public_updated_at'] as const) : ORDER_COLUMNS[field];
-        const page = await ticketPage(db, viewer, filter ?? {}, { column: sqlColumn, direction }, query);
+        const column = field === 'UPDATED_AT' && viewer.role === 'CUSTOMER' ? 'publicUpdatedAt' : ORDER_COLUMNS[field];
+        const page = await ticketPage(db, viewer, filter ?? {}, { column: sortColumn(viewer, field), direction }, query);
         if (page) return page as Awaited<ReturnType<typeof db.ticket.findMany<typeof query>>>;
         const where = { AND: whereOf(viewer, filter) };
         return db.ticket.findMany({ ...query, where, orderBy: [{ [column]: direction }, { id: direction }] });

@@ -257,13 +257,16 @@ function matchesSql(viewer: Viewer, search: Search, fields: Set<SearchField>, wh
     capped AS (SELECT ${capped} AS capped)`;
 }
 
-const SORT_COLUMNS = { CREATED_AT: 't.created_at', UPDATED_AT: 't.updated_at', PRIORITY: 't.priority' } as const;
+const SORT_COLUMNS = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at', PRIORITY: 'priority' } as const;
+
+/** The column of `tickets` a sort field sorts by: customers sort by the updatedAt they see. */
+export function sortColumn(viewer: Viewer, field: keyof typeof SORT_COLUMNS) {
+  return field === 'UPDATED_AT' && viewer.role === 'CUSTOMER' ? 'public_updated_at' : SORT_COLUMNS[field];
+}
 
 function sortSql(viewer: Viewer, order: SearchOrder): Prisma.Sql {
   if (order.field === 'RELEVANCE') return Prisma.sql`m.rank`;
-  // Customers sort by the updatedAt they see.
-  if (order.field === 'UPDATED_AT' && viewer.role === 'CUSTOMER') return Prisma.sql`t.public_updated_at`;
-  return Prisma.raw(SORT_COLUMNS[order.field]);
+  return Prisma.raw(`t.${sortColumn(viewer, order.field)}`);
 }
 
 /** The filtered matches as `found (id, sort, rank, source, message_id, substring)`, and `capped`. */
